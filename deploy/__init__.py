@@ -1,0 +1,1 @@
+"""Starting the real stack locally: Redis and a single-node Kafka broker, no Docker."""

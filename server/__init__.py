@@ -1,0 +1,1 @@
+"""The livesale HTTP service."""

@@ -1,0 +1,137 @@
+"""Host endpoints to create and run offers, and public reads of offers."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from aiohttp import web
+
+from stockkeeper.models import Offer, OfferSpec, StockLevel
+
+from .appkeys import KEEPER
+from .auth import require_host
+from .responses import json_response
+from .validation import SLUG, SLUG_HINT, Int, Str, read_body
+
+MAX_STOCK = 10_000_000
+EPOCH_MS_MAX = 10**13
+
+CREATE_BODY = (
+    Str("room_id", SLUG, SLUG_HINT),
+    Str("sku", SLUG, SLUG_HINT),
+    Str("title", re.compile(r"[^\x00-\x1f]{1,200}"), "1-200 characters on one line"),
+    Int("unit_price", 0, 10**9),
+    Str("currency", re.compile(r"[A-Z]{3}"), "an ISO 4217 code such as EUR"),
+    Int("stock", 1, MAX_STOCK),
+    Int("per_user_limit", 1, 1000, required=False, default=1),
+    Int("hold_seconds", 1, 86_400, required=False, default=300),
+    Int("opens_at_ms", 0, EPOCH_MS_MAX, required=False, default=0),
+    Int("closes_at_ms", 0, EPOCH_MS_MAX, required=False, default=0),
+)
+OPEN_BODY = (
+    Int("countdown_seconds", 0, 3600, required=False),
+    Int("window_seconds", 1, 7 * 86_400, required=False),
+)
+QUANTITY_BODY = (Int("quantity", 1, MAX_STOCK),)
+
+
+def offer_view(offer: Offer) -> dict[str, Any]:
+    view = dataclasses.asdict(offer)
+    view["opens_at_ms"] = view.pop("opens_at")
+    view["closes_at_ms"] = view.pop("closes_at")
+    view["created_at_ms"] = view.pop("created_at")
+    return view
+
+
+def stock_view(level: StockLevel) -> dict[str, Any]:
+    return dataclasses.asdict(level)
+
+
+async def create_offer(request: web.Request) -> web.Response:
+    require_host(request)
+    body = await read_body(request, CREATE_BODY)
+    spec = OfferSpec(
+        room_id=body["room_id"],
+        sku=body["sku"],
+        title=body["title"],
+        unit_price=body["unit_price"],
+        currency=body["currency"],
+        stock=body["stock"],
+        per_user_limit=body["per_user_limit"],
+        hold_seconds=body["hold_seconds"],
+        opens_at=body["opens_at_ms"],
+        closes_at=body["closes_at_ms"],
+    )
+    offer = await request.app[KEEPER].create_offer(spec)
+    return json_response(offer_view(offer), status=201)
+
+
+async def get_offer(request: web.Request) -> web.Response:
+    offer = await request.app[KEEPER].get_offer(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def room_offers(request: web.Request) -> web.Response:
+    offers = await request.app[KEEPER].room_offers(request.match_info["room_id"])
+    return json_response({"offers": [offer_view(offer) for offer in offers]})
+
+
+async def open_offer(request: web.Request) -> web.Response:
+    require_host(request)
+    body = await read_body(request, OPEN_BODY)
+    countdown, window = body["countdown_seconds"], body["window_seconds"]
+    offer = await request.app[KEEPER].open_offer(
+        request.match_info["offer_id"],
+        countdown_ms=None if countdown is None else countdown * 1000,
+        window_ms=None if window is None else window * 1000,
+    )
+    return json_response(offer_view(offer))
+
+
+async def pause_offer(request: web.Request) -> web.Response:
+    require_host(request)
+    await read_body(request, ())
+    offer = await request.app[KEEPER].pause_offer(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def resume_offer(request: web.Request) -> web.Response:
+    require_host(request)
+    await read_body(request, ())
+    offer = await request.app[KEEPER].resume_offer(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def close_offer(request: web.Request) -> web.Response:
+    require_host(request)
+    await read_body(request, ())
+    offer = await request.app[KEEPER].close_offer(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def restock(request: web.Request) -> web.Response:
+    require_host(request)
+    body = await read_body(request, QUANTITY_BODY)
+    level = await request.app[KEEPER].restock(request.match_info["offer_id"], body["quantity"])
+    return json_response(stock_view(level))
+
+
+async def pull_stock(request: web.Request) -> web.Response:
+    require_host(request)
+    body = await read_body(request, QUANTITY_BODY)
+    level = await request.app[KEEPER].pull_stock(request.match_info["offer_id"], body["quantity"])
+    return json_response(stock_view(level))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/offers", create_offer)
+    app.router.add_get("/api/offers/{offer_id}", get_offer)
+    app.router.add_get("/api/rooms/{room_id}/offers", room_offers)
+    app.router.add_post("/api/offers/{offer_id}/open", open_offer)
+    app.router.add_post("/api/offers/{offer_id}/pause", pause_offer)
+    app.router.add_post("/api/offers/{offer_id}/resume", resume_offer)
+    app.router.add_post("/api/offers/{offer_id}/close", close_offer)
+    app.router.add_post("/api/offers/{offer_id}/restock", restock)
+    app.router.add_post("/api/offers/{offer_id}/pull", pull_stock)

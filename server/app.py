@@ -1,0 +1,81 @@
+"""The application factory: wires settings, clients, background tasks and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.relay import OutboxRelay
+from stockkeeper.stock_events import watch_stock
+from stockkeeper.sweeper import run_sweeper
+
+from . import api_health, api_offers, api_purchase
+from .appkeys import KEEPER, REDIS, RELAY, SETTINGS
+from .middleware import error_middleware
+from .redis_client import connect
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(keeper_ctx)
+    if settings.run_sweeper:
+        app.cleanup_ctx.append(sweeper_ctx)
+    if settings.run_relay:
+        app.cleanup_ctx.append(relay_ctx)
+    api_health.add_routes(app)
+    api_offers.add_routes(app)
+    api_purchase.add_routes(app)
+    return app
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    redis = connect(app[SETTINGS].stock.redis_url)
+    app[REDIS] = redis
+    yield
+    await redis.aclose()
+
+
+async def keeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    keeper = StockKeeper(app[REDIS], app[SETTINGS].stock)
+    await keeper.start()
+    app[KEEPER] = keeper
+    async with background(watch_stock(keeper), "stock watcher"):
+        yield
+    await keeper.close()
+
+
+async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with background(run_sweeper(app[KEEPER]), "hold sweeper"):
+        yield
+
+
+async def relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    relay = OutboxRelay(app[REDIS], settings.stock, settings.relay_name)
+    app[RELAY] = relay
+    async with background(relay.run(), "outbox relay"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def background(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``coro`` while the block runs; cancel it and wait for it afterwards."""
+    task = asyncio.create_task(coro, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        log.debug("Stopped the %s", name)

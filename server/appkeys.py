@@ -1,0 +1,16 @@
+"""Every typed key stored on the aiohttp application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.relay import OutboxRelay
+
+from .settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)
+KEEPER = web.AppKey("keeper", StockKeeper)
+RELAY = web.AppKey("relay", OutboxRelay)

@@ -1,0 +1,221 @@
+"""The ``livesale`` command: serve, relay, fulfil, stack, token, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+log = logging.getLogger("livesale")
+
+
+def _install_uvloop() -> None:
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def _start_local_stack(need_kafka: bool) -> None:
+    """Start local Redis (and Kafka) for whatever the environment does not configure."""
+    from deploy import stack
+
+    if "LIVESALE_REDIS_URL" not in os.environ:
+        redis = stack.local_redis()
+        if not redis.ping():
+            log.info("No LIVESALE_REDIS_URL: starting a local Redis on port %d", redis.port)
+            redis.start()
+    if need_kafka and "LIVESALE_KAFKA_BOOTSTRAP" not in os.environ:
+        kafka = stack.local_kafka()
+        if not kafka.is_up():
+            log.info("No LIVESALE_KAFKA_BOOTSTRAP: starting a local Kafka on port %d", kafka.port)
+            kafka.start()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from .app import create_app
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    settings = dataclasses.replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        run_relay=settings.run_relay and not args.no_relay,
+        run_sweeper=settings.run_sweeper and not args.no_sweeper,
+    )
+    _start_local_stack(need_kafka=settings.run_relay)
+    if "LIVESALE_HOST_TOKEN" not in os.environ:
+        log.warning(
+            "No LIVESALE_HOST_TOKEN set; host API token for this run: %s", settings.host_api_token
+        )
+    if "LIVESALE_VIEWER_SECRET" not in os.environ:
+        log.warning("No LIVESALE_VIEWER_SECRET set: viewer tokens last only for this run.")
+    _install_uvloop()
+    log.info("livesale serving on http://%s:%d", settings.host, settings.port)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        reuse_port=args.reuse_port,
+    )
+
+
+def cmd_relay(args: argparse.Namespace) -> None:
+    from stockkeeper.relay import OutboxRelay
+    from stockkeeper.settings import StockSettings
+
+    from .redis_client import connect
+
+    settings = StockSettings.from_env()
+    _start_local_stack(need_kafka=True)
+
+    async def main() -> None:
+        redis = connect(settings.redis_url)
+        relay = OutboxRelay(redis, settings, args.name)
+        log.info(
+            "Outbox relay %s: Redis %s -> Kafka %s",
+            args.name,
+            settings.redis_url,
+            settings.kafka_bootstrap,
+        )
+        try:
+            await _until_signalled(relay.run())
+        finally:
+            log.info("Outbox relay %s stopped after %d events", args.name, relay.published)
+            await redis.aclose()
+
+    _install_uvloop()
+    asyncio.run(main())
+
+
+def cmd_fulfil(args: argparse.Namespace) -> None:
+    from stockkeeper.fulfilment import FulfilmentConsumer
+    from stockkeeper.settings import StockSettings
+
+    from .redis_client import connect
+
+    settings = StockSettings.from_env()
+
+    async def ship(order: dict[str, Any]) -> None:
+        sys.stdout.buffer.write(orjson.dumps(order) + b"\n")
+        sys.stdout.flush()
+
+    async def main() -> None:
+        redis = connect(settings.redis_url)
+        consumer = FulfilmentConsumer(redis, settings, args.group, ship)
+        try:
+            await _until_signalled(consumer.run())
+        finally:
+            log.info(
+                "Shipped %d orders, skipped %d redeliveries", consumer.shipped, consumer.duplicates
+            )
+            await redis.aclose()
+
+    asyncio.run(main())
+
+
+async def _until_signalled(coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def cmd_stack(args: argparse.Namespace) -> None:
+    from deploy import stack
+
+    if args.action == "up":
+        redis, kafka = stack.up()
+        print(f"LIVESALE_REDIS_URL={redis.url}")
+        print(f"LIVESALE_KAFKA_BOOTSTRAP={kafka.bootstrap}")
+    elif args.action == "down":
+        stack.down()
+    else:
+        state = stack.status()
+        for name, running in state.items():
+            print(f"{name}: {'running' if running else 'stopped'}")
+        if not all(state.values()):
+            sys.exit(1)
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from .auth import mint_viewer_token
+
+    secret = os.environ.get("LIVESALE_VIEWER_SECRET")
+    if not secret:
+        sys.exit("Set LIVESALE_VIEWER_SECRET to the secret the server uses.")
+    print(mint_viewer_token(secret, args.user_id, args.name or args.user_id, args.ttl))
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from loadtests import bench_reserve
+
+    bench_reserve.main(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="livesale", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the HTTP service (with hold sweeper and relay)")
+    s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    s.add_argument("--no-relay", action="store_true", help="run the outbox relay elsewhere")
+    s.add_argument("--no-sweeper", action="store_true", help="do not expire holds here")
+    s.add_argument("--reuse-port", action="store_true", help="share the port (SO_REUSEPORT)")
+    s.set_defaults(func=cmd_serve)
+
+    r = sub.add_parser("relay", help="relay confirmed orders from the outbox to Kafka")
+    r.add_argument(
+        "--name",
+        default=f"relay-{socket.gethostname()}",
+        help="stable name; a restarted relay re-sends what it had in flight",
+    )
+    r.set_defaults(func=cmd_relay)
+
+    f = sub.add_parser("fulfil", help="sample fulfilment consumer: print each order once")
+    f.add_argument("--group", default="fulfilment-demo", help="Kafka consumer group")
+    f.set_defaults(func=cmd_fulfil)
+
+    st = sub.add_parser("stack", help="local Redis and Kafka on loopback")
+    st.add_argument("action", choices=["up", "down", "status"])
+    st.set_defaults(func=cmd_stack)
+
+    t = sub.add_parser("token", help="mint a viewer token (needs LIVESALE_VIEWER_SECRET)")
+    t.add_argument("user_id")
+    t.add_argument("--name", help="display name (default: the user id)")
+    t.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
+    t.set_defaults(func=cmd_token)
+
+    b = sub.add_parser("bench", help="measure hello-world, reservation and sold-out rates")
+    b.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
+    b.add_argument("--connections", type=int, default=64, help="concurrent clients")
+    b.add_argument("--stock", type=int, default=1_000_000, help="units in the storm offer")
+    b.add_argument("--out", help="also write the figures as JSON to this file")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(
+        level=os.environ.get("LIVESALE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    args = parser().parse_args(argv)
+    args.func(args)

@@ -1,0 +1,88 @@
+"""Reads and checks JSON request bodies; every problem becomes a 400 with a stable code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from .errors import bad_request
+
+
+@dataclass(frozen=True, slots=True)
+class Int:
+    name: str
+    min: int
+    max: int
+    required: bool = True
+    default: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Str:
+    name: str
+    pattern: re.Pattern[str]
+    hint: str
+    required: bool = True
+    default: str | None = None
+
+
+FieldSpec = Int | Str
+
+SLUG = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+SLUG_HINT = "1-64 letters, digits or _ . : -"
+
+
+async def read_body(request: web.Request, spec: Sequence[FieldSpec]) -> dict[str, Any]:
+    """The request's JSON object, checked against ``spec``; unknown fields are refused."""
+    raw = await request.read()
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise bad_request("invalid_body", "The body must be a JSON object.")
+    known = {f.name for f in spec}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise bad_request(
+            "unknown_field",
+            f"Unknown field {unknown[0]!r}; this endpoint takes {', '.join(sorted(known))}.",
+            field=unknown[0],
+        )
+    return {f.name: _check(f, data) for f in spec}
+
+
+def _check(f: FieldSpec, data: dict[str, Any]) -> Any:
+    if f.name not in data or data[f.name] is None:
+        if f.required:
+            raise bad_request("missing_field", f"Field {f.name!r} is required.", field=f.name)
+        return f.default
+    value = data[f.name]
+    if isinstance(f, Int):
+        # bool is an int in Python, but `true` is no quantity.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise bad_request(
+                "invalid_field", f"Field {f.name!r} must be a whole number.", field=f.name
+            )
+        if not f.min <= value <= f.max:
+            raise bad_request(
+                "out_of_range",
+                f"Field {f.name!r} must be between {f.min} and {f.max}.",
+                field=f.name,
+                min=f.min,
+                max=f.max,
+            )
+        return value
+    if not isinstance(value, str):
+        raise bad_request("invalid_field", f"Field {f.name!r} must be a string.", field=f.name)
+    if not f.pattern.fullmatch(value):
+        raise bad_request("invalid_field", f"Field {f.name!r} must be {f.hint}.", field=f.name)
+    return value

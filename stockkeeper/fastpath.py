@@ -1,0 +1,60 @@
+"""What one server process remembers so sold-out requests need not touch Redis."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+from .models import ReserveResult
+
+
+class SoldOutFlags:
+    """Per-offer sold-out flags of this process.
+
+    A flag is raised when Redis answers that an offer has no unit left and lowered as soon as
+    a stock event says units came back (a cancel, an expired hold, a restock). Flags also
+    lapse after ``max_age_s``, so a missed event costs one Redis call per offer and period,
+    never a sale that stays closed while stock is there.
+    """
+
+    def __init__(self, max_age_s: float) -> None:
+        self._max_age_s = max_age_s
+        self._raised_at: dict[str, float] = {}
+
+    def raise_flag(self, offer_id: str) -> None:
+        self._raised_at[offer_id] = time.monotonic()
+
+    def lower(self, offer_id: str) -> None:
+        self._raised_at.pop(offer_id, None)
+
+    def lower_all(self) -> None:
+        self._raised_at.clear()
+
+    def is_sold_out(self, offer_id: str) -> bool:
+        raised_at = self._raised_at.get(offer_id)
+        if raised_at is None:
+            return False
+        if time.monotonic() - raised_at > self._max_age_s:
+            del self._raised_at[offer_id]
+            return False
+        return True
+
+
+class RecentReservations:
+    """The last reservations this process made, by (offer, user, idempotency key).
+
+    While an offer's sold-out flag is up, a buyer retrying a request that did reserve (its
+    answer was lost on a flaky network) must get its hold back, not "sold out".
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[tuple[str, str, str], ReserveResult] = OrderedDict()
+
+    def remember(self, offer_id: str, user_id: str, key: str, result: ReserveResult) -> None:
+        self._items[(offer_id, user_id, key)] = result
+        if len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+    def get(self, offer_id: str, user_id: str, key: str) -> ReserveResult | None:
+        return self._items.get((offer_id, user_id, key))

@@ -1,0 +1,377 @@
+"""The stock keeper: offers, holds and orders, each change one atomic Lua script."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar, cast
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import BusyLoadingError, ConnectionError, RedisError, TimeoutError
+
+from . import keys
+from .batcher import ScriptBatcher
+from .errors import (
+    HoldAlreadyConfirmed,
+    InsufficientStock,
+    InvalidState,
+    InvalidWindow,
+    StockUnavailable,
+    UnknownHold,
+    UnknownOffer,
+)
+from .fastpath import RecentReservations, SoldOutFlags
+from .keys import OfferKeys
+from .models import (
+    CancelResult,
+    ConfirmResult,
+    ExpireResult,
+    Hold,
+    HoldStatus,
+    Offer,
+    OfferSpec,
+    OfferState,
+    ReserveOutcome,
+    ReserveResult,
+    StockLevel,
+)
+from .scripts import Scripts
+from .settings import StockSettings
+
+log = logging.getLogger(__name__)
+
+OFFER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+HOLD_ID = re.compile(r"^([1-9][0-9]{0,17})-[0-9a-f]{16}$")
+
+T = TypeVar("T")
+
+
+def offer_of_hold(hold_id: str) -> str | None:
+    """The offer a hold id belongs to, or None when it is not a hold id at all."""
+    match = HOLD_ID.match(hold_id)
+    return match.group(1) if match else None
+
+
+async def _redis_call(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except (ConnectionError, TimeoutError, BusyLoadingError, OSError) as exc:
+        raise StockUnavailable(f"Redis did not answer: {exc}") from exc
+
+
+class StockKeeper:
+    """Offers and purchases over one Redis client. Create one per process."""
+
+    def __init__(self, redis: Redis, settings: StockSettings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.scripts = Scripts.register(redis)
+        self.sold_out = SoldOutFlags(settings.sold_out_flag_max_age_s)
+        self._recent = RecentReservations()
+        self._batcher = ScriptBatcher(redis)
+
+    async def start(self) -> None:
+        """Load the scripts into Redis; raises StockUnavailable when Redis is down."""
+        await _redis_call(self.scripts.load(self.redis))
+
+    async def close(self) -> None:
+        await self._batcher.close()
+
+    async def _run(self, script: AsyncScript, keys_: Sequence[str], args: Sequence[Any]) -> Any:
+        return await self._batcher.call(script, keys_, args)
+
+    # ----------------------------------------------------------------- offers
+
+    async def create_offer(self, spec: OfferSpec) -> Offer:
+        """Create a draft offer with all its stock available."""
+        offer_id = str(await _redis_call(self.redis.incr(keys.OFFER_SEQ)))
+        # Indexed before it exists: the sweeper and the relay must never miss an offer that
+        # has holds or orders, and an index entry without an offer costs nothing.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sadd(keys.OFFERS, offer_id)
+        pipe.sadd(keys.room_offers(spec.room_id), offer_id)
+        await _redis_call(pipe.execute())
+        k = OfferKeys(offer_id)
+        await self._run(
+            self.scripts.offer_create,
+            [k.offer],
+            [
+                offer_id,
+                spec.room_id,
+                spec.sku,
+                spec.title,
+                spec.unit_price,
+                spec.currency,
+                spec.stock,
+                spec.per_user_limit,
+                spec.hold_seconds * 1000,
+                spec.opens_at,
+                spec.closes_at,
+            ],
+        )
+        return await self.get_offer(offer_id)
+
+    async def get_offer(self, offer_id: str) -> Offer:
+        if not OFFER_ID.match(offer_id):
+            raise UnknownOffer(offer_id)
+        raw = await _redis_call(self.redis.hgetall(OfferKeys(offer_id).offer))
+        if not raw:
+            raise UnknownOffer(offer_id)
+        return _offer(cast(dict[str, str], raw))
+
+    async def room_offers(self, room_id: str) -> list[Offer]:
+        """Every offer of a room, oldest first."""
+        ids = cast(set[str], await _redis_call(self.redis.smembers(keys.room_offers(room_id))))
+        pipe = self.redis.pipeline(transaction=False)
+        ordered = sorted(ids, key=int)
+        for offer_id in ordered:
+            pipe.hgetall(OfferKeys(offer_id).offer)
+        rows = await _redis_call(pipe.execute())
+        return [_offer(row) for row in rows if row]
+
+    async def offer_ids(self) -> set[str]:
+        """Every offer ever created."""
+        return cast(set[str], await _redis_call(self.redis.smembers(keys.OFFERS)))
+
+    async def open_offer(
+        self, offer_id: str, *, countdown_ms: int | None = None, window_ms: int | None = None
+    ) -> Offer:
+        """Launch a draft offer, after a countdown and for a window when given."""
+        self._check_offer_id(offer_id)
+        reply = await self._run(
+            self.scripts.offer_open,
+            [OfferKeys(offer_id).offer],
+            [-1 if countdown_ms is None else countdown_ms, -1 if window_ms is None else window_ms],
+        )
+        match reply[0]:
+            case "unknown_offer":
+                raise UnknownOffer(offer_id)
+            case "invalid_state":
+                raise InvalidState(offer_id, reply[1], "opened")
+            case "invalid_window":
+                raise InvalidWindow(int(reply[1]), int(reply[2]))
+        return await self.get_offer(offer_id)
+
+    async def pause_offer(self, offer_id: str) -> Offer:
+        return await self._transition(offer_id, "pause", "paused")
+
+    async def resume_offer(self, offer_id: str) -> Offer:
+        return await self._transition(offer_id, "resume", "resumed")
+
+    async def close_offer(self, offer_id: str) -> Offer:
+        return await self._transition(offer_id, "close", "closed")
+
+    async def _transition(self, offer_id: str, action: str, done: str) -> Offer:
+        self._check_offer_id(offer_id)
+        reply = await self._run(
+            self.scripts.offer_transition, [OfferKeys(offer_id).offer], [action]
+        )
+        if reply[0] == "unknown_offer":
+            raise UnknownOffer(offer_id)
+        if reply[0] == "invalid_state":
+            raise InvalidState(offer_id, reply[1], done)
+        return await self.get_offer(offer_id)
+
+    async def restock(self, offer_id: str, quantity: int) -> StockLevel:
+        """Add units to an offer; buyers waiting on a sold-out offer can buy again."""
+        level = await self._adjust_stock(offer_id, quantity)
+        await self.publish_stock(offer_id, level.available)
+        return level
+
+    async def pull_stock(self, offer_id: str, quantity: int) -> StockLevel:
+        """Take available units off sale; held and sold units are never pulled."""
+        return await self._adjust_stock(offer_id, -quantity)
+
+    async def _adjust_stock(self, offer_id: str, delta: int) -> StockLevel:
+        self._check_offer_id(offer_id)
+        reply = await self._run(
+            self.scripts.offer_adjust_stock, [OfferKeys(offer_id).offer], [delta]
+        )
+        match reply[0]:
+            case "unknown_offer":
+                raise UnknownOffer(offer_id)
+            case "invalid_state":
+                raise InvalidState(offer_id, reply[1], "restocked" if delta > 0 else "pulled")
+            case "insufficient":
+                raise InsufficientStock(int(reply[1]))
+        return StockLevel(offer_id, int(reply[1]), int(reply[2]))
+
+    async def publish_stock(self, offer_id: str, available: int) -> None:
+        """Tell every process that an offer's stock changed (lowers sold-out flags)."""
+        if available > 0:
+            self.sold_out.lower(offer_id)
+        try:
+            await self.redis.publish(keys.STOCK_CHANNEL, f"{offer_id} {available}")
+        except (RedisError, OSError) as exc:
+            # The flags lapse by themselves; losing this message delays, never blocks, a sale.
+            log.warning("Could not announce stock of offer %s: %s", offer_id, exc)
+
+    # -------------------------------------------------------------- purchases
+
+    async def reserve(
+        self, offer_id: str, user_id: str, quantity: int, idempotency_key: str
+    ) -> ReserveResult:
+        """Hold ``quantity`` units for a buyer until the payment deadline."""
+        if not OFFER_ID.match(offer_id):
+            return ReserveResult("unknown_offer")
+        if self.sold_out.is_sold_out(offer_id):
+            known = self._recent.get(offer_id, user_id, idempotency_key)
+            if known is not None:
+                return dataclasses.replace(known, replayed=True)
+            return ReserveResult("sold_out", available=0)
+        k = OfferKeys(offer_id)
+        hold_id = f"{offer_id}-{secrets.token_hex(8)}"
+        reply = await self._run(
+            self.scripts.hold_reserve,
+            [
+                k.offer,
+                k.users,
+                k.deadlines,
+                k.hold(hold_id),
+                k.idempotency(user_id, idempotency_key),
+            ],
+            [user_id, quantity, hold_id, self.settings.idempotency_ttl_s, k.hold_prefix],
+        )
+        result = _reserve_result(reply)
+        if result.outcome == "reserved":
+            self._recent.remember(offer_id, user_id, idempotency_key, result)
+        if result.available == 0:
+            self.sold_out.raise_flag(offer_id)
+        return result
+
+    async def confirm(self, hold_id: str, user_id: str, payment_ref: str) -> ConfirmResult:
+        """Turn a paid hold into an order; confirming twice returns the same order."""
+        offer_id = offer_of_hold(hold_id)
+        if offer_id is None:
+            raise UnknownHold(hold_id)
+        k = OfferKeys(offer_id)
+        reply = await self._run(
+            self.scripts.hold_confirm,
+            [k.offer, k.users, k.deadlines, k.hold(hold_id), k.outbox],
+            [user_id, payment_ref, f"o{hold_id}", offer_id, hold_id],
+        )
+        match reply[0]:
+            case "unknown_hold":
+                raise UnknownHold(hold_id)
+            case "hold_expired":
+                return ConfirmResult("hold_expired", quantity=int(reply[1]), refund_due=True)
+            case "already_confirmed":
+                return ConfirmResult("already_confirmed", order_id=reply[1], refund_due=True)
+        return ConfirmResult(
+            "confirmed",
+            order_id=reply[1],
+            quantity=int(reply[2]),
+            amount=int(reply[3]),
+            confirmed_at=int(reply[4]),
+            replayed=reply[5] == 1,
+            late=reply[6] == 1,
+        )
+
+    async def cancel(self, hold_id: str, user_id: str) -> CancelResult:
+        """Give a hold up; its units go back on sale at once."""
+        offer_id = offer_of_hold(hold_id)
+        if offer_id is None:
+            raise UnknownHold(hold_id)
+        k = OfferKeys(offer_id)
+        reply = await self._run(
+            self.scripts.hold_cancel,
+            [k.offer, k.users, k.deadlines, k.hold(hold_id)],
+            [user_id, hold_id],
+        )
+        match reply[0]:
+            case "unknown_hold":
+                raise UnknownHold(hold_id)
+            case "already_confirmed":
+                raise HoldAlreadyConfirmed(hold_id, reply[1])
+            case "expired":
+                return CancelResult("expired")
+        available = int(reply[1])
+        await self.publish_stock(offer_id, available)
+        return CancelResult("cancelled", available)
+
+    async def get_hold(self, hold_id: str, user_id: str) -> Hold:
+        offer_id = offer_of_hold(hold_id)
+        if offer_id is None:
+            raise UnknownHold(hold_id)
+        raw = cast(
+            dict[str, str],
+            await _redis_call(self.redis.hgetall(OfferKeys(offer_id).hold(hold_id))),
+        )
+        if not raw or raw.get("user_id") != user_id:
+            raise UnknownHold(hold_id)
+        return Hold(
+            hold_id=hold_id,
+            offer_id=offer_id,
+            user_id=raw["user_id"],
+            quantity=int(raw["quantity"]),
+            status=cast(HoldStatus, raw["status"]),
+            reserved_at=int(raw["reserved_at"]),
+            deadline=int(raw["deadline"]),
+            order_id=raw.get("order_id"),
+            confirmed_at=int(raw["confirmed_at"]) if "confirmed_at" in raw else None,
+        )
+
+    async def expire_due(self, offer_id: str) -> ExpireResult:
+        """Return the units of this offer's holds whose deadline has passed."""
+        k = OfferKeys(offer_id)
+        reply = await self._run(
+            self.scripts.holds_expire,
+            [k.offer, k.users, k.deadlines],
+            [k.hold_prefix, self.settings.sweep_batch],
+        )
+        result = ExpireResult(int(reply[0]), int(reply[1]), int(reply[2] or 0))
+        if result.units_returned:
+            await self.publish_stock(offer_id, result.available)
+        return result
+
+    def _check_offer_id(self, offer_id: str) -> None:
+        if not OFFER_ID.match(offer_id):
+            raise UnknownOffer(offer_id)
+
+
+def _reserve_result(reply: list[Any]) -> ReserveResult:
+    outcome = cast(ReserveOutcome, reply[0])
+    match outcome:
+        case "reserved":
+            return ReserveResult(
+                outcome,
+                hold_id=reply[1],
+                quantity=int(reply[2]),
+                reserved_at=int(reply[3]),
+                deadline=int(reply[4]),
+                available=int(reply[5]),
+                replayed=reply[6] == 1,
+                status=cast(HoldStatus, reply[7]),
+            )
+        case "sold_out":
+            return ReserveResult(outcome, available=int(reply[1]))
+        case "limit_reached":
+            return ReserveResult(outcome, units_already=int(reply[1]), limit=int(reply[2]))
+        case "not_open":
+            return ReserveResult(outcome, opens_at=int(reply[1]) or None)
+    return ReserveResult(outcome)
+
+
+def _offer(raw: dict[str, str]) -> Offer:
+    return Offer(
+        id=raw["id"],
+        room_id=raw["room_id"],
+        sku=raw["sku"],
+        title=raw["title"],
+        unit_price=int(raw["unit_price"]),
+        currency=raw["currency"],
+        per_user_limit=int(raw["per_user_limit"]),
+        hold_seconds=int(raw["hold_ms"]) / 1000,
+        opens_at=int(raw["opens_at"]),
+        closes_at=int(raw["closes_at"]),
+        state=cast(OfferState, raw["state"]),
+        total=int(raw["total"]),
+        available=int(raw["available"]),
+        held=int(raw["held"]),
+        sold=int(raw["sold"]),
+        created_at=int(raw["created_at"]),
+    )

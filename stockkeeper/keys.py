@@ -1,0 +1,57 @@
+"""Every Redis key the stock keeper uses, in one place.
+
+All keys of one offer carry the hash tag ``{offer:ID}``, so in Redis Cluster they live in
+one slot and each Lua script touches a single slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "ls"
+#: Every offer ever created; the sweeper and the outbox relay walk it.
+OFFERS = f"{PREFIX}:offers"
+OFFER_SEQ = f"{PREFIX}:offer-seq"
+#: Pub/sub channel: "offer_id available" whenever units come back to an offer.
+STOCK_CHANNEL = f"{PREFIX}:stock"
+#: Consumer group of the outbox relays on every offer's outbox stream.
+RELAY_GROUP = "relay"
+
+
+def room_offers(room_id: str) -> str:
+    return f"{PREFIX}:{{room:{room_id}}}:offers"
+
+
+@dataclass(frozen=True, slots=True)
+class OfferKeys:
+    offer_id: str
+
+    @property
+    def _base(self) -> str:
+        return f"{PREFIX}:{{offer:{self.offer_id}}}"
+
+    @property
+    def offer(self) -> str:
+        return f"{self._base}:offer"
+
+    @property
+    def users(self) -> str:
+        return f"{self._base}:users"
+
+    @property
+    def deadlines(self) -> str:
+        return f"{self._base}:deadlines"
+
+    @property
+    def outbox(self) -> str:
+        return f"{self._base}:outbox"
+
+    @property
+    def hold_prefix(self) -> str:
+        return f"{self._base}:hold:"
+
+    def hold(self, hold_id: str) -> str:
+        return self.hold_prefix + hold_id
+
+    def idempotency(self, user_id: str, key: str) -> str:
+        return f"{self._base}:idem:{user_id}:{key}"

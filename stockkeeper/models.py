@@ -1,0 +1,113 @@
+"""Small typed results of the stock keeper's operations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+OfferState = Literal["draft", "open", "paused", "closed"]
+ReserveOutcome = Literal[
+    "reserved", "sold_out", "limit_reached", "not_open", "paused", "closed", "unknown_offer"
+]
+HoldStatus = Literal["held", "confirmed", "cancelled", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferSpec:
+    """What a host fills in to create an offer. Prices are in minor units (cents)."""
+
+    room_id: str
+    sku: str
+    title: str
+    unit_price: int
+    currency: str
+    stock: int
+    per_user_limit: int
+    hold_seconds: int
+    opens_at: int = 0
+    closes_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: str
+    room_id: str
+    sku: str
+    title: str
+    unit_price: int
+    currency: str
+    per_user_limit: int
+    hold_seconds: float
+    opens_at: int
+    closes_at: int
+    state: OfferState
+    total: int
+    available: int
+    held: int
+    sold: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    offer_id: str
+    available: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveResult:
+    outcome: ReserveOutcome
+    hold_id: str | None = None
+    quantity: int = 0
+    reserved_at: int | None = None
+    #: Pay before this moment (epoch ms, Redis clock) or the units go back to stock.
+    deadline: int | None = None
+    #: Units still available right after this answer, when known.
+    available: int | None = None
+    #: True when this answer repeats the one given to an earlier request with the same key.
+    replayed: bool = False
+    status: HoldStatus | None = None
+    limit: int | None = None
+    units_already: int | None = None
+    opens_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmResult:
+    outcome: Literal["confirmed", "hold_expired", "already_confirmed"]
+    order_id: str | None = None
+    quantity: int = 0
+    amount: int = 0
+    confirmed_at: int | None = None
+    replayed: bool = False
+    #: Paid after the deadline, but the units were still there and were taken again.
+    late: bool = False
+    #: A refund_due event was written for this payment.
+    refund_due: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    outcome: Literal["cancelled", "expired"]
+    available: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    hold_id: str
+    offer_id: str
+    user_id: str
+    quantity: int
+    status: HoldStatus
+    reserved_at: int
+    deadline: int
+    order_id: str | None
+    confirmed_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireResult:
+    holds_expired: int
+    units_returned: int
+    available: int

@@ -1,0 +1,77 @@
+-- Turn a paid hold into a confirmed order and, in the same step, append the order to the
+-- offer's outbox stream: no confirmed order can exist without its outbox entry.
+-- KEYS[1] offer hash   KEYS[2] units per user hash   KEYS[3] hold deadlines zset
+-- KEYS[4] hold hash    KEYS[5] outbox stream
+-- ARGV[1] user id   ARGV[2] payment reference   ARGV[3] order id   ARGV[4] offer id
+-- ARGV[5] hold id
+-- Returns one of:
+--   {'confirmed', order_id, quantity, amount, confirmed_at, replayed (0|1), late (0|1)}
+--   {'hold_expired', quantity}   the hold lapsed and no unit could be taken again: the
+--                                payment is owed back (a refund_due entry is in the outbox)
+--   {'already_confirmed', order_id}   paid before with another payment reference: this
+--                                     second payment is owed back (refund_due entry)
+--   {'unknown_hold'}
+local user, payment_ref, hold_id = ARGV[1], ARGV[2], ARGV[5]
+local h = redis.call('HMGET', KEYS[4], 'user_id', 'quantity', 'status', 'deadline',
+  'order_id', 'payment_ref', 'reserved_at', 'confirmed_at')
+-- Somebody else's hold answers exactly like a missing one: hold ids leak nothing.
+if not h[1] or h[1] ~= user then return {'unknown_hold'} end
+local quantity, status = tonumber(h[2]), h[3]
+local o = redis.call('HMGET', KEYS[1], 'sku', 'room_id', 'unit_price', 'currency',
+  'per_user_limit', 'available')
+local amount = tonumber(o[3]) * quantity
+
+-- The refund event is written once per payment reference, however often it is retried.
+local function refund_due(reason, order_id)
+  if redis.call('HSETNX', KEYS[4], 'refund:' .. payment_ref, reason) == 1 then
+    redis.call('XADD', KEYS[5], '*', 'type', 'refund_due', 'reason', reason,
+      'hold_id', hold_id, 'order_id', order_id, 'offer_id', ARGV[4], 'room_id', o[2],
+      'sku', o[1], 'user_id', user, 'quantity', quantity, 'amount', amount,
+      'currency', o[4], 'payment_ref', payment_ref, 'created_at', now_ms())
+  end
+end
+
+if status == 'confirmed' then
+  if h[6] == payment_ref then
+    return {'confirmed', h[5], quantity, amount, tonumber(h[8]), 1, 0}
+  end
+  refund_due('duplicate_payment', h[5])
+  return {'already_confirmed', h[5]}
+end
+
+local now = now_ms()
+if status == 'held' and now >= tonumber(h[4]) then
+  -- Lapsed but not swept yet: release it exactly as the sweeper would, then treat the
+  -- payment as late.
+  release(KEYS[1], KEYS[2], KEYS[3], hold_id, user, quantity)
+  redis.call('HSET', KEYS[4], 'status', 'expired')
+  status = 'expired'
+end
+
+local late = 0
+if status == 'held' then
+  redis.call('HINCRBY', KEYS[1], 'held', -quantity)
+  redis.call('ZREM', KEYS[3], hold_id)
+else
+  -- Expired or cancelled: the units went back to stock and may have been resold. Only take
+  -- them again if they are still there, or this payment would oversell.
+  local available = tonumber(redis.call('HGET', KEYS[1], 'available'))
+  local have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
+  if available < quantity or have + quantity > tonumber(o[5]) then
+    refund_due('hold_expired', '')
+    return {'hold_expired', quantity}
+  end
+  redis.call('HINCRBY', KEYS[1], 'available', -quantity)
+  redis.call('HINCRBY', KEYS[2], user, quantity)
+  late = 1
+end
+redis.call('HINCRBY', KEYS[1], 'sold', quantity)
+
+local order_id = ARGV[3]
+redis.call('HSET', KEYS[4], 'status', 'confirmed', 'order_id', order_id,
+  'payment_ref', payment_ref, 'confirmed_at', now)
+redis.call('XADD', KEYS[5], '*', 'type', 'order_confirmed', 'order_id', order_id,
+  'hold_id', hold_id, 'offer_id', ARGV[4], 'room_id', o[2], 'sku', o[1], 'user_id', user,
+  'quantity', quantity, 'unit_price', o[3], 'amount', amount, 'currency', o[4],
+  'reserved_at', h[7], 'confirmed_at', now, 'payment_ref', payment_ref)
+return {'confirmed', order_id, quantity, amount, now, 0, late}

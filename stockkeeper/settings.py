@@ -1,0 +1,48 @@
+"""Typed settings of the stock keeper, read from the environment by the entry points."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:16379/0"
+DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:19092"
+
+
+@dataclass(frozen=True, slots=True)
+class StockSettings:
+    redis_url: str = DEFAULT_REDIS_URL
+    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
+    orders_topic: str = "orders.confirmed"
+    refunds_topic: str = "orders.refund_due"
+    #: Partitions of the two topics when the relay has to create them.
+    topic_partitions: int = 6
+    #: 1 on a single local broker; 3 in production.
+    topic_replication: int = 1
+    #: How long a request's idempotency key keeps pointing at the hold it made.
+    idempotency_ttl_s: int = 24 * 3600
+    sweep_interval_s: float = 0.25
+    sweep_batch: int = 500
+    relay_batch: int = 500
+    relay_idle_poll_s: float = 0.02
+    #: A relay that has not acknowledged an entry for this long is presumed dead and its
+    #: entries are taken over by another relay.
+    relay_claim_idle_ms: int = 30_000
+    #: The sold-out flag is cleared by a stock event; this is the backstop if one is missed.
+    sold_out_flag_max_age_s: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StockSettings:
+        """Read ``LIVESALE_*`` variables; anything unset keeps its default."""
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            redis_url=env.get("LIVESALE_REDIS_URL", DEFAULT_REDIS_URL),
+            kafka_bootstrap=env.get("LIVESALE_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP),
+            orders_topic=env.get("LIVESALE_ORDERS_TOPIC", d.orders_topic),
+            refunds_topic=env.get("LIVESALE_REFUNDS_TOPIC", d.refunds_topic),
+            topic_partitions=int(env.get("LIVESALE_TOPIC_PARTITIONS", d.topic_partitions)),
+            topic_replication=int(env.get("LIVESALE_TOPIC_REPLICATION", d.topic_replication)),
+            idempotency_ttl_s=int(env.get("LIVESALE_IDEMPOTENCY_TTL_S", d.idempotency_ttl_s)),
+        )

@@ -1,0 +1,39 @@
+"""Background loop that gives expired holds' units back to stock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from redis.exceptions import RedisError
+
+from .errors import StockUnavailable
+from .keeper import StockKeeper
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_once(keeper: StockKeeper) -> int:
+    """Expire every overdue hold of every offer; returns the units given back."""
+    offer_ids = await keeper.offer_ids()
+    results = await asyncio.gather(*(keeper.expire_due(offer_id) for offer_id in offer_ids))
+    return sum(result.units_returned for result in results)
+
+
+async def run_sweeper(keeper: StockKeeper) -> None:
+    """Sweep forever. Safe to run in every process: each hold is released exactly once."""
+    interval = keeper.settings.sweep_interval_s
+    while True:
+        try:
+            returned = await sweep_once(keeper)
+            if returned:
+                log.info("Expired holds gave %d units back to stock", returned)
+        except asyncio.CancelledError:
+            raise
+        except (StockUnavailable, RedisError, OSError) as exc:
+            log.warning("Hold sweeper cannot reach Redis (%s); retrying", exc)
+            await asyncio.sleep(1.0)
+        except Exception:
+            log.exception("Hold sweeper failed; retrying")
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(interval)
