@@ -67,6 +67,9 @@ def _check(f: FieldSpec, data: dict[str, Any]) -> Any:
         return f.default
     value = data[f.name]
     if isinstance(f, Int):
+        # JSON parsers read integers past 64 bits as floats: still just "too big".
+        if isinstance(value, float) and value.is_integer() and not f.min <= value <= f.max:
+            value = int(value)
         # bool is an int in Python, but `true` is no quantity.
         if not isinstance(value, int) or isinstance(value, bool):
             raise bad_request(

@@ -14,7 +14,9 @@ from redis.commands.core import AsyncScript
 
 
 def _source(name: str) -> str:
-    return resources.files(__package__).joinpath("scripts").joinpath(f"{name}.lua").read_text("utf-8")
+    return (
+        resources.files(__package__).joinpath("scripts").joinpath(f"{name}.lua").read_text("utf-8")
+    )
 
 
 @dataclass(frozen=True, slots=True)

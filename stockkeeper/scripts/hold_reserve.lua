@@ -4,7 +4,8 @@
 -- KEYS[1] offer hash   KEYS[2] units per user hash   KEYS[3] hold deadlines zset
 -- KEYS[4] the new hold's hash   KEYS[5] idempotency key of (user, request key)
 -- ARGV[1] user id   ARGV[2] quantity (>= 1)   ARGV[3] new hold id
--- ARGV[4] idempotency key lifetime (seconds)   ARGV[5] hold key prefix (for replays)
+-- ARGV[4] idempotency key lifetime (seconds)
+-- ARGV[5] hold key prefix (to read replayed holds and take back overdue ones)
 -- Returns one of:
 --   {'reserved', hold_id, quantity, reserved_at, deadline, available, replayed (0|1), status}
 --   {'sold_out', available}        {'limit_reached', units_already_held_or_bought, limit}
@@ -37,7 +38,18 @@ local have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
 if have + quantity > limit then return {'limit_reached', have, limit} end
 
 local available = tonumber(o[4])
-if available < quantity then return {'sold_out', available} end
+if available < quantity then
+  -- Overdue holds the sweeper has not reached yet are stock: take them back first, so
+  -- "sold out" is only ever said when it is true.
+  local _, returned = expire_due(KEYS[1], KEYS[2], KEYS[3], ARGV[5], now, 100)
+  if returned > 0 then
+    available = tonumber(redis.call('HGET', KEYS[1], 'available'))
+    -- The buyer's own lapsed hold no longer counts against the limit.
+    have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
+    if have + quantity > limit then return {'limit_reached', have, limit} end
+  end
+  if available < quantity then return {'sold_out', available} end
+end
 
 available = redis.call('HINCRBY', KEYS[1], 'available', -quantity)
 redis.call('HINCRBY', KEYS[1], 'held', quantity)

@@ -16,3 +16,25 @@ local function release(offer_key, users_key, deadlines_key, hold_id, user_id, qu
   end
   return redis.call('HINCRBY', offer_key, 'available', quantity)
 end
+
+-- Release up to `limit` holds whose deadline has passed. Each leaves the deadline index and
+-- changes status in the same step, so it is released at most once whoever calls this.
+-- Returns holds expired, units returned.
+local function expire_due(offer_key, users_key, deadlines_key, hold_prefix, now, limit)
+  local due = redis.call('ZRANGEBYSCORE', deadlines_key, '-inf', now, 'LIMIT', 0, limit)
+  local expired, units = 0, 0
+  for _, hold_id in ipairs(due) do
+    local hold_key = hold_prefix .. hold_id
+    local h = redis.call('HMGET', hold_key, 'status', 'user_id', 'quantity')
+    if h[1] == 'held' then
+      local quantity = tonumber(h[3])
+      release(offer_key, users_key, deadlines_key, hold_id, h[2], quantity)
+      redis.call('HSET', hold_key, 'status', 'expired')
+      expired = expired + 1
+      units = units + quantity
+    else
+      redis.call('ZREM', deadlines_key, hold_id)
+    end
+  end
+  return expired, units
+end

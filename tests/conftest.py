@@ -1,0 +1,98 @@
+"""Fixtures over the real Redis and Kafka that the test command started (``livesale stack up``).
+
+Tests use Redis database 15, flushed before each test, and Kafka topics named for the test,
+so they never touch what a developer's running service keeps in database 0.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from deploy.stack import KafkaBroker, RedisServer, free_port
+from server.app import create_app
+from server.redis_client import connect
+from server.settings import Settings
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.settings import DEFAULT_KAFKA_BOOTSTRAP, StockSettings
+
+from .helpers import HOST_TOKEN, VIEWER_SECRET
+
+REDIS_URL = os.environ.get("LIVESALE_TEST_REDIS_URL", "redis://127.0.0.1:16379/15")
+KAFKA_BOOTSTRAP = os.environ.get("LIVESALE_TEST_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP)
+
+AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
+
+
+@pytest.fixture
+def stock_settings() -> StockSettings:
+    run = uuid.uuid4().hex[:10]
+    return StockSettings(
+        redis_url=REDIS_URL,
+        kafka_bootstrap=KAFKA_BOOTSTRAP,
+        orders_topic=f"test.orders.{run}",
+        refunds_topic=f"test.refunds.{run}",
+        topic_partitions=3,
+        sweep_interval_s=0.05,
+        relay_claim_idle_ms=1000,
+    )
+
+
+@pytest.fixture
+async def redis(stock_settings: StockSettings) -> AsyncIterator[Redis]:
+    client = connect(stock_settings.redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def keeper(redis: Redis, stock_settings: StockSettings) -> AsyncIterator[StockKeeper]:
+    keeper = StockKeeper(redis, stock_settings)
+    await keeper.start()
+    yield keeper
+    await keeper.close()
+
+
+@pytest.fixture
+def app_settings(stock_settings: StockSettings) -> Settings:
+    return Settings(
+        viewer_token_secret=VIEWER_SECRET,
+        host_api_token=HOST_TOKEN,
+        run_relay=False,
+        run_sweeper=False,
+        stock=stock_settings,
+    )
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: AiohttpClient, app_settings: Settings, redis: Redis
+) -> TestClient[web.Request, web.Application]:
+    """The HTTP API from the app factory, over the flushed test database."""
+    return await aiohttp_client(create_app(app_settings))
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> RedisServer:
+    """A Redis of this test's own, to be stopped and restarted on purpose."""
+    server = RedisServer(free_port(), tmp_path / "redis")
+    server.start()
+    yield server  # type: ignore[misc]
+    server.kill()
+
+
+@pytest.fixture
+def kafka_broker(tmp_path: Path) -> KafkaBroker:
+    """A Kafka broker of this test's own, to be stopped and restarted on purpose."""
+    broker = KafkaBroker(free_port(), free_port(), tmp_path / "kafka", heap="384m")
+    broker.start()
+    yield broker  # type: ignore[misc]
+    broker.kill()

@@ -1,0 +1,107 @@
+"""Shared helpers of the tests: tokens, offers, invariants, reading Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from redis.asyncio import Redis
+
+from server.auth import mint_viewer_token
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import OfferKeys
+from stockkeeper.models import OfferSpec
+
+VIEWER_SECRET = "test-viewer-secret"
+HOST_TOKEN = "test-host-token"
+HOST = {"Authorization": f"Bearer {HOST_TOKEN}"}
+
+
+def viewer(user_id: str) -> dict[str, str]:
+    """Headers of a signed-in viewer."""
+    return {"Authorization": f"Bearer {mint_viewer_token(VIEWER_SECRET, user_id, user_id)}"}
+
+
+def spec(**overrides: Any) -> OfferSpec:
+    fields: dict[str, Any] = {
+        "room_id": "room-1",
+        "sku": "SKU-RED-MUG",
+        "title": "Red mug",
+        "unit_price": 1999,
+        "currency": "EUR",
+        "stock": 10,
+        "per_user_limit": 1,
+        "hold_seconds": 300,
+    }
+    fields.update(overrides)
+    return OfferSpec(**fields)
+
+
+async def open_offer(keeper: StockKeeper, **overrides: Any) -> str:
+    """An offer on sale now, for ten minutes."""
+    offer = await keeper.create_offer(spec(**overrides))
+    await keeper.open_offer(offer.id, countdown_ms=0, window_ms=600_000)
+    return offer.id
+
+
+async def assert_consistent(redis: Redis, offer_id: str) -> dict[str, int]:
+    """Every unit is exactly one of available, held or sold, and the books agree."""
+    k = OfferKeys(offer_id)
+    offer = await redis.hgetall(k.offer)
+    total, available = int(offer["total"]), int(offer["available"])
+    held, sold = int(offer["held"]), int(offer["sold"])
+    assert available >= 0
+    assert held >= 0
+    assert available + held + sold == total
+    per_user = {u: int(n) for u, n in (await redis.hgetall(k.users)).items()}
+    assert sum(per_user.values()) == held + sold
+    assert all(n > 0 for n in per_user.values())
+    holds_held = 0
+    async for key in redis.scan_iter(match=k.hold("*"), count=1000):
+        hold = await redis.hgetall(key)
+        if hold["status"] == "held":
+            holds_held += int(hold["quantity"])
+    assert holds_held == held
+    assert await redis.zcard(k.deadlines) <= held
+    return {"total": total, "available": available, "held": held, "sold": sold}
+
+
+async def read_topic(
+    bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0, settle_s: float = 1.0
+) -> list[dict[str, Any]]:
+    """Every message of ``topic`` once ``expected`` arrived (waiting ``settle_s`` for extras)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    messages: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        settle_until: float | None = None
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for batch in batches.values():
+                messages.extend(orjson.loads(m.value) for m in batch)
+            if len(messages) >= expected:
+                settle_until = settle_until or time.monotonic() + settle_s
+                if time.monotonic() >= settle_until:
+                    break
+    finally:
+        await consumer.stop()
+    return messages
+
+
+async def wait_for(predicate: Any, timeout_s: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"Timed out waiting for {what}")
