@@ -111,25 +111,39 @@ def _spawn(cmd: list[str], log_file: Path, pid_file: Path) -> subprocess.Popen[b
     return process
 
 
-def _stop_pid(pid_file: Path, timeout_s: float, sig: int = signal.SIGTERM) -> bool:
+def _stop(
+    process: subprocess.Popen[bytes] | None, pid_file: Path, timeout_s: float, sig: int
+) -> bool:
+    """Signal the service and wait until it is gone; SIGKILL when it takes too long.
+
+    A process this one started is waited on (a dead child stays visible until reaped);
+    one started by an earlier command is found through its pid file.
+    """
+    if process is not None and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        pid_file.unlink(missing_ok=True)
+        return True
     if not pid_file.exists():
         return False
     pid = int(pid_file.read_text())
+    pid_file.unlink(missing_ok=True)
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
-        pid_file.unlink(missing_ok=True)
         return False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            break
+            return True
         time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGKILL)
     return True
 
 
@@ -189,10 +203,10 @@ class RedisServer:
 
     def stop(self) -> bool:
         """Shut down cleanly: Redis writes its append-only file before it exits."""
-        return _stop_pid(self._pid, 30)
+        return _stop(self.process, self._pid, 30, signal.SIGTERM)
 
     def kill(self) -> bool:
-        return _stop_pid(self._pid, 5, signal.SIGKILL)
+        return _stop(self.process, self._pid, 5, signal.SIGKILL)
 
 
 def kafka_libs() -> Path:
@@ -321,10 +335,10 @@ class KafkaBroker:
         return port_open(self.port)
 
     def stop(self) -> bool:
-        return _stop_pid(self._pid, 60)
+        return _stop(self.process, self._pid, 60, signal.SIGTERM)
 
     def kill(self) -> bool:
-        return _stop_pid(self._pid, 5, signal.SIGKILL)
+        return _stop(self.process, self._pid, 5, signal.SIGKILL)
 
 
 def local_redis() -> RedisServer:

@@ -45,4 +45,6 @@ class StockSettings:
             topic_partitions=int(env.get("LIVESALE_TOPIC_PARTITIONS", d.topic_partitions)),
             topic_replication=int(env.get("LIVESALE_TOPIC_REPLICATION", d.topic_replication)),
             idempotency_ttl_s=int(env.get("LIVESALE_IDEMPOTENCY_TTL_S", d.idempotency_ttl_s)),
+            relay_batch=int(env.get("LIVESALE_RELAY_BATCH", d.relay_batch)),
+            relay_claim_idle_ms=int(env.get("LIVESALE_RELAY_CLAIM_IDLE_MS", d.relay_claim_idle_ms)),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -81,18 +81,18 @@ async def client(
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> RedisServer:
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of this test's own, to be stopped and restarted on purpose."""
     server = RedisServer(free_port(), tmp_path / "redis")
     server.start()
-    yield server  # type: ignore[misc]
+    yield server
     server.kill()
 
 
 @pytest.fixture
-def kafka_broker(tmp_path: Path) -> KafkaBroker:
+def kafka_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
     """A Kafka broker of this test's own, to be stopped and restarted on purpose."""
     broker = KafkaBroker(free_port(), free_port(), tmp_path / "kafka", heap="384m")
     broker.start()
-    yield broker  # type: ignore[misc]
+    yield broker
     broker.kill()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import pytest
 from redis.asyncio import Redis
@@ -24,7 +25,8 @@ from .helpers import assert_consistent, open_offer, spec, wait_for
 
 
 async def outbox(redis: Redis, offer_id: str) -> list[dict[str, str]]:
-    return [fields for _, fields in await redis.xrange(OfferKeys(offer_id).outbox)]
+    entries = await redis.xrange(OfferKeys(offer_id).outbox)
+    return [cast(dict[str, str], fields) for _, fields in entries or []]
 
 
 # ------------------------------------------------------------------ offer lifecycle

@@ -1,0 +1,287 @@
+"""Redis and Kafka failing mid-sale: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from deploy.stack import KafkaBroker, RedisServer
+from server.app import create_app
+from server.redis_client import connect
+from server.settings import Settings
+from stockkeeper.fulfilment import FulfilmentConsumer
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.relay import OutboxRelay
+from stockkeeper.settings import StockSettings
+
+from .helpers import HOST, assert_consistent, open_offer, read_topic, viewer, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+async def confirmed_orders(keeper: StockKeeper, offer_id: str, users: range) -> list[str]:
+    """One paid unit per user; returns the order ids."""
+
+    async def buy(n: int) -> str:
+        held = await keeper.reserve(offer_id, f"u{n}", 1, f"press-{n:06}")
+        assert held.hold_id
+        order = await keeper.confirm(held.hold_id, f"u{n}", f"psp-{n}")
+        assert order.order_id
+        return order.order_id
+
+    return list(await asyncio.gather(*(buy(n) for n in users)))
+
+
+async def test_orders_confirmed_while_kafka_is_down_all_arrive_when_it_returns(
+    keeper: StockKeeper, kafka_broker: KafkaBroker, stock_settings: StockSettings
+) -> None:
+    """Guards against Redis saying sold while the order never reaches the queue."""
+    settings = dataclasses.replace(stock_settings, kafka_bootstrap=kafka_broker.bootstrap)
+    relay = OutboxRelay(keeper.redis, settings, "relay-outage")
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        offer_id = await open_offer(keeper, stock=100)
+        before = await confirmed_orders(keeper, offer_id, range(20))
+
+        async def first_batch_sent() -> bool:
+            return relay.published >= 20
+
+        await wait_for(first_batch_sent, 30, "the first orders to reach Kafka")
+
+        await asyncio.to_thread(kafka_broker.stop)
+        during = await confirmed_orders(keeper, offer_id, range(20, 50))
+        await asyncio.sleep(2)
+        assert await relay.outbox_depth() == 30  # waiting, not lost
+
+        await asyncio.to_thread(kafka_broker.start)
+
+        async def outbox_drained() -> bool:
+            return await relay.outbox_depth() == 0
+
+        await wait_for(outbox_drained, 60, "the waiting orders to reach Kafka")
+    finally:
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+
+    messages = await read_topic(kafka_broker.bootstrap, settings.orders_topic, expected=50)
+    assert {m["order_id"] for m in messages} == set(before + during)
+
+
+def relay_process(settings: StockSettings, name: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "LIVESALE_REDIS_URL": settings.redis_url,
+        "LIVESALE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "LIVESALE_ORDERS_TOPIC": settings.orders_topic,
+        "LIVESALE_REFUNDS_TOPIC": settings.refunds_topic,
+        "LIVESALE_TOPIC_PARTITIONS": "3",
+        "LIVESALE_RELAY_BATCH": "50",
+        "LIVESALE_RELAY_CLAIM_IDLE_MS": "1000",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from server.cli import main; main()", "relay", "--name", name],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.mark.parametrize("restarted_as", ["relay-a", "relay-b"])
+async def test_a_relay_killed_mid_stream_loses_no_order(
+    keeper: StockKeeper,
+    redis: Redis,
+    stock_settings: StockSettings,
+    tmp_path: Path,
+    restarted_as: str,
+) -> None:
+    """Killed with SIGKILL mid-stream, then restarted under its own name or as another
+    relay (which claims the dead one's entries): every order reaches Kafka, and a
+    fulfilment consumer ships each exactly once."""
+    offer_ids = [await open_offer(keeper, stock=1000) for _ in range(3)]
+    order_ids: list[str] = []
+    for offer_id in offer_ids:
+        order_ids += await confirmed_orders(keeper, offer_id, range(600))
+    probe = OutboxRelay(redis, stock_settings, "probe")
+    total = len(order_ids)
+
+    first = relay_process(stock_settings, "relay-a", tmp_path / "relay.log")
+
+    async def mid_stream() -> bool:
+        return await probe.outbox_depth() < total - 100
+
+    await wait_for(mid_stream, 60, "the relay to start sending")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    left = await probe.outbox_depth()
+    assert 0 < left < total, "the relay was not killed mid-stream"
+
+    second = relay_process(stock_settings, restarted_as, tmp_path / "relay.log")
+    try:
+
+        async def drained() -> bool:
+            return await probe.outbox_depth() == 0
+
+        await wait_for(drained, 60, "the restarted relay to send the rest")
+    finally:
+        second.terminate()
+        second.wait(10)
+
+    messages = await read_topic(
+        stock_settings.kafka_bootstrap, stock_settings.orders_topic, expected=total
+    )
+    assert {m["order_id"] for m in messages} == set(order_ids)
+
+    shipped: list[str] = []
+
+    async def ship(order: dict[str, Any]) -> None:
+        shipped.append(order["order_id"])
+
+    stop = asyncio.Event()
+    consumer = FulfilmentConsumer(redis, stock_settings, "warehouse-test", ship)
+    consuming = asyncio.create_task(consumer.run(stop))
+
+    async def all_read() -> bool:
+        return consumer.shipped + consumer.duplicates >= len(messages)
+
+    await wait_for(all_read, 60, "the fulfilment consumer to read every message")
+    stop.set()
+    await consuming
+    assert sorted(shipped) == sorted(order_ids)
+    assert consumer.duplicates == len(messages) - total
+
+
+async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
+    redis_server: RedisServer, app_settings: Settings
+) -> None:
+    """Buyers retry a 503 with the same idempotency key; after Redis restarts (keeping its
+    append-only file) every unit is held exactly once and every hold a buyer was told
+    about exists."""
+    stock = dataclasses.replace(app_settings.stock, redis_url=redis_server.url)
+    settings = dataclasses.replace(app_settings, stock=stock, run_sweeper=True)
+    server = TestServer(create_app(settings))
+    await server.start_server()
+    base = str(server.make_url("")).rstrip("/")
+    rng = random.Random(3)
+    unavailable = 0
+
+    async def buyer(session: aiohttp.ClientSession, n: int) -> tuple[str, dict[str, Any]]:
+        nonlocal unavailable
+        await asyncio.sleep(rng.random() * 1.5)
+        for _ in range(400):
+            async with session.post(
+                f"{base}/api/offers/{offer_id}/reservations",
+                json={"idempotency_key": f"press-{n:06}"},
+                headers=viewer(f"buyer-{n}"),
+            ) as resp:
+                body = await resp.json()
+                if resp.status != 503:
+                    return f"buyer-{n}", body
+                assert body["error"]["code"] == "stock_unavailable"
+                assert resp.headers["Retry-After"] == "1"
+                unavailable += 1
+            await asyncio.sleep(0.05)
+        raise AssertionError("Redis never came back")
+
+    async def outage() -> None:
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(redis_server.stop)
+        await asyncio.sleep(0.7)
+        await asyncio.to_thread(redis_server.start)
+
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            async with session.post(
+                f"{base}/api/offers",
+                json={
+                    "room_id": "r",
+                    "sku": "s",
+                    "title": "t",
+                    "unit_price": 1,
+                    "currency": "EUR",
+                    "stock": 300,
+                },
+                headers=HOST,
+            ) as resp:
+                offer_id = (await resp.json())["id"]
+            async with session.post(
+                f"{base}/api/offers/{offer_id}/open",
+                json={"countdown_seconds": 0, "window_seconds": 600},
+                headers=HOST,
+            ) as resp:
+                assert resp.status == 200
+            answers = await asyncio.gather(outage(), *(buyer(session, n) for n in range(1000)))
+    finally:
+        await server.close()
+
+    results = [a for a in answers if a is not None]
+    assert unavailable > 0, "the outage hit no request"
+    holds = {body["hold"]["hold_id"]: user for user, body in results if "hold" in body}
+    assert len(holds) == 300
+    assert max(Counter(holds.values()).values()) == 1
+    redis = connect(redis_server.url)
+    try:
+        assert await assert_consistent(redis, offer_id) == {
+            "total": 300,
+            "available": 0,
+            "held": 300,
+            "sold": 0,
+        }
+        for hold_id in holds:
+            assert await redis.exists(f"ls:{{offer:{offer_id}}}:hold:{hold_id}")
+    finally:
+        await redis.aclose()
+
+
+async def test_redis_down_answers_503_and_writes_nothing(
+    redis_server: RedisServer, app_settings: Settings
+) -> None:
+    stock = dataclasses.replace(app_settings.stock, redis_url=redis_server.url)
+    server = TestServer(create_app(dataclasses.replace(app_settings, stock=stock)))
+    await server.start_server()
+    base = str(server.make_url("")).rstrip("/")
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"{base}/api/offers",
+                json={
+                    "room_id": "r",
+                    "sku": "s",
+                    "title": "t",
+                    "unit_price": 1,
+                    "currency": "EUR",
+                    "stock": 3,
+                },
+                headers=HOST,
+            ) as resp:
+                offer_id = (await resp.json())["id"]
+            await asyncio.to_thread(redis_server.stop)
+            for path, body in (
+                (f"/api/offers/{offer_id}/reservations", {"idempotency_key": "press-0001"}),
+                (f"/api/holds/{offer_id}-0000000000000000/confirm", {"payment_ref": "p"}),
+            ):
+                async with session.post(base + path, json=body, headers=viewer("a")) as resp:
+                    assert resp.status == 503
+                    error = (await resp.json())["error"]
+                    assert error["code"] == "stock_unavailable"
+                    assert error["retriable"] is True
+            async with session.get(f"{base}/readyz") as resp:
+                assert resp.status == 503
+            await asyncio.to_thread(redis_server.start)
+            async with session.get(f"{base}/api/offers/{offer_id}") as resp:
+                assert (await resp.json())["available"] == 3
+    finally:
+        await server.close()
