@@ -16,10 +16,11 @@ from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
 from . import api_health, api_offers, api_purchase
-from .appkeys import KEEPER, REDIS, RELAY, SETTINGS
+from .appkeys import KEEPER, REDIS, RELAY, SETTINGS, VIEWER_TOKENS
 from .middleware import error_middleware
 from .redis_client import connect
 from .settings import Settings
+from .tokens import ViewerTokens
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[SETTINGS] = settings
+    app[VIEWER_TOKENS] = ViewerTokens(settings.viewer_token_secret)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
     if settings.run_sweeper:

@@ -9,8 +9,10 @@ from stockkeeper.keeper import StockKeeper
 from stockkeeper.relay import OutboxRelay
 
 from .settings import Settings
+from .tokens import ViewerTokens
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 KEEPER = web.AppKey("keeper", StockKeeper)
 RELAY = web.AppKey("relay", OutboxRelay)
+VIEWER_TOKENS = web.AppKey("viewer_tokens", ViewerTokens)

@@ -155,7 +155,7 @@ def cmd_stack(args: argparse.Namespace) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    from .auth import mint_viewer_token
+    from .tokens import mint_viewer_token
 
     secret = os.environ.get("LIVESALE_VIEWER_SECRET")
     if not secret:
@@ -164,9 +164,9 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from loadtests import bench_reserve
+    from loadtests.bench_reserve import main as run_benchmark
 
-    bench_reserve.main(args)
+    run_benchmark(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -204,7 +204,8 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_token)
 
     b = sub.add_parser("bench", help="measure hello-world, reservation and sold-out rates")
-    b.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
+    b.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
+    b.add_argument("--rounds", type=int, default=3, help="rounds of all phases (medians)")
     b.add_argument("--connections", type=int, default=64, help="concurrent clients")
     b.add_argument("--stock", type=int, default=1_000_000, help="units in the storm offer")
     b.add_argument("--out", help="also write the figures as JSON to this file")

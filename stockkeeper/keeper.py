@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import re
 import secrets
 from collections.abc import Awaitable, Sequence
@@ -73,6 +74,7 @@ class StockKeeper:
         self.sold_out = SoldOutFlags(settings.sold_out_flag_max_age_s)
         self._recent = RecentReservations()
         self._batcher = ScriptBatcher(redis)
+        self._ids = random.Random(secrets.randbits(128))
 
     async def start(self) -> None:
         """Load the scripts into Redis; raises StockUnavailable when Redis is down."""
@@ -224,7 +226,9 @@ class StockKeeper:
                 return dataclasses.replace(known, replayed=True)
             return ReserveResult("sold_out", available=0)
         k = OfferKeys(offer_id)
-        hold_id = f"{offer_id}-{secrets.token_hex(8)}"
+        # Unique, not secret: every hold operation checks the buyer's user id. A PRNG avoids
+        # a getrandom() system call per press.
+        hold_id = f"{offer_id}-{self._ids.getrandbits(64):016x}"
         reply = await self._run(
             self.scripts.hold_reserve,
             [
@@ -350,7 +354,9 @@ def _reserve_result(reply: list[Any]) -> ReserveResult:
         case "sold_out":
             return ReserveResult(outcome, available=int(reply[1]))
         case "limit_reached":
-            return ReserveResult(outcome, units_already=int(reply[1]), limit=int(reply[2]))
+            return ReserveResult(
+                outcome, units_already=int(reply[1]), limit=int(reply[2]), available=int(reply[3])
+            )
         case "not_open":
             return ReserveResult(outcome, opens_at=int(reply[1]) or None)
     return ReserveResult(outcome)

@@ -10,7 +10,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
-from server.auth import mint_viewer_token
+from server.tokens import mint_viewer_token
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
 from stockkeeper.models import OfferSpec

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from server.appkeys import REDIS
-from server.auth import mint_viewer_token
+from server.tokens import mint_viewer_token
 
 from .helpers import HOST, VIEWER_SECRET, viewer
 

@@ -8,7 +8,7 @@
 -- ARGV[5] hold key prefix (to read replayed holds and take back overdue ones)
 -- Returns one of:
 --   {'reserved', hold_id, quantity, reserved_at, deadline, available, replayed (0|1), status}
---   {'sold_out', available}        {'limit_reached', units_already_held_or_bought, limit}
+--   {'sold_out', available}   {'limit_reached', units_already_held_or_bought, limit, available}
 --   {'not_open', opens_at}         {'paused'}   {'closed'}   {'unknown_offer'}
 local user, quantity = ARGV[1], tonumber(ARGV[2])
 
@@ -35,9 +35,9 @@ if now >= closes_at then return {'closed'} end
 
 local limit = tonumber(o[5])
 local have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
-if have + quantity > limit then return {'limit_reached', have, limit} end
-
 local available = tonumber(o[4])
+if have + quantity > limit then return {'limit_reached', have, limit, available} end
+
 if available < quantity then
   -- Overdue holds the sweeper has not reached yet are stock: take them back first, so
   -- "sold out" is only ever said when it is true.
@@ -46,7 +46,7 @@ if available < quantity then
     available = tonumber(redis.call('HGET', KEYS[1], 'available'))
     -- The buyer's own lapsed hold no longer counts against the limit.
     have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
-    if have + quantity > limit then return {'limit_reached', have, limit} end
+    if have + quantity > limit then return {'limit_reached', have, limit, available} end
   end
   if available < quantity then return {'sold_out', available} end
 end

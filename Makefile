@@ -1,0 +1,40 @@
+# The two commands of the README. Everything they need is installed on first use:
+# Python packages into .venv (pip's cache lives in ~/.cache/pip), Redis from Debian's
+# packages, the Kafka broker's jars from Maven Central into ~/.cache/livesale.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint stack-up stack-down bench
+
+## Run the service on http://127.0.0.1:8080 (starts local Redis and Kafka when none is configured).
+run: $(STAMP)
+	$(BIN)/livesale serve
+
+## Run every check CI runs: ruff, mypy strict, and the tests against real Redis and Kafka.
+test: $(STAMP) lint
+	$(BIN)/livesale stack up
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+stack-up: $(STAMP)
+	$(BIN)/livesale stack up
+
+stack-down: $(STAMP)
+	$(BIN)/livesale stack down
+
+## Measure hello-world, reservation and sold-out rates of one server process.
+bench: $(STAMP)
+	$(BIN)/livesale bench --out docs/bench-latest.json
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)

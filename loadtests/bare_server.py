@@ -1,0 +1,32 @@
+"""A bare aiohttp + uvloop app: the floor for a request shaped like a reservation.
+
+``livesale bench`` runs it in its own process and sends it exactly the requests of the
+purchase storm (same headers, same body), answered with a constant. The gap between this
+and the real endpoint is what the stock keeper, validation and auth cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import uvloop
+from aiohttp import web
+
+ANSWER = b'{"error":{"code":"sold_out","message":"Sold out.","available":0}}'
+
+
+async def reservation_shaped(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(body=ANSWER, status=409, content_type="application/json")
+
+
+def main() -> None:
+    app = web.Application()
+    app.router.add_post("/api/offers/{offer_id}/reservations", reservation_shaped)
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""``livesale bench``: one server process measured against itself, in one run.
+
+Phases, each for ``--seconds`` with ``--connections`` concurrent clients driven by wrk (C,
+so the load generator takes as little of the machine's CPU as possible):
+
+1. hello world: ``GET /healthz`` through the same aiohttp + uvloop stack and middleware;
+2. purchase storm: every request a fresh reservation (one EVALSHA, pipelined per tick);
+3. sold out: every request a reservation on a sold-out offer (answered from the flag);
+4. orders to Kafka: the storm's holds are confirmed as fast as Redis takes them, while the
+   server's relay publishes them; reports both rates.
+
+The figures are ratios of one run on one machine, so a noisy shared host moves them
+together. Results are printed and, with ``--out``, written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+
+from deploy import stack
+from server.redis_client import connect
+from server.tokens import mint_viewer_token
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import OfferKeys
+from stockkeeper.relay import OutboxRelay
+from stockkeeper.settings import StockSettings
+
+BENCH_DB = 13
+WRK_SCRIPT = Path(__file__).with_name("wrk_reserve.lua")
+
+
+def _http(method: str, url: str, token: str | None = None, body: Any = None) -> Any:
+    data = orjson.dumps(body) if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return orjson.loads(resp.read())
+
+
+def _wrk(args: argparse.Namespace, url: str, script: Path | None = None) -> dict[str, Any]:
+    cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{round(args.seconds)}s", "--latency"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = {
+        pct: match.group(1)
+        for pct in ("50", "99")
+        if (match := re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M))
+    }
+    figures: dict[str, Any] = {
+        "requests_per_s": rate,
+        "p50": latency.get("50"),
+        "p99": latency.get("99"),
+    }
+    if status := re.search(r"STATUS 2xx=(\d+) 409=(\d+) other=(\d+)", out):
+        ok, conflict, other = (int(g) for g in status.groups())
+        total = ok + conflict + other
+        figures.update(ok=ok, conflict=conflict, other=other)
+        figures["ok_per_s"] = rate * ok / total if total else 0.0
+        figures["conflict_per_s"] = rate * conflict / total if total else 0.0
+    return figures
+
+
+def _script(directory: Path, tokens: list[str], path: str) -> Path:
+    lua = WRK_SCRIPT.read_text()
+    token_table = "{" + ",".join(f'"{t}"' for t in tokens) + "}"
+    lua = lua.replace("local tokens = TOKENS", f"local tokens = {token_table}")
+    lua = lua.replace("local path = PATH", f'local path = "{path}"')
+    target = directory / f"reserve-{secrets.token_hex(4)}.lua"
+    target.write_text(lua)
+    return target
+
+
+async def _orders_to_kafka(settings: StockSettings, offer_id: str, limit: int) -> dict[str, Any]:
+    """Confirm up to ``limit`` holds as fast as possible; time until Kafka has them all."""
+    redis = connect(settings.redis_url)
+    keeper = StockKeeper(redis, settings)
+    await keeper.start()
+    probe = OutboxRelay(redis, settings, "bench-probe")
+    try:
+        k = OfferKeys(offer_id)
+        hold_ids = cast(list[str], await redis.zrange(k.deadlines, 0, limit - 1))
+        pipe = redis.pipeline(transaction=False)
+        for hold_id in hold_ids:
+            pipe.hget(k.hold(hold_id), "user_id")
+        users = await pipe.execute()
+        started = time.perf_counter()
+        for i in range(0, len(hold_ids), 1000):
+            chunk = zip(hold_ids[i : i + 1000], users[i : i + 1000], strict=True)
+            await asyncio.gather(*(keeper.confirm(h, u, f"bench-{h}") for h, u in chunk))
+        confirmed_in = time.perf_counter() - started
+        # Polling is the measurement: the relay runs in the server process.
+        while await probe.outbox_depth() > 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        in_kafka_in = time.perf_counter() - started
+    finally:
+        await keeper.close()
+        await redis.aclose()
+    count = len(hold_ids)
+    return {
+        "orders": count,
+        "confirmed_per_s": count / confirmed_in if confirmed_in else 0.0,
+        "in_kafka_per_s": count / in_kafka_in if in_kafka_in else 0.0,
+        "kafka_lag_after_last_confirm_s": in_kafka_in - confirmed_in,
+    }
+
+
+def _machine() -> dict[str, Any]:
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def main(args: argparse.Namespace) -> None:
+    if not shutil.which("wrk"):
+        stack.apt_install("wrk")
+    redis_server, kafka = stack.up()
+    redis_url = os.environ.get("LIVESALE_REDIS_URL", redis_server.url).rsplit("/", 1)[0]
+    run = secrets.token_hex(4)
+    env = {
+        **os.environ,
+        "LIVESALE_REDIS_URL": f"{redis_url}/{BENCH_DB}",
+        "LIVESALE_KAFKA_BOOTSTRAP": os.environ.get("LIVESALE_KAFKA_BOOTSTRAP", kafka.bootstrap),
+        "LIVESALE_ORDERS_TOPIC": f"bench.orders.{run}",
+        "LIVESALE_REFUNDS_TOPIC": f"bench.refunds.{run}",
+        "LIVESALE_VIEWER_SECRET": secrets.token_urlsafe(24),
+        "LIVESALE_HOST_TOKEN": secrets.token_urlsafe(24),
+        "LIVESALE_PORT": str(stack.free_port()),
+        "LIVESALE_LOG_LEVEL": "WARNING",
+    }
+    settings = StockSettings.from_env(env)
+    asyncio.run(_flush(settings.redis_url))
+    base = f"http://127.0.0.1:{env['LIVESALE_PORT']}"
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [sys.executable, "-c", "from server.cli import main; main()", "serve"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_ready(base, server, log)
+            results = _run_phases(args, base, env, Path(tmp), settings)
+        finally:
+            server.terminate()
+            server.wait(30)
+    _report(results, args)
+
+
+async def _flush(url: str) -> None:
+    redis = connect(url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"The server did not start:\n{log.read_text()[-3000:]}")
+        try:
+            _http("GET", f"{base}/readyz")
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("The server did not become ready in 30 s")
+
+
+def _run_phases(
+    args: argparse.Namespace,
+    base: str,
+    env: dict[str, str],
+    tmp: Path,
+    settings: StockSettings,
+) -> dict[str, Any]:
+    host = env["LIVESALE_HOST_TOKEN"]
+    tokens = [
+        mint_viewer_token(env["LIVESALE_VIEWER_SECRET"], f"bench-{i}", f"Viewer {i}")
+        for i in range(5000)
+    ]
+
+    def offer(stock: int, limit: int) -> str:
+        created = _http(
+            "POST",
+            f"{base}/api/offers",
+            host,
+            {
+                "room_id": "bench",
+                "sku": "SKU-BENCH",
+                "title": "Benchmark item",
+                "unit_price": 990,
+                "currency": "EUR",
+                "stock": stock,
+                "per_user_limit": limit,
+                "hold_seconds": 3600,
+            },
+        )
+        _http(
+            "POST",
+            f"{base}/api/offers/{created['id']}/open",
+            host,
+            {"countdown_seconds": 0, "window_seconds": 3600},
+        )
+        return cast(str, created["id"])
+
+    storm_offer = offer(args.stock, 1000)
+    sold_out_offer = offer(1, 1)
+    _http(
+        "POST",
+        f"{base}/api/offers/{sold_out_offer}/reservations",
+        tokens[0],
+        {"idempotency_key": "bench-sell-out-0001"},
+    )
+
+    print("Warming up...", flush=True)
+    _wrk(argparse.Namespace(connections=args.connections, seconds=2), f"{base}/healthz")
+    storm_path = f"/api/offers/{storm_offer}/reservations"
+    sold_out_path = f"/api/offers/{sold_out_offer}/reservations"
+    phases = {
+        "hello_world": lambda: _wrk(args, f"{base}/healthz"),
+        "bare_floor": lambda: _bare_floor(args, tokens, tmp),
+        "reserve": lambda: _wrk(args, base + storm_path, _script(tmp, tokens, storm_path)),
+        "sold_out": lambda: _wrk(args, base + sold_out_path, _script(tmp, tokens, sold_out_path)),
+    }
+    # Phases take turns, round after round, so a busy moment on a shared machine hits all
+    # of them alike; each figure is the median of its rounds.
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in phases}
+    for n in range(1, args.rounds + 1):
+        for name, run_phase in phases.items():
+            print(f"Round {n}/{args.rounds}: {name}", flush=True)
+            rounds[name].append(run_phase())
+    results: dict[str, Any] = {
+        "machine": _machine(),
+        "connections": args.connections,
+        "seconds_per_phase": args.seconds,
+        "rounds": args.rounds,
+        **{name: _median(runs) for name, runs in rounds.items()},
+        "all_rounds": rounds,
+    }
+    print("Orders to Kafka", flush=True)
+    results["orders"] = asyncio.run(_orders_to_kafka(settings, storm_offer, 20_000))
+    hello = results["hello_world"]["requests_per_s"]
+    floor = results["bare_floor"]["requests_per_s"]
+    reserved = results["reserve"]["ok_per_s"]
+    sold_out = results["sold_out"]["conflict_per_s"]
+    results["ratios"] = {
+        "reservations_vs_hello_world": reserved / hello,
+        "sold_out_vs_hello_world": sold_out / hello,
+        "reservations_vs_bare_floor": reserved / floor,
+        "sold_out_vs_bare_floor": sold_out / floor,
+        "kafka_vs_confirm": results["orders"]["in_kafka_per_s"]
+        / results["orders"]["confirmed_per_s"],
+    }
+    return results
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median request rate (its latencies and counts go with it)."""
+    return sorted(runs, key=lambda r: float(r["requests_per_s"]))[len(runs) // 2]
+
+
+def _bare_floor(args: argparse.Namespace, tokens: list[str], tmp: Path) -> dict[str, Any]:
+    port = stack.free_port()
+    bare = subprocess.Popen([sys.executable, "-m", "loadtests.bare_server", str(port)])
+    try:
+        deadline = time.monotonic() + 15
+        while not stack.port_open(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        path = "/api/offers/1/reservations"
+        return _wrk(args, f"http://127.0.0.1:{port}{path}", _script(tmp, tokens, path))
+    finally:
+        bare.terminate()
+        bare.wait(10)
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
+    m, orders, ratios = results["machine"], results["orders"], results["ratios"]
+    rows = [
+        ("hello world, GET /healthz", results["hello_world"], None),
+        ("bare aiohttp, same request", results["bare_floor"], None),
+        ("reservations (201)", results["reserve"], "ok_per_s"),
+        ("sold out (409)", results["sold_out"], "conflict_per_s"),
+    ]
+    print()
+    print(
+        f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, "
+        f"Python {m['python']}, kernel {m['kernel']}"
+    )
+    print(
+        f"One server process (uvloop); wrk -t1 -c{args.connections}; "
+        f"{args.rounds} rounds of {args.seconds:.0f} s per phase, medians"
+    )
+    print(f"{'phase':<30}{'req/s':>9}{'answers/s':>11}{'p50':>10}{'p99':>10}{'errors':>8}")
+    for label, figures, answers in rows:
+        answered = f"{figures[answers]:.0f}" if answers else ""
+        print(
+            f"{label:<30}{figures['requests_per_s']:>9.0f}{answered:>11}"
+            f"{figures['p50']:>10}{figures['p99']:>10}{figures.get('other', 0):>8}"
+        )
+    print(
+        f"Orders: {orders['orders']} confirmed at {orders['confirmed_per_s']:.0f}/s, "
+        f"all in Kafka at {orders['in_kafka_per_s']:.0f}/s "
+        f"({orders['kafka_lag_after_last_confirm_s']:.2f} s after the last confirm)"
+    )
+    print(
+        f"reservations / hello world = {ratios['reservations_vs_hello_world']:.2f} "
+        f"(target 0.6); sold out / hello world = {ratios['sold_out_vs_hello_world']:.2f} "
+        f"(target 0.9)"
+    )
+    print(
+        f"reservations / bare floor = {ratios['reservations_vs_bare_floor']:.2f}; "
+        f"sold out / bare floor = {ratios['sold_out_vs_bare_floor']:.2f}; "
+        f"Kafka / confirm = {ratios['kafka_vs_confirm']:.2f}"
+    )
+    if args.out:
+        Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+        print(f"Figures written to {args.out}")
