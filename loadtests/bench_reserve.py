@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -243,7 +244,7 @@ def _run_phases(
     _wrk(argparse.Namespace(connections=args.connections, seconds=2), f"{base}/healthz")
     storm_path = f"/api/offers/{storm_offer}/reservations"
     sold_out_path = f"/api/offers/{sold_out_offer}/reservations"
-    phases = {
+    phases: dict[str, Callable[[], dict[str, Any]]] = {
         "hello_world": lambda: _wrk(args, f"{base}/healthz"),
         "bare_floor": lambda: _bare_floor(args, tokens, tmp),
         "reserve": lambda: _wrk(args, base + storm_path, _script(tmp, tokens, storm_path)),
