@@ -35,9 +35,10 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(sweeper_ctx)
     if settings.run_relay:
         app.cleanup_ctx.append(relay_ctx)
-    api_health.add_routes(app)
-    api_offers.add_routes(app)
+    # aiohttp tries routes in order: the buy button's route goes first.
     api_purchase.add_routes(app)
+    api_offers.add_routes(app)
+    api_health.add_routes(app)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,15 +50,20 @@ async def read_body(request: web.Request, spec: Sequence[FieldSpec]) -> dict[str
             raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise bad_request("invalid_body", "The body must be a JSON object.")
-    known = {f.name for f in spec}
-    unknown = sorted(set(data) - known)
-    if unknown:
+    if len(data) > len(spec) or any(name not in _names(spec) for name in data):
+        known = _names(spec)
+        unknown = sorted(name for name in data if name not in known)
         raise bad_request(
             "unknown_field",
             f"Unknown field {unknown[0]!r}; this endpoint takes {', '.join(sorted(known))}.",
             field=unknown[0],
         )
     return {f.name: _check(f, data) for f in spec}
+
+
+@functools.cache
+def _names(spec: Sequence[FieldSpec]) -> frozenset[str]:
+    return frozenset(f.name for f in spec)
 
 
 def _check(f: FieldSpec, data: dict[str, Any]) -> Any:

@@ -1,15 +1,17 @@
-"""Pipelines script calls that arrive together into one Redis round trip.
+"""Sends script calls that arrive together to Redis in one round trip.
 
-When ten thousand buyers press at once, most of the cost of a reservation is the round trip
-to Redis, not the script. Calls made while a round trip is in flight wait for it to finish
-and then go together in the next pipeline, so the number of round trips follows Redis's
-speed rather than the number of buyers.
+When ten thousand buyers press at once, most of the cost of a reservation is not the script
+but the round trip to Redis and the client's work per command. Calls made while a round trip
+is in flight wait for it, then go together in the next pipeline. Calls to a batch script
+with the same keys (all presses on one offer) are merged into a single EVALSHA whose reply
+holds one answer per call.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -18,30 +20,58 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from .errors import StockKeeperError, StockUnavailable
 
-_Call = tuple[AsyncScript, Sequence[str], Sequence[str | int], "asyncio.Future[Any]"]
+Arg = str | int
+
+
+@dataclass(slots=True)
+class _Call:
+    """One EVALSHA: a single call, or several calls merged (``merged`` is then True)."""
+
+    script: AsyncScript
+    keys: Sequence[str]
+    args: list[Arg]
+    futures: list[asyncio.Future[Any]] = field(default_factory=list)
+    merged: bool = False
 
 
 class ScriptBatcher:
-    def __init__(self, redis: Redis, *, max_in_flight: int = 2, max_batch: int = 1024) -> None:
+    def __init__(self, redis: Redis, *, max_in_flight: int = 2, max_merged: int = 500) -> None:
         self._redis = redis
         self._max_in_flight = max_in_flight
-        self._max_batch = max_batch
+        self._max_merged = max_merged
         self._pending: list[_Call] = []
+        self._open_merges: dict[tuple[str, tuple[str, ...]], _Call] = {}
         self._in_flight = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def call(
-        self, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int]
-    ) -> Any:
+    async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Run ``script`` in the next pipeline and return its reply."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((script, keys, args, future))
-        if not self._scheduled and self._in_flight < self._max_in_flight:
-            # Wait one loop tick so that requests read in the same tick share the pipeline.
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        future = self._future()
+        self._pending.append(_Call(script, keys, list(args), [future]))
+        self._schedule()
+        return await future
+
+    async def call_merged(
+        self,
+        script: AsyncScript,
+        keys: Sequence[str],
+        shared_args: Sequence[Arg],
+        args: Sequence[Arg],
+    ) -> Any:
+        """Run one item of a batch script: calls with the same script and keys share one
+        EVALSHA taking ``shared_args`` then every call's ``args``, and answering a list
+        with one reply per call, in order."""
+        future = self._future()
+        group = (script.sha, tuple(keys))
+        call = self._open_merges.get(group)
+        if call is None or len(call.futures) >= self._max_merged:
+            call = _Call(script, keys, list(shared_args), merged=True)
+            self._open_merges[group] = call
+            self._pending.append(call)
+        call.args.extend(args)
+        call.futures.append(future)
+        self._schedule()
         return await future
 
     async def close(self) -> None:
@@ -49,12 +79,21 @@ class ScriptBatcher:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def _future(self) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    def _schedule(self) -> None:
+        if not self._scheduled and self._in_flight < self._max_in_flight:
+            # Wait one loop tick so that requests read in the same tick share the pipeline.
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
     def _flush(self) -> None:
         self._scheduled = False
         if not self._pending or self._in_flight >= self._max_in_flight:
             return
-        batch = self._pending[: self._max_batch]
-        del self._pending[: self._max_batch]
+        batch, self._pending = self._pending, []
+        self._open_merges.clear()
         self._in_flight += 1
         task = asyncio.get_running_loop().create_task(self._run(batch))
         self._tasks.add(task)
@@ -63,38 +102,44 @@ class ScriptBatcher:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._in_flight -= 1
-        if self._pending and not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        if self._pending:
+            self._schedule()
 
     async def _run(self, batch: list[_Call]) -> None:
         # redis-py's own pipelines with registered scripts ask SCRIPT EXISTS on every
         # execute, a second round trip; EVALSHA directly and reload only on NOSCRIPT.
         pipe = self._redis.pipeline(transaction=False)
-        for script, keys, args, _ in batch:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        for call in batch:
+            pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
         try:
             replies = await pipe.execute(raise_on_error=False)
         except (RedisError, OSError) as exc:
             error = StockUnavailable(f"Redis did not answer: {exc}")
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            for call in batch:
+                _fail(call, error)
             return
-        for (script, keys, args, future), reply in zip(batch, replies, strict=True):
+        for call, reply in zip(batch, replies, strict=True):
             if isinstance(reply, NoScriptError):
                 # Redis restarted or was flushed: the script never ran, so running it again
                 # is safe. AsyncScript reloads it.
                 try:
-                    reply = await script(keys=keys, args=args)
+                    reply = await call.script(keys=call.keys, args=call.args)
                 except (RedisError, OSError) as exc:
-                    reply = StockUnavailable(f"Redis did not answer: {exc}")
-            if future.done():
-                continue
+                    reply = exc
             if isinstance(reply, ResponseError):
                 # A script error is a bug, not an outage: retrying would not help.
-                future.set_exception(StockKeeperError(f"A stock script failed: {reply}"))
-            elif isinstance(reply, Exception):
-                future.set_exception(reply)
-            else:
-                future.set_result(reply)
+                _fail(call, StockKeeperError(f"A stock script failed: {reply}"))
+            elif isinstance(reply, RedisError | OSError):
+                _fail(call, StockUnavailable(f"Redis did not answer: {reply}"))
+            elif call.merged:
+                for future, one in zip(call.futures, reply, strict=True):
+                    if not future.done():
+                        future.set_result(one)
+            elif not call.futures[0].done():
+                call.futures[0].set_result(reply)
+
+
+def _fail(call: _Call, error: Exception) -> None:
+    for future in call.futures:
+        if not future.done():
+            future.set_exception(error)

@@ -229,16 +229,11 @@ class StockKeeper:
         # Unique, not secret: every hold operation checks the buyer's user id. A PRNG avoids
         # a getrandom() system call per press.
         hold_id = f"{offer_id}-{self._ids.getrandbits(64):016x}"
-        reply = await self._run(
+        reply = await self._batcher.call_merged(
             self.scripts.hold_reserve,
-            [
-                k.offer,
-                k.users,
-                k.deadlines,
-                k.hold(hold_id),
-                k.idempotency(user_id, idempotency_key),
-            ],
-            [user_id, quantity, hold_id, self.settings.idempotency_ttl_s, k.hold_prefix],
+            [k.offer, k.users, k.deadlines],
+            [k.prefix, self.settings.idempotency_ttl_s],
+            [user_id, quantity, hold_id, idempotency_key],
         )
         result = _reserve_result(reply)
         if result.outcome == "reserved":

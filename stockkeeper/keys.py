@@ -31,6 +31,11 @@ class OfferKeys:
         return f"{PREFIX}:{{offer:{self.offer_id}}}"
 
     @property
+    def prefix(self) -> str:
+        """Start of every key of this offer; the reserve script builds keys from it."""
+        return f"{self._base}:"
+
+    @property
     def offer(self) -> str:
         return f"{self._base}:offer"
 
@@ -48,10 +53,11 @@ class OfferKeys:
 
     @property
     def hold_prefix(self) -> str:
-        return f"{self._base}:hold:"
+        return f"{self.prefix}hold:"
 
     def hold(self, hold_id: str) -> str:
         return self.hold_prefix + hold_id
 
     def idempotency(self, user_id: str, key: str) -> str:
-        return f"{self._base}:idem:{user_id}:{key}"
+        # hold_reserve.lua builds the same key: prefix .. 'idem:' .. user .. ':' .. key
+        return f"{self.prefix}idem:{user_id}:{key}"

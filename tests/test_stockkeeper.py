@@ -455,3 +455,22 @@ async def test_cancelling_an_overdue_hold_counts_as_expiry(keeper: StockKeeper) 
     assert (await keeper.cancel(held.hold_id, "u1")).outcome == "expired"
     assert (await keeper.get_hold(held.hold_id, "u1")).status == "expired"
     assert (await keeper.expire_due(offer_id)).units_returned == 0
+
+
+async def test_presses_in_the_same_instant_share_one_step_and_keep_every_rule(
+    keeper: StockKeeper, redis: Redis
+) -> None:
+    """Presses merged into one script call still get one answer each, in order: a key
+    sent twice in the same instant holds one unit, and the per-user limit holds."""
+    offer_id = await open_offer(keeper, stock=5, per_user_limit=1)
+    presses = [("u1", "press-0001"), ("u1", "press-0001"), ("u1", "press-0002")]
+    presses += [(f"u{n}", f"press-{n:04}") for n in range(2, 10)]
+    answers = await asyncio.gather(
+        *(keeper.reserve(offer_id, user, 1, key) for user, key in presses)
+    )
+    outcomes = [a.outcome for a in answers]
+    assert outcomes[:3] == ["reserved", "reserved", "limit_reached"]
+    assert answers[1].replayed
+    assert answers[1].hold_id == answers[0].hold_id
+    assert outcomes[3:] == ["reserved"] * 4 + ["sold_out"] * 4
+    assert (await assert_consistent(redis, offer_id))["held"] == 5
