@@ -37,6 +37,7 @@ _REJECTIONS: dict[str, tuple[int, str]] = {
     "paused": (409, "The host has paused this offer; try again in a moment."),
     "closed": (409, "This offer has closed."),
     "unknown_offer": (404, "There is no such offer."),
+    "invalid": (400, "This request cannot be a reservation."),
 }
 
 
@@ -69,6 +70,8 @@ def reserve_answer(offer_id: str, result: ReserveResult) -> tuple[int, dict[str,
         details.update(limit=result.limit, units_already=result.units_already)
     if result.opens_at is not None:
         details["opens_at_ms"] = result.opens_at
+    if result.reason is not None:
+        details["reason"] = result.reason
     return status, ApiError(status, result.outcome, message, **details).body()
 
 

@@ -170,7 +170,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="livesale", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="livesale", description="Live-stream selling and flash sales: service, relay, tools."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the HTTP service (with hold sweeper and relay)")

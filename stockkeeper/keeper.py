@@ -220,6 +220,8 @@ class StockKeeper:
         """Hold ``quantity`` units for a buyer until the payment deadline."""
         if not OFFER_ID.match(offer_id):
             return ReserveResult("unknown_offer")
+        if not idempotency_key:
+            return ReserveResult("invalid", reason="an idempotency key is required")
         if self.sold_out.is_sold_out(offer_id):
             known = self._recent.get(offer_id, user_id, idempotency_key)
             if known is not None:
@@ -354,6 +356,8 @@ def _reserve_result(reply: list[Any]) -> ReserveResult:
             )
         case "not_open":
             return ReserveResult(outcome, opens_at=int(reply[1]) or None)
+        case "invalid":
+            return ReserveResult(outcome, reason=reply[1])
     return ReserveResult(outcome)
 
 

@@ -7,7 +7,14 @@ from typing import Literal
 
 OfferState = Literal["draft", "open", "paused", "closed"]
 ReserveOutcome = Literal[
-    "reserved", "sold_out", "limit_reached", "not_open", "paused", "closed", "unknown_offer"
+    "reserved",
+    "sold_out",
+    "limit_reached",
+    "not_open",
+    "paused",
+    "closed",
+    "unknown_offer",
+    "invalid",
 ]
 HoldStatus = Literal["held", "confirmed", "cancelled", "expired"]
 
@@ -71,6 +78,8 @@ class ReserveResult:
     limit: int | None = None
     units_already: int | None = None
     opens_at: int | None = None
+    #: Why an ``invalid`` request was refused.
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,6 +178,17 @@ async def test_a_cancelled_hold_gives_the_allowance_back(keeper: StockKeeper) ->
     assert (await keeper.reserve(offer_id, "u1", 1, "press-0002")).outcome == "reserved"
 
 
+@pytest.mark.parametrize(("quantity", "key"), [(0, "press-0001"), (-2, "press-0001"), (1, "")])
+async def test_an_invalid_request_is_refused_and_takes_nothing(
+    keeper: StockKeeper, redis: Redis, quantity: int, key: str
+) -> None:
+    offer_id = await open_offer(keeper, stock=3)
+    result = await keeper.reserve(offer_id, "u1", quantity, key)
+    assert result.outcome == "invalid"
+    assert result.reason
+    assert (await assert_consistent(redis, offer_id))["available"] == 3
+
+
 async def test_sold_out_says_how_many_are_left(keeper: StockKeeper, redis: Redis) -> None:
     offer_id = await open_offer(keeper, stock=2, per_user_limit=5)
     too_many = await keeper.reserve(offer_id, "u1", 3, "press-0001")

@@ -12,6 +12,7 @@
 --   {'reserved', hold_id, quantity, reserved_at, deadline, available, replayed (0|1), status}
 --   {'sold_out', available}   {'limit_reached', units_already_held_or_bought, limit, available}
 --   {'not_open', opens_at}    {'paused'}   {'closed'}   {'unknown_offer'}
+--   {'invalid', reason}       a quantity that is not a whole number >= 1
 local prefix, idem_ttl = ARGV[1], ARGV[2]
 local hold_prefix = prefix .. 'hold:'
 local o = redis.call('HMGET', KEYS[1],
@@ -23,6 +24,9 @@ local available = tonumber(o[4])
 local limit, hold_ms = tonumber(o[5]), tonumber(o[6])
 
 local function reserve(user, quantity, hold_id, idem_key)
+  if not quantity or quantity < 1 or quantity ~= math.floor(quantity) then
+    return {'invalid', 'quantity must be a whole number of at least 1'}
+  end
   -- A retry of a request that already reserved gets that same hold back, whatever happened
   -- since (it may have been paid or have expired: status says which).
   local prior = redis.call('GET', idem_key)
