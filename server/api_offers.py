@@ -10,7 +10,7 @@ from aiohttp import web
 
 from stockkeeper.models import Offer, OfferSpec, StockLevel
 
-from .appkeys import KEEPER
+from .appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER
 from .auth import require_host
 from .responses import json_response
 from .validation import SLUG, SLUG_HINT, Int, Str, read_body
@@ -49,6 +49,11 @@ def stock_view(level: StockLevel) -> dict[str, Any]:
     return dataclasses.asdict(level)
 
 
+async def _tell_room(request: web.Request, type_: str, offer: Offer) -> None:
+    """Every viewer of the offer's room sees what the host just did."""
+    await request.app[ROOM_PUBLISHER].publish(offer.room_id, type_, {"offer": offer_view(offer)})
+
+
 async def create_offer(request: web.Request) -> web.Response:
     require_host(request)
     body = await read_body(request, CREATE_BODY)
@@ -65,6 +70,7 @@ async def create_offer(request: web.Request) -> web.Response:
         closes_at=body["closes_at_ms"],
     )
     offer = await request.app[KEEPER].create_offer(spec)
+    await _tell_room(request, "offer_added", offer)
     return json_response(offer_view(offer), status=201)
 
 
@@ -87,6 +93,13 @@ async def open_offer(request: web.Request) -> web.Response:
         countdown_ms=None if countdown is None else countdown * 1000,
         window_ms=None if window is None else window * 1000,
     )
+    # The countdown ends at opens_at on the server's clock; viewers count down to it.
+    await request.app[ROOM_PUBLISHER].publish(
+        offer.room_id,
+        "offer_announced",
+        {"offer": offer_view(offer), "countdown_ends_at_ms": offer.opens_at},
+    )
+    request.app[ROOM_HUB].announce_open_at(offer.room_id, offer.id, offer.opens_at)
     return json_response(offer_view(offer))
 
 
@@ -94,6 +107,7 @@ async def pause_offer(request: web.Request) -> web.Response:
     require_host(request)
     await read_body(request, ())
     offer = await request.app[KEEPER].pause_offer(request.match_info["offer_id"])
+    await _tell_room(request, "offer_paused", offer)
     return json_response(offer_view(offer))
 
 
@@ -101,6 +115,7 @@ async def resume_offer(request: web.Request) -> web.Response:
     require_host(request)
     await read_body(request, ())
     offer = await request.app[KEEPER].resume_offer(request.match_info["offer_id"])
+    await _tell_room(request, "offer_open", offer)
     return json_response(offer_view(offer))
 
 
@@ -108,6 +123,7 @@ async def close_offer(request: web.Request) -> web.Response:
     require_host(request)
     await read_body(request, ())
     offer = await request.app[KEEPER].close_offer(request.match_info["offer_id"])
+    await _tell_room(request, "offer_closed", offer)
     return json_response(offer_view(offer))
 
 

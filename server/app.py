@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
@@ -15,10 +18,12 @@ from stockkeeper.relay import OutboxRelay
 from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
-from . import api_health, api_offers, api_purchase
-from .appkeys import KEEPER, REDIS, RELAY, SETTINGS, VIEWER_TOKENS
+from . import api_health, api_offers, api_purchase, api_room, api_room_host
+from .appkeys import KEEPER, REDIS, RELAY, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
 from .middleware import error_middleware
 from .redis_client import connect
+from .room.hub import RoomHub
+from .room.publisher import RoomPublisher
 from .settings import Settings
 from .tokens import ViewerTokens
 
@@ -35,9 +40,13 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(sweeper_ctx)
     if settings.run_relay:
         app.cleanup_ctx.append(relay_ctx)
+    app.cleanup_ctx.append(rooms_ctx)
+    app.on_shutdown.append(close_room_sockets)
     # aiohttp tries routes in order: the buy button's route goes first.
     api_purchase.add_routes(app)
     api_offers.add_routes(app)
+    api_room.add_routes(app)
+    api_room_host.add_routes(app)
     api_health.add_routes(app)
     return app
 
@@ -69,6 +78,29 @@ async def relay_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RELAY] = relay
     async with background(relay.run(), "outbox relay"):
         yield
+
+
+async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    # Room events are msgpack: this client returns bytes.
+    redis = connect(settings.stock.redis_url, decode=False)
+    publisher = RoomPublisher(redis, settings.room)
+    hub = RoomHub(redis, publisher, app[KEEPER], settings.room, process_id())
+    app[KEEPER].collect_room_updates = True
+    app[ROOM_PUBLISHER] = publisher
+    app[ROOM_HUB] = hub
+    async with background(hub.run(), "room hub"):
+        yield
+    await redis.aclose()
+
+
+async def close_room_sockets(app: web.Application) -> None:
+    """On shutdown, viewers are told to reconnect (to another server)."""
+    await app[ROOM_HUB].close_all()
+
+
+def process_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 @contextlib.asynccontextmanager

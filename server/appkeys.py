@@ -8,6 +8,8 @@ from redis.asyncio import Redis
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.relay import OutboxRelay
 
+from .room.hub import RoomHub
+from .room.publisher import RoomPublisher
 from .settings import Settings
 from .tokens import ViewerTokens
 
@@ -16,3 +18,5 @@ REDIS = web.AppKey("redis", Redis)
 KEEPER = web.AppKey("keeper", StockKeeper)
 RELAY = web.AppKey("relay", OutboxRelay)
 VIEWER_TOKENS = web.AppKey("viewer_tokens", ViewerTokens)
+ROOM_PUBLISHER = web.AppKey("room_publisher", RoomPublisher)
+ROOM_HUB = web.AppKey("room_hub", RoomHub)

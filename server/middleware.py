@@ -30,7 +30,8 @@ _HTTP_CODES = {
 }
 
 
-def _stock_error(exc: StockKeeperError) -> ApiError:
+def api_error_for(exc: StockKeeperError) -> ApiError:
+    """The API's answer to a stock keeper error (HTTP and room sockets alike)."""
     details: dict[str, object] = {}
     match exc:
         case StockUnavailable():
@@ -64,7 +65,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         error = exc
     except StockKeeperError as exc:
-        error = _stock_error(exc)
+        error = api_error_for(exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from stockkeeper.settings import StockSettings
 
+from .room.settings import RoomSettings
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -23,6 +25,7 @@ class Settings:
     run_relay: bool = True
     relay_name: str = "relay-1"
     stock: StockSettings = field(default_factory=StockSettings)
+    room: RoomSettings = field(default_factory=RoomSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,4 +41,9 @@ class Settings:
             run_relay=env.get("LIVESALE_RUN_RELAY", "1") != "0",
             relay_name=env.get("LIVESALE_RELAY_NAME", defaults.relay_name),
             stock=StockSettings.from_env(env),
+            room=RoomSettings(
+                allowed_origins=tuple(
+                    o for o in env.get("LIVESALE_ALLOWED_ORIGINS", "").split(",") if o
+                )
+            ),
         )

@@ -32,10 +32,18 @@ class Str:
     default: str | None = None
 
 
-FieldSpec = Int | Str
+@dataclass(frozen=True, slots=True)
+class Bool:
+    name: str
+    required: bool = True
+    default: bool | None = None
+
+
+FieldSpec = Int | Str | Bool
 
 SLUG = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SLUG_HINT = "1-64 letters, digits or _ . : -"
+USER_FIELD = Str("user_id", re.compile(r"[A-Za-z0-9_.:@-]{1,64}"), "a user id")
 
 
 async def read_body(request: web.Request, spec: Sequence[FieldSpec]) -> dict[str, Any]:
@@ -50,9 +58,18 @@ async def read_body(request: web.Request, spec: Sequence[FieldSpec]) -> dict[str
             raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise bad_request("invalid_body", "The body must be a JSON object.")
-    if len(data) > len(spec) or any(name not in _names(spec) for name in data):
+    return check_fields(data, spec)
+
+
+def check_fields(
+    data: dict[str, Any], spec: Sequence[FieldSpec], ignore: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """``data`` checked against ``spec``; fields in ``ignore`` are allowed and skipped."""
+    if len(data) > len(spec) + len(ignore) or any(
+        name not in _names(spec) and name not in ignore for name in data
+    ):
         known = _names(spec)
-        unknown = sorted(name for name in data if name not in known)
+        unknown = sorted(name for name in data if name not in known and name not in ignore)
         raise bad_request(
             "unknown_field",
             f"Unknown field {unknown[0]!r}; this endpoint takes {', '.join(sorted(known))}.",
@@ -72,6 +89,12 @@ def _check(f: FieldSpec, data: dict[str, Any]) -> Any:
             raise bad_request("missing_field", f"Field {f.name!r} is required.", field=f.name)
         return f.default
     value = data[f.name]
+    if isinstance(f, Bool):
+        if not isinstance(value, bool):
+            raise bad_request(
+                "invalid_field", f"Field {f.name!r} must be true or false.", field=f.name
+            )
+        return value
     if isinstance(f, Int):
         # JSON parsers read integers past 64 bits as floats: still just "too big".
         if isinstance(value, float) and value.is_integer() and not f.min <= value <= f.max:

@@ -36,6 +36,7 @@ from .models import (
     Offer,
     OfferSpec,
     OfferState,
+    PurchaseNotice,
     ReserveOutcome,
     ReserveResult,
     StockLevel,
@@ -75,6 +76,11 @@ class StockKeeper:
         self._recent = RecentReservations()
         self._batcher = ScriptBatcher(redis)
         self._ids = random.Random(secrets.randbits(128))
+        #: When a live-room hub runs in this process it turns these into room events:
+        #: offers whose stock changed, and news for buyers. Off otherwise, so nothing piles up.
+        self.collect_room_updates = False
+        self.changed_offers: set[str] = set()
+        self.purchase_notices: list[PurchaseNotice] = []
 
     async def start(self) -> None:
         """Load the scripts into Redis; raises StockUnavailable when Redis is down."""
@@ -188,6 +194,14 @@ class StockKeeper:
         """Take available units off sale; held and sold units are never pulled."""
         return await self._adjust_stock(offer_id, -quantity)
 
+    def _changed(self, offer_id: str) -> None:
+        if self.collect_room_updates:
+            self.changed_offers.add(offer_id)
+
+    def _notify(self, room_id: str, user_id: str, **data: object) -> None:
+        if self.collect_room_updates and room_id:
+            self.purchase_notices.append(PurchaseNotice(room_id, user_id, data))
+
     async def _adjust_stock(self, offer_id: str, delta: int) -> StockLevel:
         self._check_offer_id(offer_id)
         reply = await self._run(
@@ -200,6 +214,7 @@ class StockKeeper:
                 raise InvalidState(offer_id, reply[1], "restocked" if delta > 0 else "pulled")
             case "insufficient":
                 raise InsufficientStock(int(reply[1]))
+        self._changed(offer_id)
         return StockLevel(offer_id, int(reply[1]), int(reply[2]))
 
     async def publish_stock(self, offer_id: str, available: int) -> None:
@@ -240,6 +255,8 @@ class StockKeeper:
         result = _reserve_result(reply)
         if result.outcome == "reserved":
             self._recent.remember(offer_id, user_id, idempotency_key, result)
+            if self.collect_room_updates and not result.replayed:
+                self.changed_offers.add(offer_id)
         if result.available == 0:
             self.sold_out.raise_flag(offer_id)
         return result
@@ -259,10 +276,20 @@ class StockKeeper:
             case "unknown_hold":
                 raise UnknownHold(hold_id)
             case "hold_expired":
-                return ConfirmResult("hold_expired", quantity=int(reply[1]), refund_due=True)
+                self._notify(
+                    reply[2],
+                    user_id,
+                    status="hold_expired",
+                    hold_id=hold_id,
+                    offer_id=offer_id,
+                    refund_due=True,
+                )
+                return ConfirmResult(
+                    "hold_expired", quantity=int(reply[1]), refund_due=True, room_id=reply[2]
+                )
             case "already_confirmed":
                 return ConfirmResult("already_confirmed", order_id=reply[1], refund_due=True)
-        return ConfirmResult(
+        result = ConfirmResult(
             "confirmed",
             order_id=reply[1],
             quantity=int(reply[2]),
@@ -270,7 +297,21 @@ class StockKeeper:
             confirmed_at=int(reply[4]),
             replayed=reply[5] == 1,
             late=reply[6] == 1,
+            room_id=reply[7],
         )
+        if not result.replayed:
+            self._changed(offer_id)
+            self._notify(
+                result.room_id,
+                user_id,
+                status="confirmed",
+                hold_id=hold_id,
+                offer_id=offer_id,
+                order_id=result.order_id,
+                quantity=result.quantity,
+                amount=result.amount,
+            )
+        return result
 
     async def cancel(self, hold_id: str, user_id: str) -> CancelResult:
         """Give a hold up; its units go back on sale at once."""
@@ -291,6 +332,7 @@ class StockKeeper:
             case "expired":
                 return CancelResult("expired")
         available = int(reply[1])
+        self._changed(offer_id)
         await self.publish_stock(offer_id, available)
         return CancelResult("cancelled", available)
 
@@ -324,8 +366,20 @@ class StockKeeper:
             [k.offer, k.users, k.deadlines],
             [k.hold_prefix, self.settings.sweep_batch],
         )
-        result = ExpireResult(int(reply[0]), int(reply[1]), int(reply[2] or 0))
+        pairs = reply[4:]
+        result = ExpireResult(
+            int(reply[0]),
+            int(reply[1]),
+            int(reply[2] or 0),
+            room_id=reply[3],
+            expired=tuple(zip(pairs[::2], pairs[1::2], strict=True)),
+        )
         if result.units_returned:
+            self._changed(offer_id)
+            for hold_id, user_id in result.expired:
+                self._notify(
+                    result.room_id, user_id, status="expired", hold_id=hold_id, offer_id=offer_id
+                )
             await self.publish_stock(offer_id, result.available)
         return result
 

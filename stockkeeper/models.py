@@ -94,6 +94,7 @@ class ConfirmResult:
     late: bool = False
     #: A refund_due event was written for this payment.
     refund_due: bool = False
+    room_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +121,15 @@ class ExpireResult:
     holds_expired: int
     units_returned: int
     available: int
+    room_id: str = ""
+    #: (hold id, user id) of every hold this call expired.
+    expired: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseNotice:
+    """Something a buyer's own screens should show: an order confirmed, a hold lapsed."""
+
+    room_id: str
+    user_id: str
+    data: dict[str, object]

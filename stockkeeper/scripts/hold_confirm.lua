@@ -5,8 +5,9 @@
 -- ARGV[1] user id   ARGV[2] payment reference   ARGV[3] order id   ARGV[4] offer id
 -- ARGV[5] hold id
 -- Returns one of:
---   {'confirmed', order_id, quantity, amount, confirmed_at, replayed (0|1), late (0|1)}
---   {'hold_expired', quantity}   the hold lapsed and no unit could be taken again: the
+--   {'confirmed', order_id, quantity, amount, confirmed_at, replayed (0|1), late (0|1),
+--    room_id}
+--   {'hold_expired', quantity, room_id}   the hold lapsed and no unit could be taken again: the
 --                                payment is owed back (a refund_due entry is in the outbox)
 --   {'already_confirmed', order_id}   paid before with another payment reference: this
 --                                     second payment is owed back (refund_due entry)
@@ -33,7 +34,7 @@ end
 
 if status == 'confirmed' then
   if h[6] == payment_ref then
-    return {'confirmed', h[5], quantity, amount, tonumber(h[8]), 1, 0}
+    return {'confirmed', h[5], quantity, amount, tonumber(h[8]), 1, 0, o[2]}
   end
   refund_due('duplicate_payment', h[5])
   return {'already_confirmed', h[5]}
@@ -59,7 +60,7 @@ else
   local have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
   if available < quantity or have + quantity > tonumber(o[5]) then
     refund_due('hold_expired', '')
-    return {'hold_expired', quantity}
+    return {'hold_expired', quantity, o[2]}
   end
   redis.call('HINCRBY', KEYS[1], 'available', -quantity)
   redis.call('HINCRBY', KEYS[2], user, quantity)
@@ -74,4 +75,4 @@ redis.call('XADD', KEYS[5], '*', 'type', 'order_confirmed', 'order_id', order_id
   'hold_id', hold_id, 'offer_id', ARGV[4], 'room_id', o[2], 'sku', o[1], 'user_id', user,
   'quantity', quantity, 'unit_price', o[3], 'amount', amount, 'currency', o[4],
   'reserved_at', h[7], 'confirmed_at', now, 'payment_ref', payment_ref)
-return {'confirmed', order_id, quantity, amount, now, 0, late}
+return {'confirmed', order_id, quantity, amount, now, 0, late, o[2]}

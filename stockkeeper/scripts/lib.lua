@@ -19,10 +19,10 @@ end
 
 -- Release up to `limit` holds whose deadline has passed. Each leaves the deadline index and
 -- changes status in the same step, so it is released at most once whoever calls this.
--- Returns holds expired, units returned.
+-- Returns holds expired, units returned, and a flat list of hold id, user id per hold.
 local function expire_due(offer_key, users_key, deadlines_key, hold_prefix, now, limit)
   local due = redis.call('ZRANGEBYSCORE', deadlines_key, '-inf', now, 'LIMIT', 0, limit)
-  local expired, units = 0, 0
+  local expired, units, released = 0, 0, {}
   for _, hold_id in ipairs(due) do
     local hold_key = hold_prefix .. hold_id
     local h = redis.call('HMGET', hold_key, 'status', 'user_id', 'quantity')
@@ -32,9 +32,11 @@ local function expire_due(offer_key, users_key, deadlines_key, hold_prefix, now,
       redis.call('HSET', hold_key, 'status', 'expired')
       expired = expired + 1
       units = units + quantity
+      released[#released + 1] = hold_id
+      released[#released + 1] = h[2]
     else
       redis.call('ZREM', deadlines_key, hold_id)
     end
   end
-  return expired, units
+  return expired, units, released
 end

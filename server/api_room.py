@@ -1,0 +1,303 @@
+"""Viewers' live connection to a room: WebSocket, or Server-Sent Events as a fallback.
+
+Protocol (docs/rooms.md): the server sends frames ``{"events": [...]}``; a viewer sends one
+JSON object per message with a ``type``: auth, ping, chat, like, reserve, confirm, cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from stockkeeper.errors import StockKeeperError
+
+from .api_offers import offer_view
+from .api_purchase import CONFIRM_BODY, RESERVE_BODY, confirm_answer, reserve_answer
+from .appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
+from .errors import ApiError
+from .middleware import api_error_for
+from .room.connection import Connection, SseConnection, WsConnection
+from .validation import SLUG, Str, check_fields
+
+OFFER_FIELD = Str("offer_id", re.compile(r"[1-9][0-9]{0,17}"), "an offer id")
+HOLD_FIELD = Str("hold_id", re.compile(r"[1-9][0-9]{0,17}-[0-9a-f]{16}"), "a hold id")
+HISTORY_FRAME = 200
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _room_id(request: web.Request) -> str:
+    room_id = request.match_info["room_id"]
+    if not SLUG.match(room_id):
+        raise ApiError(404, "unknown_room", "There is no such room.")
+    return room_id
+
+
+def _check_origin(request: web.Request) -> None:
+    """Browsers send Origin: only the server's own pages and configured sites may connect."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    allowed = request.app[SETTINGS].room.allowed_origins
+    if urlsplit(origin).netloc != request.host and origin not in allowed:
+        raise ApiError(403, "origin_not_allowed", "Pages from this site may not join rooms.")
+
+
+def _viewer(request: web.Request) -> Any:
+    token = request.query.get("token")
+    return request.app[VIEWER_TOKENS].verify(token) if token else None
+
+
+async def _snapshot(request: web.Request, room_id: str) -> dict[str, Any]:
+    """Everything a viewer needs to draw the room now."""
+    publisher = request.app[ROOM_PUBLISHER]
+    latest = await publisher.latest_offset(room_id)
+    offers = await request.app[KEEPER].room_offers(room_id)
+    state = await publisher.state(room_id)
+    return {
+        "type": "snapshot",
+        "offset": latest,
+        "at_ms": _now_ms(),
+        "offers": [offer_view(o) for o in offers],
+        "pinned_message": state.get("pinned_message") or None,
+        "pinned_offer_id": state.get("pinned_offer_id") or None,
+        "slow_mode_s": int(state.get("slow_mode_s") or 0),
+    }
+
+
+async def _start(request: web.Request, conn: Connection, since: str | None) -> None:
+    """Hello, then what the viewer missed (or a snapshot), then live events."""
+    settings = request.app[SETTINGS].room
+    conn.send(
+        [
+            {
+                "type": "hello",
+                "room_id": conn.room_id,
+                "user_id": conn.user_id,
+                "server_time_ms": _now_ms(),
+                "limits": {
+                    "chat_max_chars": settings.chat_max_chars,
+                    "max_message_bytes": settings.max_message_bytes,
+                },
+            }
+        ]
+    )
+    if since:
+        history = await request.app[ROOM_PUBLISHER].history_after(conn.room_id, since)
+        if history.events is not None:
+            views = [e.view() for e in history.events if e.to_user in ("", conn.user_id)]
+            for i in range(0, len(views), HISTORY_FRAME):
+                conn.send(views[i : i + HISTORY_FRAME])
+            conn.caught_up(history.events[-1].offset if history.events else since)
+            return
+    snapshot = await _snapshot(request, conn.room_id)
+    conn.send([snapshot])
+    conn.caught_up(snapshot["offset"])
+
+
+async def room_socket(request: web.Request) -> web.StreamResponse:
+    room_id = _room_id(request)
+    _check_origin(request)
+    viewer = _viewer(request)
+    settings = request.app[SETTINGS].room
+    ws = web.WebSocketResponse(
+        heartbeat=settings.heartbeat_s,
+        max_msg_size=settings.max_message_bytes,
+        # Broadcast frames are encoded once and shared; per-socket compression would undo it.
+        compress=False,
+    )
+    await ws.prepare(request)
+    conn = WsConnection(ws, room_id, viewer, settings.max_queued_frames, settings.max_queued_bytes)
+    hub = request.app[ROOM_HUB]
+    writer = asyncio.create_task(conn.run_writer())
+    await hub.join(conn)
+    try:
+        await _start(request, conn, request.query.get("since"))
+        handler = SocketMessages(request, conn)
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                await handler.handle(message.data)
+            elif message.type == WSMsgType.BINARY:
+                conn.send([_error("binary_not_supported", "Send JSON text messages.")])
+    finally:
+        await hub.leave(conn)
+        conn.closed = True
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+    return ws
+
+
+async def room_events(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: read-only, resumes with the Last-Event-ID header."""
+    room_id = _room_id(request)
+    viewer = _viewer(request)
+    settings = request.app[SETTINGS].room
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    await response.write(b"retry: 2000\n\n")
+    conn = SseConnection(
+        response, room_id, viewer, settings.max_queued_frames, settings.max_queued_bytes
+    )
+    hub = request.app[ROOM_HUB]
+    writer = asyncio.create_task(conn.run_writer())
+    await hub.join(conn)
+    try:
+        since = request.headers.get("Last-Event-ID") or request.query.get("since")
+        await _start(request, conn, since)
+        await conn.done.wait()
+    finally:
+        await hub.leave(conn)
+        conn.closed = True
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+    return response
+
+
+def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, **details}
+
+
+class SocketMessages:
+    """What a viewer may say over the socket."""
+
+    def __init__(self, request: web.Request, conn: WsConnection) -> None:
+        self.request = request
+        self.app = request.app
+        self.conn = conn
+        self.settings = request.app[SETTINGS].room
+        self._likes_second = 0
+        self._likes_in_second = 0
+        self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+            "auth": self._auth,
+            "ping": self._ping,
+            "chat": self._chat,
+            "like": self._like,
+            "reserve": self._reserve,
+            "confirm": self._confirm,
+            "cancel": self._cancel,
+        }
+
+    async def handle(self, text: str) -> None:
+        request_id: Any = None
+        try:
+            try:
+                message = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                raise ApiError(400, "invalid_json", "Messages must be JSON objects.") from exc
+            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                raise ApiError(400, "invalid_message", 'Messages need a "type".')
+            request_id = message.pop("request_id", None)
+            handler = self._handlers.get(message.pop("type"))
+            if handler is None:
+                raise ApiError(
+                    400, "unknown_type", f"Known types: {', '.join(sorted(self._handlers))}."
+                )
+            answer = await handler(message)
+        except ApiError as exc:
+            answer = _error(exc.code, exc.message, **exc.details)
+        except StockKeeperError as exc:
+            error = api_error_for(exc)
+            answer = _error(error.code, error.message, **error.details)
+        if answer:
+            if request_id is not None:
+                answer["request_id"] = request_id
+            self.conn.send([answer])
+
+    def _signed_in(self) -> str:
+        if self.conn.viewer is None:
+            raise ApiError(401, "token_required", "Sign in first: send an auth message.")
+        if self.conn.viewer.expires_at < time.time():
+            raise ApiError(401, "token_expired", "The viewer token has expired; sign in again.")
+        return self.conn.viewer.user_id
+
+    async def _auth(self, message: dict[str, Any]) -> dict[str, Any]:
+        token = check_fields(message, (Str("token", re.compile(r".{1,2048}"), "a token"),))
+        self.conn.viewer = self.app[VIEWER_TOKENS].verify(token["token"])
+        return {"type": "auth_ok", "user_id": self.conn.viewer.user_id}
+
+    async def _ping(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "pong", "server_time_ms": _now_ms()}
+
+    async def _chat(self, message: dict[str, Any]) -> dict[str, Any]:
+        user_id = self._signed_in()
+        text = message.get("text")
+        if set(message) != {"text"} or not isinstance(text, str):
+            raise ApiError(
+                400, "invalid_message", 'A chat message is {"type": "chat", "text": ...}.'
+            )
+        text = text.strip()
+        if not text or len(text) > self.settings.chat_max_chars:
+            raise ApiError(
+                400,
+                "invalid_chat",
+                f"Messages are 1 to {self.settings.chat_max_chars} characters.",
+            )
+        lowered = text.casefold()
+        if any(
+            word in lowered for word in await self.app[ROOM_HUB].blocked_words(self.conn.room_id)
+        ):
+            raise ApiError(400, "blocked_word", "This message contains a word the host blocked.")
+        name = self.conn.viewer.name if self.conn.viewer else user_id
+        offset = await self.app[ROOM_PUBLISHER].chat(self.conn.room_id, user_id, name, text)
+        return {"type": "chat_ack", "offset": offset}
+
+    async def _like(self, message: dict[str, Any]) -> dict[str, Any]:
+        self._signed_in()
+        second = int(time.monotonic())
+        if second != self._likes_second:
+            self._likes_second, self._likes_in_second = second, 0
+        self._likes_in_second += 1
+        # Likes past the per-second cap are dropped quietly: they only feed a counter.
+        if self._likes_in_second <= self.settings.likes_per_second:
+            self.app[ROOM_HUB].like(self.conn.room_id)
+        return {}
+
+    async def _reserve(self, message: dict[str, Any]) -> dict[str, Any]:
+        user_id = self._signed_in()
+        fields = check_fields(message, (OFFER_FIELD, *RESERVE_BODY))
+        result = await self.app[KEEPER].reserve(
+            fields["offer_id"], user_id, fields["quantity"], fields["idempotency_key"]
+        )
+        status, body = reserve_answer(fields["offer_id"], result)
+        return {"type": "reserve_result", "status": status, **body}
+
+    async def _confirm(self, message: dict[str, Any]) -> dict[str, Any]:
+        user_id = self._signed_in()
+        fields = check_fields(message, (HOLD_FIELD, *CONFIRM_BODY))
+        result = await self.app[KEEPER].confirm(fields["hold_id"], user_id, fields["payment_ref"])
+        status, body = confirm_answer(result)
+        return {"type": "confirm_result", "status": status, **body}
+
+    async def _cancel(self, message: dict[str, Any]) -> dict[str, Any]:
+        user_id = self._signed_in()
+        fields = check_fields(message, (HOLD_FIELD,))
+        result = await self.app[KEEPER].cancel(fields["hold_id"], user_id)
+        return {
+            "type": "cancel_result",
+            "status": 200,
+            "outcome": result.outcome,
+            "available": result.available,
+        }
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/rooms/{room_id}/live", room_socket)
+    app.router.add_get("/rooms/{room_id}/events", room_events)

@@ -1,0 +1,134 @@
+"""Host endpoints that run a room: announcements, pins, and chat moderation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from .api_room import OFFER_FIELD, _room_id
+from .appkeys import KEEPER, ROOM_PUBLISHER
+from .auth import require_host
+from .errors import bad_request
+from .responses import json_response
+from .room.publisher import OFFSET
+from .validation import USER_FIELD, Bool, Int, Str, read_body
+
+TEXT = Str("text", re.compile(r"[^\x00-\x08\x0b-\x1f]{1,500}", re.S), "1-500 characters")
+MAX_BLOCKED_WORDS = 500
+
+
+async def announce(request: web.Request) -> web.Response:
+    """Post an announcement; ``pinned`` keeps it on every viewer's screen."""
+    require_host(request)
+    room_id = _room_id(request)
+    body = await read_body(request, (TEXT, Bool("pinned", required=False, default=False)))
+    publisher = request.app[ROOM_PUBLISHER]
+    if body["pinned"]:
+        offset = await publisher.set_state(room_id, "pinned_message", pinned_message=body["text"])
+    else:
+        offset = await publisher.publish(room_id, "announcement", {"text": body["text"]})
+    return json_response({"offset": offset}, status=201)
+
+
+async def unpin_message(request: web.Request) -> web.Response:
+    require_host(request)
+    room_id = _room_id(request)
+    await read_body(request, ())
+    offset = await request.app[ROOM_PUBLISHER].set_state(
+        room_id, "pinned_message", pinned_message=""
+    )
+    return json_response({"offset": offset})
+
+
+async def pin_offer(request: web.Request) -> web.Response:
+    """Show one of the room's offers at the top of every viewer's screen."""
+    require_host(request)
+    room_id = _room_id(request)
+    body = await read_body(request, (OFFER_FIELD,))
+    offer = await request.app[KEEPER].get_offer(body["offer_id"])
+    if offer.room_id != room_id:
+        raise bad_request("offer_not_in_room", "That offer belongs to another room.")
+    offset = await request.app[ROOM_PUBLISHER].set_state(
+        room_id, "pinned_offer", pinned_offer_id=offer.id
+    )
+    return json_response({"offset": offset})
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    """Remove a chat message from every viewer's screen (by its offset)."""
+    require_host(request)
+    room_id = _room_id(request)
+    await read_body(request, ())
+    message_offset = request.match_info["offset"]
+    if not OFFSET.match(message_offset):
+        raise bad_request("invalid_offset", "Messages are named by their offset, e.g. 1700-0.")
+    offset = await request.app[ROOM_PUBLISHER].publish(
+        room_id, "chat_deleted", {"message_offset": message_offset}
+    )
+    return json_response({"offset": offset})
+
+
+async def mute(request: web.Request) -> web.Response:
+    require_host(request)
+    room_id = _room_id(request)
+    body = await read_body(request, (USER_FIELD, Bool("muted", required=False, default=True)))
+    offset = await request.app[ROOM_PUBLISHER].mute(room_id, body["user_id"], body["muted"])
+    return json_response({"offset": offset})
+
+
+async def ban(request: web.Request) -> web.Response:
+    """Remove a viewer from the room's chat and close their connections."""
+    require_host(request)
+    room_id = _room_id(request)
+    body = await read_body(request, (USER_FIELD,))
+    offset = await request.app[ROOM_PUBLISHER].ban(room_id, body["user_id"])
+    return json_response({"offset": offset})
+
+
+async def slow_mode(request: web.Request) -> web.Response:
+    """Each viewer may post once per ``seconds`` (0 turns slow mode off)."""
+    require_host(request)
+    room_id = _room_id(request)
+    body = await read_body(request, (Int("seconds", 0, 600),))
+    offset = await request.app[ROOM_PUBLISHER].set_state(
+        room_id, "slow_mode", slow_mode_s=body["seconds"]
+    )
+    return json_response({"offset": offset})
+
+
+async def blocked_words(request: web.Request) -> web.Response:
+    """Replace the room's blocked words (case-insensitive, matched anywhere in a message)."""
+    require_host(request)
+    room_id = _room_id(request)
+    try:
+        data: Any = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
+    words = data.get("words") if isinstance(data, dict) and set(data) == {"words"} else None
+    if (
+        not isinstance(words, list)
+        or len(words) > MAX_BLOCKED_WORDS
+        or not all(isinstance(w, str) and 0 < len(w.strip()) <= 64 for w in words)
+    ):
+        raise bad_request(
+            "invalid_field",
+            f'Send {{"words": [...]}}: up to {MAX_BLOCKED_WORDS} words of 1-64 characters.',
+            field="words",
+        )
+    cleaned = sorted({w.strip().casefold() for w in words})
+    await request.app[ROOM_PUBLISHER].set_blocked_words(room_id, cleaned)
+    return json_response({"words": cleaned})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/rooms/{room_id}/announcements", announce)
+    app.router.add_post("/api/rooms/{room_id}/pinned-message/clear", unpin_message)
+    app.router.add_post("/api/rooms/{room_id}/pinned-offer", pin_offer)
+    app.router.add_post("/api/rooms/{room_id}/messages/{offset}/delete", delete_message)
+    app.router.add_post("/api/rooms/{room_id}/mutes", mute)
+    app.router.add_post("/api/rooms/{room_id}/bans", ban)
+    app.router.add_post("/api/rooms/{room_id}/slow-mode", slow_mode)
+    app.router.add_put("/api/rooms/{room_id}/blocked-words", blocked_words)

@@ -1,0 +1,183 @@
+"""A viewer's connection (WebSocket or Server-Sent Events) and its bounded outgoing queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any, Literal
+
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from ..tokens import Viewer
+from .events import frame, offset_key
+
+#: Close code for a viewer who fell too far behind; reconnecting with the last offset
+#: resumes where it stopped.
+CLOSE_TOO_SLOW = 4001
+#: Close code for a viewer banned by the host.
+CLOSE_BANNED = 4003
+
+
+class Outgoing:
+    """Frames waiting to be written to one viewer.
+
+    A frame holding only state events (stock, counts, keepalive) replaces the previous such
+    frame still waiting, so a slow reader gets the latest numbers instead of a backlog.
+    """
+
+    def __init__(self, max_frames: int, max_bytes: int) -> None:
+        self._frames: deque[tuple[bytes, bool]] = deque()
+        self._bytes = 0
+        self._max_frames = max_frames
+        self._max_bytes = max_bytes
+        self._ready = asyncio.Event()
+
+    def put(self, data: bytes, state_only: bool = False) -> bool:
+        """Queue a frame; False when the viewer is too far behind to keep."""
+        if state_only and self._frames and self._frames[-1][1]:
+            self._bytes -= len(self._frames.pop()[0])
+        self._frames.append((data, state_only))
+        self._bytes += len(data)
+        self._ready.set()
+        return len(self._frames) <= self._max_frames and self._bytes <= self._max_bytes
+
+    async def get(self) -> bytes:
+        while not self._frames:
+            self._ready.clear()
+            await self._ready.wait()
+        data, _ = self._frames.popleft()
+        self._bytes -= len(data)
+        return data
+
+
+class Connection:
+    """What the hub needs of a viewer's connection, whatever carries it."""
+
+    kind: Literal["ws", "sse"]
+
+    def __init__(self, room_id: str, viewer: Viewer | None, max_frames: int, max_bytes: int):
+        self.room_id = room_id
+        self.viewer = viewer
+        self.out = Outgoing(max_frames, max_bytes)
+        self.closed = False
+        # Until history or a snapshot is sent, live events are held back, then sent after it.
+        self._catching_up = True
+        self._held: list[dict[str, Any]] = []
+        self._max_held = max_frames * 50
+
+    @property
+    def user_id(self) -> str | None:
+        return self.viewer.user_id if self.viewer else None
+
+    def encode(self, views: list[dict[str, Any]]) -> bytes:
+        raise NotImplementedError
+
+    def deliver(self, data: bytes, views: list[dict[str, Any]], state_only: bool) -> bool:
+        """Take a frame of the room (encoded once for all its viewers of this kind)."""
+        if self._catching_up:
+            self._held.extend(views)
+            return len(self._held) <= self._max_held
+        return self.out.put(data, state_only)
+
+    def send(self, views: list[dict[str, Any]]) -> bool:
+        """Queue events for this connection only (hello, history, answers, errors)."""
+        return self.out.put(self.encode(views))
+
+    def caught_up(self, last_offset: str) -> None:
+        """History up to ``last_offset`` is queued; send the live events held meanwhile."""
+        last = offset_key(last_offset)
+        held = [v for v in self._held if "offset" not in v or offset_key(v["offset"]) > last]
+        self._held = []
+        self._catching_up = False
+        if held:
+            self.out.put(self.encode(held))
+
+    async def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    async def close(self, code: int, reason: str) -> None:
+        raise NotImplementedError
+
+    async def run_writer(self) -> None:
+        """Write queued frames until the connection goes away."""
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while not self.closed:
+                await self.write(await self.out.get())
+
+
+class WsConnection(Connection):
+    kind: Literal["ws", "sse"] = "ws"
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        room_id: str,
+        viewer: Viewer | None,
+        max_frames: int,
+        max_bytes: int,
+    ) -> None:
+        super().__init__(room_id, viewer, max_frames, max_bytes)
+        self.ws = ws
+
+    def encode(self, views: list[dict[str, Any]]) -> bytes:
+        return frame(views)
+
+    async def write(self, data: bytes) -> None:
+        if self.ws.closed:
+            self.closed = True
+            return
+        # The room's frame is already encoded: send the bytes as they are.
+        await self.ws.send_frame(data, WSMsgType.TEXT)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = True
+        await self.ws.close(code=code, message=reason.encode())
+
+
+def sse_encode(views: list[dict[str, Any]]) -> bytes:
+    parts = []
+    for view in views:
+        head = f"id: {view['offset']}\n" if "offset" in view else ""
+        parts.append(f"{head}event: {view['type']}\ndata: ".encode())
+        parts.append(orjson.dumps(view))
+        parts.append(b"\n\n")
+    return b"".join(parts)
+
+
+class SseConnection(Connection):
+    kind: Literal["ws", "sse"] = "sse"
+
+    def __init__(
+        self,
+        response: web.StreamResponse,
+        room_id: str,
+        viewer: Viewer | None,
+        max_frames: int,
+        max_bytes: int,
+    ) -> None:
+        super().__init__(room_id, viewer, max_frames, max_bytes)
+        self.response = response
+        self.done = asyncio.Event()
+
+    def encode(self, views: list[dict[str, Any]]) -> bytes:
+        return sse_encode(views)
+
+    async def write(self, data: bytes) -> None:
+        try:
+            await self.response.write(data)
+        except (ConnectionError, RuntimeError):
+            self.closed = True
+            self.done.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        # SSE has no close codes: say why as a last event, then end the stream.
+        if not self.closed:
+            self.out.put(sse_encode([{"type": "closing", "code": code, "reason": reason}]))
+            await asyncio.sleep(0)
+        self.closed = True
+        self.done.set()
+
+
+GOING_AWAY = WSCloseCode.GOING_AWAY

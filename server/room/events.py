@@ -1,0 +1,69 @@
+"""Room events: msgpack between processes, JSON text frames to viewers.
+
+A viewer frame is one JSON object ``{"events": [...]}``. Each event carries ``type``,
+``offset`` (resume from it after a reconnect; absent on events about this connection only),
+``at_ms`` (server time) and its own fields. See docs/rooms.md for every type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import orjson
+
+#: Events that describe current state: a newer one replaces an older one still queued.
+STATE_TYPES = frozenset({"stock", "counts"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    offset: str
+    at_ms: int
+    type: str
+    data: dict[str, Any]
+    #: Only this user's connections receive it (purchase results); "" for everyone.
+    to_user: str = ""
+
+    def view(self) -> dict[str, Any]:
+        return {"type": self.type, "offset": self.offset, "at_ms": self.at_ms, **self.data}
+
+
+def pack_data(data: dict[str, Any]) -> bytes:
+    return msgpack.packb(data, use_bin_type=True)
+
+
+def from_published(message: bytes) -> RoomEvent:
+    """An event as room_publish.lua / room_chat.lua publish it."""
+    offset, at_ms, type_, to_user, data = msgpack.unpackb(message, raw=True)
+    return RoomEvent(
+        offset.decode(),
+        int(at_ms),
+        type_.decode(),
+        msgpack.unpackb(data, raw=False),
+        to_user.decode(),
+    )
+
+
+def from_history(entry_id: bytes | str, fields: dict[bytes, bytes]) -> RoomEvent:
+    """An event as it is kept in the room's stream."""
+    offset = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return RoomEvent(
+        offset,
+        int(fields[b"at"]),
+        fields[b"t"].decode(),
+        msgpack.unpackb(fields[b"d"], raw=False),
+        fields[b"u"].decode(),
+    )
+
+
+def frame(views: list[dict[str, Any]]) -> bytes:
+    """One text frame holding these events."""
+    return orjson.dumps({"events": views})
+
+
+def offset_key(offset: str) -> tuple[int, int]:
+    """Offsets compare as (milliseconds, sequence)."""
+    ms, _, seq = offset.partition("-")
+    return int(ms), int(seq or 0)

@@ -1,0 +1,340 @@
+"""Fan-out of room events to this process's viewers.
+
+Every process with viewers of a room subscribes to the room's channel. Events arriving
+within one batch window go out together: the frame is encoded once per room and the same
+bytes are queued to every viewer of the room. Each viewer has a bounded queue and a writer
+of its own, so a slow viewer never delays the others and is dropped when too far behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import OfferKeys
+
+from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
+from .events import STATE_TYPES, RoomEvent, from_published
+from .keys import RoomKeys, stock_tick
+from .publisher import RoomPublisher
+from .settings import RoomSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Room:
+    room_id: str
+    connections: set[Connection] = field(default_factory=set)
+    pending: list[RoomEvent] = field(default_factory=list)
+    likes: int = 0
+
+
+def _state_key(event: RoomEvent) -> tuple[str, Any]:
+    return event.type, event.data.get("offer_id")
+
+
+class RoomHub:
+    def __init__(
+        self,
+        redis: Redis,
+        publisher: RoomPublisher,
+        keeper: StockKeeper,
+        settings: RoomSettings,
+        process_id: str,
+    ) -> None:
+        self.redis = redis
+        self.publisher = publisher
+        self.keeper = keeper
+        self.settings = settings
+        self.process_id = process_id
+        self.delivered = 0
+        self._rooms: dict[str, _Room] = {}
+        self._by_channel: dict[bytes, str] = {}
+        self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
+        self._subscriptions = asyncio.Lock()
+        self._blocked: dict[str, tuple[float, set[str]]] = {}
+        self._last_stock: dict[str, int] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    # ---------------------------------------------------------------- membership
+
+    async def join(self, conn: Connection) -> None:
+        async with self._subscriptions:
+            room = self._rooms.get(conn.room_id)
+            if room is None:
+                room = self._rooms[conn.room_id] = _Room(conn.room_id)
+                channel = RoomKeys(conn.room_id).channel
+                self._by_channel[channel.encode()] = conn.room_id
+                await self._pubsub.subscribe(channel)
+            room.connections.add(conn)
+
+    async def leave(self, conn: Connection) -> None:
+        async with self._subscriptions:
+            room = self._rooms.get(conn.room_id)
+            if room is None:
+                return
+            room.connections.discard(conn)
+            if not room.connections:
+                del self._rooms[conn.room_id]
+                channel = RoomKeys(conn.room_id).channel
+                self._by_channel.pop(channel.encode(), None)
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(channel)
+
+    def announce_open_at(self, room_id: str, offer_id: str, opens_at_ms: int) -> None:
+        """Publish ``offer_open`` when the countdown ends (viewers also count down to it)."""
+        delay = max(0.0, opens_at_ms / 1000 - time.time())
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(delay, self._open_now, room_id, offer_id)
+        self._timers.add(handle)
+
+    def _open_now(self, room_id: str, offer_id: str) -> None:
+        task = asyncio.create_task(self._publish_open(room_id, offer_id))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _publish_open(self, room_id: str, offer_id: str) -> None:
+        try:
+            offer = await self.keeper.get_offer(offer_id)
+            if offer.state == "open":
+                await self.publisher.publish(
+                    room_id, "offer_open", {"offer_id": offer_id, "closes_at_ms": offer.closes_at}
+                )
+        except Exception:
+            log.exception("Could not announce that offer %s opened", offer_id)
+
+    def viewers(self, room_id: str) -> int:
+        room = self._rooms.get(room_id)
+        return len(room.connections) if room else 0
+
+    def like(self, room_id: str) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            room.likes += 1
+
+    async def blocked_words(self, room_id: str) -> set[str]:
+        """The room's blocked words, cached for a few seconds (reloaded on change)."""
+        cached = self._blocked.get(room_id)
+        if cached is None or time.monotonic() - cached[0] > 5.0:
+            cached = (time.monotonic(), await self.publisher.blocked_words(room_id))
+            self._blocked[room_id] = cached
+        return cached[1]
+
+    async def close_all(self) -> None:
+        """Shutting down: tell every viewer to reconnect elsewhere."""
+        connections = [c for room in self._rooms.values() for c in room.connections]
+        await asyncio.gather(
+            *(c.close(GOING_AWAY, "server restarting, reconnect") for c in connections),
+            return_exceptions=True,
+        )
+
+    # ---------------------------------------------------------------- running
+
+    async def run(self) -> None:
+        """Run every loop of the hub until cancelled."""
+        loops: list[tuple[str, Callable[[], Awaitable[None]], float]] = [
+            ("flush", self._flush_once, self.settings.batch_window_s),
+            ("keepalive", self._keepalive_once, self.settings.keepalive_s),
+            ("stock", self._stock_once, self.settings.stock_interval_s),
+            ("counts", self._counts_once, self.settings.counts_interval_s),
+        ]
+        tasks = [asyncio.create_task(self._read_forever(), name="room reader")]
+        tasks += [
+            asyncio.create_task(self._every(name, step, period), name=f"room {name}")
+            for name, step, period in loops
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for timer in self._timers:
+                timer.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _every(self, name: str, step: Callable[[], Awaitable[None]], period: float) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("Room %s loop cannot reach Redis (%s); retrying", name, exc)
+            except Exception:
+                log.exception("Room %s loop failed; retrying", name)
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+
+    async def _read_forever(self) -> None:
+        while True:
+            try:
+                if not self._by_channel:
+                    await asyncio.sleep(0.05)
+                    continue
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("Room channel lost (%s); viewers resume from history", exc)
+                await asyncio.sleep(1.0)
+                await self._resubscribe()
+                continue
+            if message is None or message["type"] != "message":
+                continue
+            room_id = self._by_channel.get(message["channel"])
+            room = self._rooms.get(room_id) if room_id else None
+            if room is not None:
+                room.pending.append(from_published(message["data"]))
+
+    async def _resubscribe(self) -> None:
+        async with self._subscriptions:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            channels = [RoomKeys(room_id).channel for room_id in self._rooms]
+            if channels:
+                await self._pubsub.subscribe(*channels)
+            # Events published while we were away are in each room's history: viewers
+            # must resume from their last offset to see them.
+            for room in self._rooms.values():
+                for conn in list(room.connections):
+                    self._drop(conn, CLOSE_TOO_SLOW, "connection to the room lost, resume")
+
+    async def _flush_once(self) -> None:
+        for room in list(self._rooms.values()):
+            if room.pending:
+                events, room.pending = room.pending, []
+                self._fan_out(room, events)
+
+    def _fan_out(self, room: _Room, events: list[RoomEvent]) -> None:
+        public = [e for e in events if not e.to_user]
+        # Only the latest of each state (stock per offer, counts) in a window matters.
+        latest = {_state_key(e): i for i, e in enumerate(public) if e.type in STATE_TYPES}
+        public = [
+            e
+            for i, e in enumerate(public)
+            if e.type not in STATE_TYPES or latest[_state_key(e)] == i
+        ]
+        if public:
+            views = [e.view() for e in public]
+            state_only = all(e.type in STATE_TYPES for e in public)
+            encoded: dict[str, bytes] = {}
+            for conn in list(room.connections):
+                data = encoded.get(conn.kind)
+                if data is None:
+                    data = encoded[conn.kind] = conn.encode(views)
+                self.delivered += len(views)
+                if not conn.deliver(data, views, state_only):
+                    self._drop(conn, CLOSE_TOO_SLOW, "too far behind, resume from last offset")
+        for event in events:
+            self._side_effects(room, event)
+
+    def _side_effects(self, room: _Room, event: RoomEvent) -> None:
+        if event.to_user:
+            view = [event.view()]
+            for conn in list(room.connections):
+                if conn.user_id == event.to_user:
+                    conn.deliver(conn.encode(view), view, False)
+        elif event.type == "user_banned":
+            for conn in list(room.connections):
+                if conn.user_id == event.data.get("user_id"):
+                    self._drop(conn, CLOSE_BANNED, "removed from this room by the host")
+        elif event.type == "blocked_words_changed":
+            self._blocked.pop(room.room_id, None)
+
+    def _drop(self, conn: Connection, code: int, reason: str) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        task = asyncio.create_task(conn.close(code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _keepalive_once(self) -> None:
+        view = [{"type": "keepalive", "server_time_ms": int(time.time() * 1000)}]
+        encoded: dict[str, bytes] = {}
+        for room in self._rooms.values():
+            for conn in room.connections:
+                data = encoded.get(conn.kind)
+                if data is None:
+                    data = encoded[conn.kind] = conn.encode(view)
+                conn.deliver(data, [], True)
+
+    async def _stock_once(self) -> None:
+        """Publish the stock of offers that changed, a few times a second at most."""
+        changed, self.keeper.changed_offers = self.keeper.changed_offers, set()
+        notices, self.keeper.purchase_notices = self.keeper.purchase_notices, []
+        for notice in notices:
+            await self.publisher.publish(
+                notice.room_id, "purchase", notice.data, to_user=notice.user_id
+            )
+        for offer_id in changed:
+            # One process per offer and period publishes; the others try again later.
+            if not await self.redis.set(stock_tick(offer_id), self.process_id, nx=True, px=200):
+                self.keeper.changed_offers.add(offer_id)
+                continue
+            fields = cast(
+                list[bytes | None],
+                await self.redis.hmget(
+                    OfferKeys(offer_id).offer, "room_id", "available", "held", "sold", "total"
+                ),
+            )
+            if fields[0] is None:
+                continue
+            room_id = fields[0].decode()
+            available, held, sold, total = (int(v or 0) for v in fields[1:])
+            await self.publisher.publish(
+                room_id,
+                "stock",
+                {
+                    "offer_id": offer_id,
+                    "available": available,
+                    "held": held,
+                    "sold": sold,
+                    "total": total,
+                    "sold_out": available == 0,
+                },
+            )
+            if available == 0 and self._last_stock.get(offer_id) != 0:
+                await self.publisher.publish(room_id, "sold_out", {"offer_id": offer_id})
+            self._last_stock[offer_id] = available
+
+    async def _counts_once(self) -> None:
+        """Share this process's viewers and likes; one process publishes the room's totals."""
+        now_ms = int(time.time() * 1000)
+        for room in list(self._rooms.values()):
+            k = RoomKeys(room.room_id)
+            likes, room.likes = room.likes, 0
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hset(k.viewers, self.process_id, f"{len(room.connections)}:{now_ms}")
+            if likes:
+                pipe.incrby(k.likes, likes)
+            pipe.set(k.counts_tick, self.process_id, nx=True, px=900)
+            won = (await pipe.execute())[-1]
+            if not won:
+                continue
+            per_process, total_likes = await asyncio.gather(
+                self.redis.hgetall(k.viewers), self.redis.get(k.likes)
+            )
+            viewers = 0
+            for value in cast(dict[bytes, bytes], per_process).values():
+                count, _, seen = value.decode().partition(":")
+                # A process that stopped reporting has stopped serving those viewers.
+                if now_ms - int(seen) < 5000:
+                    viewers += int(count)
+            await self.publisher.publish(
+                room.room_id, "counts", {"viewers": viewers, "likes": int(total_likes or 0)}
+            )

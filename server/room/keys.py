@@ -1,0 +1,67 @@
+"""Every Redis key and channel of a live room. All share the hash tag ``{room:ID}``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "ls"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomKeys:
+    room_id: str
+
+    @property
+    def _base(self) -> str:
+        return f"{PREFIX}:{{room:{self.room_id}}}"
+
+    @property
+    def events(self) -> str:
+        """Stream of the room's events; entry ids are the offsets viewers resume from."""
+        return f"{self._base}:events"
+
+    @property
+    def channel(self) -> str:
+        """Pub/sub channel every server process with viewers of this room listens to."""
+        return f"{self._base}:live"
+
+    @property
+    def state(self) -> str:
+        """Hash: pinned message, announcement, slow mode, pinned offer."""
+        return f"{self._base}:state"
+
+    @property
+    def muted(self) -> str:
+        return f"{self._base}:muted"
+
+    @property
+    def banned(self) -> str:
+        return f"{self._base}:banned"
+
+    @property
+    def blocked_words(self) -> str:
+        return f"{self._base}:blocked-words"
+
+    @property
+    def last_chat(self) -> str:
+        """Hash: user id -> epoch ms of their last chat message (slow mode, rate limit)."""
+        return f"{self._base}:last-chat"
+
+    @property
+    def likes(self) -> str:
+        return f"{self._base}:likes"
+
+    @property
+    def viewers(self) -> str:
+        """Hash: server process id -> "count:epoch ms" of its viewers in this room."""
+        return f"{self._base}:viewers"
+
+    @property
+    def counts_tick(self) -> str:
+        """Who publishes this second's viewer and like counts (SET NX)."""
+        return f"{self._base}:counts-tick"
+
+
+def stock_tick(offer_id: str) -> str:
+    """Who publishes an offer's stock level in this short period (SET NX)."""
+    return f"{PREFIX}:{{offer:{offer_id}}}:stock-tick"

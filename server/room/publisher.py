@@ -1,0 +1,152 @@
+"""Writes to rooms: events, chat with its rules, moderation, and reads of history."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from ..errors import ApiError
+from .events import RoomEvent, from_history, offset_key, pack_data
+from .keys import RoomKeys
+from .settings import RoomSettings
+
+OFFSET = re.compile(r"^\d{1,15}-\d{1,10}$")
+
+
+def _script(redis: Redis, name: str) -> AsyncScript:
+    source = resources.files(__package__).joinpath("scripts").joinpath(f"{name}.lua")
+    return redis.register_script(source.read_text("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Events after an offset, or None when the offset is older than the kept history."""
+
+    events: list[RoomEvent] | None
+    latest_offset: str
+
+
+class RoomPublisher:
+    """One per process, over a Redis client that returns bytes (events are msgpack)."""
+
+    def __init__(self, redis: Redis, settings: RoomSettings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self._publish = _script(redis, "room_publish")
+        self._chat = _script(redis, "room_chat")
+
+    async def publish(
+        self, room_id: str, type_: str, data: dict[str, Any], to_user: str = ""
+    ) -> str:
+        """Append an event to the room's history and send it to every viewer."""
+        k = RoomKeys(room_id)
+        offset = await self._publish(
+            keys=[k.events],
+            args=[k.channel, self.settings.history_length, type_, pack_data(data), to_user],
+        )
+        return cast(bytes, offset).decode()
+
+    async def chat(self, room_id: str, user_id: str, name: str, text: str) -> str:
+        """Post a chat message; raises ApiError when the room's rules refuse it."""
+        k = RoomKeys(room_id)
+        data = pack_data({"user_id": user_id, "name": name, "text": text})
+        reply = await self._chat(
+            keys=[k.events, k.banned, k.muted, k.last_chat, k.state],
+            args=[
+                k.channel,
+                self.settings.history_length,
+                user_id,
+                data,
+                self.settings.chat_min_interval_ms,
+            ],
+        )
+        outcome = reply[0].decode()
+        match outcome:
+            case "posted":
+                return cast(bytes, reply[1]).decode()
+            case "banned":
+                raise ApiError(403, "banned", "You have been removed from this room's chat.")
+            case "muted":
+                raise ApiError(403, "muted", "The host has muted you in this room.")
+            case "slow_mode":
+                raise ApiError(
+                    429,
+                    "slow_mode",
+                    "Slow mode is on: wait a little before your next message.",
+                    retry_after_ms=int(reply[1]),
+                )
+        raise ApiError(
+            429,
+            "rate_limited",
+            "You are sending messages too fast.",
+            retry_after_ms=int(reply[1]),
+        )
+
+    async def history_after(self, room_id: str, offset: str) -> History:
+        """What a viewer who last saw ``offset`` missed, if the room still keeps it."""
+        k = RoomKeys(room_id)
+        latest = await self.latest_offset(room_id)
+        if not OFFSET.match(offset) or offset_key(offset) > offset_key(latest):
+            return History(None, latest)
+        info = await self.redis.xinfo_stream(k.events) if latest != "0-0" else {}
+        trimmed = info.get("max-deleted-entry-id", b"0-0")
+        trimmed = trimmed.decode() if isinstance(trimmed, bytes) else str(trimmed)
+        if offset_key(offset) < offset_key(trimmed):
+            return History(None, latest)
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await self.redis.xrange(k.events, min=f"({offset}", max="+"),
+        )
+        return History([from_history(i, f) for i, f in entries], latest)
+
+    async def latest_offset(self, room_id: str) -> str:
+        last = await self.redis.xrevrange(RoomKeys(room_id).events, count=1)
+        if not last:
+            return "0-0"
+        entry_id = last[0][0]
+        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    async def state(self, room_id: str) -> dict[str, str]:
+        raw = cast(dict[bytes, bytes], await self.redis.hgetall(RoomKeys(room_id).state))
+        return {key.decode(): value.decode() for key, value in raw.items()}
+
+    async def blocked_words(self, room_id: str) -> set[str]:
+        words = cast(set[bytes], await self.redis.smembers(RoomKeys(room_id).blocked_words))
+        return {w.decode() for w in words}
+
+    # ------------------------------------------------------------------ moderation
+
+    async def set_state(self, room_id: str, type_: str, **fields: Any) -> str:
+        """Store room state fields and announce the change as one event."""
+        await self.redis.hset(
+            RoomKeys(room_id).state,
+            mapping={key: str(value) for key, value in fields.items()},
+        )
+        return await self.publish(room_id, type_, fields)
+
+    async def mute(self, room_id: str, user_id: str, muted: bool) -> str:
+        k = RoomKeys(room_id)
+        if muted:
+            await self.redis.sadd(k.muted, user_id)
+        else:
+            await self.redis.srem(k.muted, user_id)
+        return await self.publish(room_id, "user_muted", {"user_id": user_id, "muted": muted})
+
+    async def ban(self, room_id: str, user_id: str) -> str:
+        await self.redis.sadd(RoomKeys(room_id).banned, user_id)
+        return await self.publish(room_id, "user_banned", {"user_id": user_id})
+
+    async def set_blocked_words(self, room_id: str, words: list[str]) -> str:
+        k = RoomKeys(room_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(k.blocked_words)
+        if words:
+            pipe.sadd(k.blocked_words, *words)
+        await pipe.execute()
+        # Viewers are not told the list; servers reload it on this event.
+        return await self.publish(room_id, "blocked_words_changed", {"count": len(words)})

@@ -1,0 +1,26 @@
+"""Typed settings of live rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSettings:
+    #: Events kept per room for viewers who reconnect; older ones get a snapshot instead.
+    history_length: int = 2000
+    #: Events of this window go out together in one frame.
+    batch_window_s: float = 0.05
+    #: A viewer whose unsent frames pass either bound is disconnected (close code 4001).
+    max_queued_frames: int = 400
+    max_queued_bytes: int = 1024 * 1024
+    max_message_bytes: int = 4096
+    heartbeat_s: float = 20.0
+    keepalive_s: float = 15.0
+    chat_max_chars: int = 200
+    chat_min_interval_ms: int = 1000
+    likes_per_second: int = 10
+    stock_interval_s: float = 0.25
+    counts_interval_s: float = 1.0
+    #: Browser origins allowed to open a room socket besides the server's own host.
+    allowed_origins: tuple[str, ...] = ()
