@@ -117,7 +117,14 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
         compress=False,
     )
     await ws.prepare(request)
-    conn = WsConnection(ws, room_id, viewer, settings.max_queued_frames, settings.max_queued_bytes)
+    conn = WsConnection(
+        ws,
+        request.transport,
+        room_id,
+        viewer,
+        settings.max_queued_frames,
+        settings.max_queued_bytes,
+    )
     hub = request.app[ROOM_HUB]
     writer = asyncio.create_task(conn.run_writer())
     await hub.join(conn)

@@ -18,6 +18,8 @@ from .events import frame, offset_key
 CLOSE_TOO_SLOW = 4001
 #: Close code for a viewer banned by the host.
 CLOSE_BANNED = 4003
+#: How long a closing socket may take to accept its close frame before it is cut off.
+CLOSE_TIMEOUT_S = 5.0
 
 
 class Outgoing:
@@ -76,6 +78,8 @@ class Connection:
 
     def deliver(self, data: bytes, views: list[dict[str, Any]], state_only: bool) -> bool:
         """Take a frame of the room (encoded once for all its viewers of this kind)."""
+        if self.closed:
+            return True
         if self._catching_up:
             self._held.extend(views)
             return len(self._held) <= self._max_held
@@ -113,6 +117,7 @@ class WsConnection(Connection):
     def __init__(
         self,
         ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None,
         room_id: str,
         viewer: Viewer | None,
         max_frames: int,
@@ -120,6 +125,7 @@ class WsConnection(Connection):
     ) -> None:
         super().__init__(room_id, viewer, max_frames, max_bytes)
         self.ws = ws
+        self._transport = transport
 
     def encode(self, views: list[dict[str, Any]]) -> bytes:
         return frame(views)
@@ -133,7 +139,15 @@ class WsConnection(Connection):
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = True
-        await self.ws.close(code=code, message=reason.encode())
+        try:
+            await asyncio.wait_for(
+                self.ws.close(code=code, message=reason.encode()), CLOSE_TIMEOUT_S
+            )
+        except (TimeoutError, ConnectionError, RuntimeError):
+            # A peer that cannot even take the close frame (its network stalled) is cut
+            # off, so its backlog is freed.
+            if self._transport is not None:
+                self._transport.abort()
 
 
 def sse_encode(views: list[dict[str, Any]]) -> bytes:

@@ -256,9 +256,13 @@ class RoomHub:
             self._blocked.pop(room.room_id, None)
 
     def _drop(self, conn: Connection, code: int, reason: str) -> None:
+        """Close a viewer's connection; it leaves the room now, whatever the close takes."""
         if conn.closed:
             return
         conn.closed = True
+        room = self._rooms.get(conn.room_id)
+        if room is not None:
+            room.connections.discard(conn)
         task = asyncio.create_task(conn.close(code, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

@@ -93,11 +93,15 @@ class RoomPublisher:
         latest = await self.latest_offset(room_id)
         if not OFFSET.match(offset) or offset_key(offset) > offset_key(latest):
             return History(None, latest)
-        info = await self.redis.xinfo_stream(k.events) if latest != "0-0" else {}
-        trimmed = info.get("max-deleted-entry-id", b"0-0")
-        trimmed = trimmed.decode() if isinstance(trimmed, bytes) else str(trimmed)
-        if offset_key(offset) < offset_key(trimmed):
-            return History(None, latest)
+        if latest != "0-0":
+            info = await self.redis.xinfo_stream(k.events)
+            first = info.get("recorded-first-entry-id", b"0-0")
+            first = first.decode() if isinstance(first, bytes) else str(first)
+            # Trimming leaves no trace of what it removed: an offset older than the first
+            # entry kept may have missed trimmed events, so it gets a snapshot.
+            trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
+            if trimmed and offset_key(offset) < offset_key(first):
+                return History(None, latest)
         entries = cast(
             list[tuple[bytes, dict[bytes, bytes]]],
             await self.redis.xrange(k.events, min=f"({offset}", max="+"),

@@ -1,0 +1,125 @@
+"""Helpers for the live-room tests: read events from a socket until something arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import orjson
+
+Event = dict[str, Any]
+
+# Events of a frame that came after the one a caller waited for, kept for its next call.
+_leftover: dict[int, list[Event]] = {}
+
+
+async def events_until(
+    ws: aiohttp.ClientWebSocketResponse,
+    done: Callable[[Event], bool],
+    timeout_s: float = 10.0,
+) -> list[Event]:
+    """Every event received up to and including the first one ``done`` accepts."""
+    seen: list[Event] = []
+    queued = _leftover.pop(id(ws), [])
+    while queued:
+        event = queued.pop(0)
+        seen.append(event)
+        if done(event):
+            _leftover[id(ws)] = queued
+            return seen
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"Timed out; received {[e['type'] for e in seen]}")
+        message = await asyncio.wait_for(ws.receive(), remaining)
+        if message.type != aiohttp.WSMsgType.TEXT:
+            raise AssertionError(f"Socket ended: {message.type} {message.data} {message.extra}")
+        events = orjson.loads(message.data)["events"]
+        for i, event in enumerate(events):
+            seen.append(event)
+            if done(event):
+                _leftover[id(ws)] = events[i + 1 :]
+                return seen
+
+
+def of_type(type_: str, **fields: Any) -> Callable[[Event], bool]:
+    return lambda e: e["type"] == type_ and all(e.get(k) == v for k, v in fields.items())
+
+
+async def send(ws: aiohttp.ClientWebSocketResponse, type_: str, **fields: Any) -> None:
+    await ws.send_str(orjson.dumps({"type": type_, **fields}).decode())
+
+
+async def ask(ws: aiohttp.ClientWebSocketResponse, type_: str, **fields: Any) -> Event:
+    """Send a message and return the answer carrying its request id."""
+    request_id = f"r{time.monotonic_ns()}"
+    await send(ws, type_, request_id=request_id, **fields)
+    events = await events_until(ws, lambda e: e.get("request_id") == request_id)
+    return events[-1]
+
+
+async def close_code(ws: aiohttp.ClientWebSocketResponse, timeout_s: float = 15.0) -> int | None:
+    """Read (and drop) frames until the server closes the socket; its close code."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = await asyncio.wait_for(ws.receive(), deadline - time.monotonic())
+        if message.type == aiohttp.WSMsgType.CLOSE:
+            # The server's code; ws.close_code is only settled once the client has replied.
+            return int(message.data)
+        if message.type == aiohttp.WSMsgType.CLOSED:
+            return ws.close_code
+    raise AssertionError("The server never closed the socket")
+
+
+class StalledViewer:
+    """A viewer on a raw socket with a tiny receive window that stops reading after the
+    handshake: the kernel cannot hide the backlog from the server, as it would for a
+    client library that keeps reading into memory."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int, path: str) -> StalledViewer:
+        import socket
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 20)
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        return cls(reader, writer)
+
+    async def close_code(self, timeout_s: float = 20.0) -> int | None:
+        """Read everything the server sent (it starts reading again) up to its close frame."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                head = await asyncio.wait_for(
+                    self.reader.readexactly(2), deadline - time.monotonic()
+                )
+            except asyncio.IncompleteReadError:
+                return None
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(await self.reader.readexactly(2), "big")
+            elif length == 127:
+                length = int.from_bytes(await self.reader.readexactly(8), "big")
+            payload = await self.reader.readexactly(length)
+            if opcode == 0x8:
+                return int.from_bytes(payload[:2], "big")
+        raise AssertionError("No close frame")
+
+    def close(self) -> None:
+        self.writer.close()
