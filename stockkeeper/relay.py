@@ -54,7 +54,13 @@ class OutboxRelay:
             while True:
                 try:
                     sent = await self.relay_once()
-                except (TimeoutError, KafkaError, RedisError, OSError) as exc:
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # Whatever went wrong, the orders are still in the outbox: log, wait,
+                    # and start over with a fresh producer. This loop must never die.
+                    if not isinstance(exc, TimeoutError | KafkaError | RedisError | OSError):
+                        log.exception("Outbox relay hit an unexpected error")
                     waiting = await self._outbox_depth_or_none()
                     log.warning(
                         "Orders cannot reach Kafka yet (%s: %s); %s wait in the outbox. "

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from deploy.stack import KafkaBroker, RedisServer, free_port
+from deploy.stack import KafkaBroker, RedisServer, free_port, free_ports
 from server.app import create_app
 from server.redis_client import connect
 from server.settings import Settings
@@ -92,7 +92,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def kafka_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
     """A Kafka broker of this test's own, to be stopped and restarted on purpose."""
-    broker = KafkaBroker(free_port(), free_port(), tmp_path / "kafka", heap="384m")
+    port, controller_port = free_ports(2)
+    broker = KafkaBroker(port, controller_port, tmp_path / "kafka", heap="384m")
     broker.start()
     yield broker
     broker.kill()

@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from server.tokens import mint_viewer_token
@@ -72,18 +73,21 @@ async def assert_consistent(redis: Redis, offer_id: str) -> dict[str, int]:
 async def read_topic(
     bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0, settle_s: float = 1.0
 ) -> list[dict[str, Any]]:
-    """Every message of ``topic`` once ``expected`` arrived (waiting ``settle_s`` for extras)."""
+    """Every message of ``topic`` once ``expected`` arrived (waiting ``settle_s`` for extras).
+
+    Reads every partition from the beginning by assignment, not by group subscription, so a
+    topic created moments ago is read whole."""
+    deadline = time.monotonic() + timeout_s
+    partitions = await _partitions(bootstrap, topic, deadline)
     consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     messages: list[dict[str, Any]] = []
     try:
-        deadline = time.monotonic() + timeout_s
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
         settle_until: float | None = None
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=200)
@@ -96,6 +100,22 @@ async def read_topic(
     finally:
         await consumer.stop()
     return messages
+
+
+async def _partitions(bootstrap: str, topic: str, deadline: float) -> list[int]:
+    """The topic's partitions, once the relay has created it and every one has a leader."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        while time.monotonic() < deadline:
+            [described] = await admin.describe_topics([topic])
+            partitions = described["partitions"]
+            if partitions and all(p["leader"] >= 0 for p in partitions):
+                return [p["partition"] for p in partitions]
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    raise AssertionError(f"Topic {topic} never appeared")
 
 
 async def wait_for(predicate: Any, timeout_s: float = 10.0, what: str = "condition") -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from stockkeeper.settings import StockSettings
 from .helpers import HOST, assert_consistent, open_offer, read_topic, viewer, wait_for
 
 pytestmark = pytest.mark.slow
+
+SpawnRelay = Callable[[StockSettings, str], "subprocess.Popen[bytes]"]
 
 
 async def confirmed_orders(keeper: StockKeeper, offer_id: str, users: range) -> list[str]:
@@ -80,6 +83,26 @@ async def test_orders_confirmed_while_kafka_is_down_all_arrive_when_it_returns(
     assert {m["order_id"] for m in messages} == set(before + during)
 
 
+@pytest.fixture
+def spawn_relay(
+    tmp_path: Path,
+) -> Iterator[Callable[[StockSettings, str], subprocess.Popen[bytes]]]:
+    """Start `livesale relay` processes; every one is killed when the test ends, passed or
+    failed, so none outlives its test and steals another test's outbox."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn(settings: StockSettings, name: str) -> subprocess.Popen[bytes]:
+        process = relay_process(settings, name, tmp_path / "relay.log")
+        started.append(process)
+        return process
+
+    yield spawn
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
 def relay_process(settings: StockSettings, name: str, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -105,7 +128,7 @@ async def test_a_relay_killed_mid_stream_loses_no_order(
     keeper: StockKeeper,
     redis: Redis,
     stock_settings: StockSettings,
-    tmp_path: Path,
+    spawn_relay: SpawnRelay,
     restarted_as: str,
 ) -> None:
     """Killed with SIGKILL mid-stream, then restarted under its own name or as another
@@ -118,7 +141,7 @@ async def test_a_relay_killed_mid_stream_loses_no_order(
     probe = OutboxRelay(redis, stock_settings, "probe")
     total = len(order_ids)
 
-    first = relay_process(stock_settings, "relay-a", tmp_path / "relay.log")
+    first = spawn_relay(stock_settings, "relay-a")
 
     async def mid_stream() -> bool:
         return await probe.outbox_depth() < total - 100
@@ -129,16 +152,12 @@ async def test_a_relay_killed_mid_stream_loses_no_order(
     left = await probe.outbox_depth()
     assert 0 < left < total, "the relay was not killed mid-stream"
 
-    second = relay_process(stock_settings, restarted_as, tmp_path / "relay.log")
-    try:
+    spawn_relay(stock_settings, restarted_as)
 
-        async def drained() -> bool:
-            return await probe.outbox_depth() == 0
+    async def drained() -> bool:
+        return await probe.outbox_depth() == 0
 
-        await wait_for(drained, 60, "the restarted relay to send the rest")
-    finally:
-        second.terminate()
-        second.wait(10)
+    await wait_for(drained, 60, "the restarted relay to send the rest")
 
     messages = await read_topic(
         stock_settings.kafka_bootstrap, stock_settings.orders_topic, expected=total
