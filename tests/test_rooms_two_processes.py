@@ -1,0 +1,139 @@
+"""Two server processes, one room: viewers on either see the same events in the same order."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from deploy.stack import free_ports, port_open
+from stockkeeper.settings import StockSettings
+
+from .helpers import HOST, HOST_TOKEN, VIEWER_SECRET
+from .room_helpers import ask, events_until, of_type
+from .test_rooms import token
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_servers(
+    stock_settings: StockSettings, tmp_path: Path, redis: object
+) -> Iterator[list[str]]:
+    """Two `livesale serve` processes over the test Redis; their base URLs."""
+    ports = free_ports(2)
+    processes = []
+    for port in ports:
+        env = {
+            **os.environ,
+            "LIVESALE_REDIS_URL": stock_settings.redis_url,
+            "LIVESALE_KAFKA_BOOTSTRAP": stock_settings.kafka_bootstrap,
+            "LIVESALE_VIEWER_SECRET": VIEWER_SECRET,
+            "LIVESALE_HOST_TOKEN": HOST_TOKEN,
+            "LIVESALE_PORT": str(port),
+            "LIVESALE_RUN_RELAY": "0",
+        }
+        with (tmp_path / f"server-{port}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", "from server.cli import main; main()", "serve"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    try:
+        deadline = time.monotonic() + 30
+        while not all(port_open(p) for p in ports):
+            assert time.monotonic() < deadline, "the servers did not start"
+            assert all(p.poll() is None for p in processes), "a server exited"
+            time.sleep(0.1)
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+
+
+async def test_viewers_on_two_processes_see_the_same_room_in_the_same_order(
+    two_servers: list[str],
+) -> None:
+    a, b = two_servers
+    async with aiohttp.ClientSession() as session:
+        watchers = [await session.ws_connect(f"{base}/rooms/show-2/live") for base in (a, b)]
+        for ws in watchers:
+            await events_until(ws, of_type("snapshot"))
+        posters = [
+            await session.ws_connect(f"{base}/rooms/show-2/live", params={"token": token(user)})
+            for base, user in ((a, "on-a"), (b, "on-b"))
+        ]
+        for ws in posters:
+            await events_until(ws, of_type("snapshot"))
+
+        async def chat(ws: aiohttp.ClientWebSocketResponse, who: str) -> None:
+            for i in range(15):
+                answer = await ask(ws, "chat", text=f"{who} says {i}")
+                assert answer["type"] == "chat_ack", answer
+                await asyncio.sleep(1.05)  # the default one-message-a-second rule
+
+        async def host_actions() -> None:
+            async with session.post(
+                f"{b}/api/offers",
+                headers=HOST,
+                json={
+                    "room_id": "show-2",
+                    "sku": "S",
+                    "title": "Offer from B",
+                    "unit_price": 100,
+                    "currency": "EUR",
+                    "stock": 5,
+                },
+            ) as resp:
+                offer = await resp.json()
+            async with session.post(
+                f"{a}/api/offers/{offer['id']}/open",
+                headers=HOST,
+                json={"countdown_seconds": 0, "window_seconds": 60},
+            ):
+                pass
+            for i in range(5):
+                async with session.post(
+                    f"{a if i % 2 else b}/api/rooms/show-2/announcements",
+                    headers=HOST,
+                    json={"text": f"news {i}"},
+                ):
+                    pass
+                await asyncio.sleep(0.2)
+
+        await asyncio.gather(chat(posters[0], "a"), chat(posters[1], "b"), host_actions())
+        async with session.post(
+            f"{a}/api/rooms/show-2/announcements", headers=HOST, json={"text": "the end"}
+        ):
+            pass
+        seen = [await events_until(ws, of_type("announcement", text="the end")) for ws in watchers]
+        for ws in watchers + posters:
+            await ws.close()
+
+    ordered = [
+        # State events (counts, stock) are per window and may be merged; the rest must match.
+        [
+            (e["offset"], e["type"])
+            for e in events
+            if "offset" in e and e["type"] not in ("counts", "stock", "snapshot")
+        ]
+        for events in seen
+    ]
+    assert ordered[0] == ordered[1]
+    types = [t for _, t in ordered[0]]
+    assert types.count("chat") == 30
+    assert {"offer_added", "offer_announced", "announcement"} <= set(types)
+    offsets = [o for o, _ in ordered[0]]
+    assert offsets == sorted(offsets, key=lambda o: tuple(int(x) for x in o.split("-")))
