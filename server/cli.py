@@ -169,6 +169,12 @@ def cmd_bench(args: argparse.Namespace) -> None:
     run_benchmark(args)
 
 
+def cmd_bench_room(args: argparse.Namespace) -> None:
+    from loadtests.bench_room import main as run_benchmark
+
+    run_benchmark(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="livesale", description="Live-stream selling and flash sales: service, relay, tools."
@@ -212,6 +218,15 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--stock", type=int, default=1_000_000, help="units in the storm offer")
     b.add_argument("--out", help="also write the figures as JSON to this file")
     b.set_defaults(func=cmd_bench)
+
+    br = sub.add_parser("bench-room", help="measure a room: viewers held, fan-out, delay")
+    br.add_argument("--viewers", type=int, default=10_000, help="WebSocket viewers")
+    br.add_argument("--rate", type=float, default=20.0, help="events published a second")
+    br.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    br.add_argument("--buyers", type=int, default=64, help="sockets buying at once")
+    br.add_argument("--window", type=int, default=8, help="reservations in flight per socket")
+    br.add_argument("--out", help="also write the figures as JSON to this file")
+    br.set_defaults(func=cmd_bench_room)
     return p
 
 

@@ -44,6 +44,7 @@ class Settings:
             room=RoomSettings(
                 allowed_origins=tuple(
                     o for o in env.get("LIVESALE_ALLOWED_ORIGINS", "").split(",") if o
-                )
+                ),
+                heartbeat_s=float(env.get("LIVESALE_WS_HEARTBEAT_S", defaults.room.heartbeat_s)),
             ),
         )

@@ -76,8 +76,10 @@ class RoomHub:
             if room is None:
                 room = self._rooms[conn.room_id] = _Room(conn.room_id)
                 channel = RoomKeys(conn.room_id).channel
-                self._by_channel[channel.encode()] = conn.room_id
                 await self._pubsub.subscribe(channel)
+                # Only now may the reader ask for messages: before the first subscribe the
+                # pub/sub connection does not exist yet.
+                self._by_channel[channel.encode()] = conn.room_id
             room.connections.add(conn)
 
     async def leave(self, conn: Connection) -> None:
@@ -187,17 +189,26 @@ class RoomHub:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
-                log.warning("Room channel lost (%s); viewers resume from history", exc)
+            except Exception as exc:
+                # Whatever broke the channel, the hub must go on: reconnect, and viewers
+                # resume from the room's history.
+                if isinstance(exc, RedisError | OSError):
+                    log.warning("Room channel lost (%s); viewers resume from history", exc)
+                else:
+                    log.exception("Room channel failed; reconnecting")
                 await asyncio.sleep(1.0)
-                await self._resubscribe()
+                with contextlib.suppress(RedisError, OSError):
+                    await self._resubscribe()
                 continue
             if message is None or message["type"] != "message":
                 continue
             room_id = self._by_channel.get(message["channel"])
             room = self._rooms.get(room_id) if room_id else None
             if room is not None:
-                room.pending.append(from_published(message["data"]))
+                try:
+                    room.pending.append(from_published(message["data"]))
+                except (ValueError, KeyError, TypeError):
+                    log.exception("Dropped an unreadable event on %s", message["channel"])
 
     async def _resubscribe(self) -> None:
         async with self._subscriptions:

@@ -1,0 +1,264 @@
+"""``livesale bench-room``: one server process holding a room full of viewers.
+
+1. Broadcast: ``--viewers`` WebSocket viewers join one room, then events are published into
+   it at ``--rate`` a second for ``--seconds``. Reports connections held, server memory per
+   connection, events delivered per second, and publish-to-receive delay p50/p99 (from each
+   event's server publish time, on every 50th viewer).
+2. Buying over sockets: ``--buyers`` signed-in sockets send reservations (``--window`` in
+   flight each) for ``--seconds``; compared with the HTTP hello-world rate measured by wrk
+   in the same run.
+
+Both clients are raw sockets that count events with a byte search (loadtests/room_clients.py),
+so the load generator takes as little of the two cores as possible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from deploy import stack
+from server.redis_client import connect
+from server.room.publisher import RoomPublisher
+from server.room.settings import RoomSettings
+from server.tokens import mint_viewer_token
+
+from .bench_reserve import _http, _machine, _wait_ready
+from .room_clients import Totals, Viewer, open_viewers
+
+BENCH_DB = 13
+RESERVE_RESULT = b'"type":"reserve_result"'
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def _broadcast(
+    args: argparse.Namespace, port: int, pid: int, redis_url: str
+) -> dict[str, Any]:
+    totals = Totals()
+    rss_before = _rss_kib(pid)
+    started = time.monotonic()
+    viewers = await open_viewers(port, "/rooms/bench/live", args.viewers, totals, sample_every=50)
+    connect_s = time.monotonic() - started
+    await asyncio.sleep(2)
+    rss_after = _rss_kib(pid)
+    redis = connect(redis_url, decode=False)
+    publisher = RoomPublisher(redis, RoomSettings())
+    totals.events, totals.latencies_ms = 0, []
+    interval = 1 / args.rate
+    begin = time.monotonic()
+    published = 0
+    while time.monotonic() - begin < args.seconds:
+        await publisher.publish("bench", "tick", {"n": published})
+        published += 1
+        # A steady rate: sleep until this event's slot, whatever the publish took.
+        await asyncio.sleep(max(0.0, begin + published * interval - time.monotonic()))
+    await asyncio.sleep(1.0)
+    elapsed = time.monotonic() - begin
+    held = sum(1 for v in viewers if v.transport is not None and not v.transport.is_closing())
+    for viewer in viewers:
+        if viewer.transport is not None:
+            viewer.transport.close()
+    await redis.aclose()
+    latencies = sorted(totals.latencies_ms) or [0.0]
+    return {
+        "viewers": args.viewers,
+        "connections_held": held,
+        "connect_seconds": round(connect_s, 1),
+        "server_rss_mib_before": round(rss_before / 1024, 1),
+        "server_rss_mib_with_viewers": round(rss_after / 1024, 1),
+        "memory_kib_per_connection": round((rss_after - rss_before) / args.viewers, 1),
+        "events_published": published,
+        "events_delivered": totals.events,
+        "expected_deliveries": published * args.viewers,
+        "deliveries_per_s": round(totals.events / elapsed),
+        "latency_ms_p50": round(statistics.median(latencies), 1),
+        "latency_ms_p99": round(latencies[int(len(latencies) * 0.99) - 1], 1),
+        "latency_samples": len(totals.latencies_ms),
+    }
+
+
+async def _socket_reservations(
+    args: argparse.Namespace, port: int, secret: str, offer_id: str
+) -> dict[str, Any]:
+    totals = Totals()
+    buyers: list[Viewer] = []
+    for i in range(args.buyers):
+        token = mint_viewer_token(secret, f"ws-buyer-{i}", f"Buyer {i}")
+        [viewer] = await open_viewers(
+            port, f"/rooms/bench-buy/live?token={token}", 1, totals, pattern=RESERVE_RESULT
+        )
+        buyers.append(viewer)
+    await asyncio.sleep(0.5)
+    stop = time.monotonic() + args.seconds
+
+    async def buy(n: int, viewer: Viewer) -> None:
+        sent = 0
+        while time.monotonic() < stop:
+            viewer.want = viewer.replies + args.window
+            viewer.waiter = asyncio.get_running_loop().create_future()
+            for _ in range(args.window):
+                sent += 1
+                viewer.send_text(
+                    orjson.dumps(
+                        {
+                            "type": "reserve",
+                            "offer_id": offer_id,
+                            "quantity": 1,
+                            "idempotency_key": f"ws-{n}-{sent:09d}",
+                        }
+                    )
+                )
+            await viewer.waiter
+
+    begin = time.monotonic()
+    await asyncio.gather(*(buy(n, v) for n, v in enumerate(buyers)))
+    elapsed = time.monotonic() - begin
+    for viewer in buyers:
+        if viewer.transport is not None:
+            viewer.transport.close()
+    return {
+        "buyers": args.buyers,
+        "in_flight_each": args.window,
+        "reservations_per_s": round(totals.replies / elapsed),
+    }
+
+
+def _hello_world(base: str, seconds: float) -> float:
+    out = subprocess.run(
+        ["wrk", "-t1", "-c64", f"-d{round(seconds)}s", f"{base}/healthz"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def main(args: argparse.Namespace) -> None:
+    if not shutil.which("wrk"):
+        stack.apt_install("wrk")
+    redis_server = stack.local_redis()
+    if not redis_server.ping():
+        redis_server.start()
+    redis_url = (
+        f"{os.environ.get('LIVESALE_REDIS_URL', redis_server.url).rsplit('/', 1)[0]}/{BENCH_DB}"
+    )
+    port = stack.free_port()
+    secret, host_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "LIVESALE_REDIS_URL": redis_url,
+        "LIVESALE_VIEWER_SECRET": secret,
+        "LIVESALE_HOST_TOKEN": host_token,
+        "LIVESALE_PORT": str(port),
+        "LIVESALE_RUN_RELAY": "0",
+        "LIVESALE_LOG_LEVEL": "WARNING",
+        # The lean clients do not answer pings; the run is shorter than this.
+        "LIVESALE_WS_HEARTBEAT_S": "600",
+    }
+    asyncio.run(_flush(redis_url))
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, Any] = {"machine": _machine()}
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [sys.executable, "-c", "from server.cli import main; main()", "serve"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_ready(base, server, log)
+            import uvloop
+
+            print(f"Broadcast: {args.viewers} viewers, {args.rate} events/s", flush=True)
+            results["broadcast"] = uvloop.run(_broadcast(args, port, server.pid, redis_url))
+            offer = _http(
+                "POST",
+                f"{base}/api/offers",
+                host_token,
+                {
+                    "room_id": "bench-buy",
+                    "sku": "WS",
+                    "title": "Socket buying",
+                    "unit_price": 100,
+                    "currency": "EUR",
+                    "stock": 10_000_000,
+                    "per_user_limit": 1000,
+                    "hold_seconds": 3600,
+                },
+            )
+            _http(
+                "POST",
+                f"{base}/api/offers/{offer['id']}/open",
+                host_token,
+                {"countdown_seconds": 0, "window_seconds": 3600},
+            )
+            print("Hello world over HTTP (wrk)", flush=True)
+            hello = _hello_world(base, args.seconds)
+            print(f"Reservations over {args.buyers} sockets", flush=True)
+            buying = uvloop.run(_socket_reservations(args, port, secret, offer["id"]))
+            results["socket_buying"] = {
+                **buying,
+                "http_hello_world_per_s": round(hello),
+                "ratio": round(buying["reservations_per_s"] / hello, 2),
+            }
+        finally:
+            server.terminate()
+            server.wait(30)
+    _report(results, args)
+
+
+async def _flush(url: str) -> None:
+    redis = connect(url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
+    b, s, m = results["broadcast"], results["socket_buying"], results["machine"]
+    print()
+    print(f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}")
+    print(
+        f"Viewers held: {b['connections_held']} of {b['viewers']} "
+        f"(connected in {b['connect_seconds']} s)"
+    )
+    print(
+        f"Server memory: {b['server_rss_mib_before']} MiB -> "
+        f"{b['server_rss_mib_with_viewers']} MiB, {b['memory_kib_per_connection']} KiB "
+        f"per connection"
+    )
+    print(
+        f"Delivered {b['events_delivered']} of {b['expected_deliveries']} events: "
+        f"{b['deliveries_per_s']} deliveries/s (target 100,000)"
+    )
+    print(
+        f"Publish-to-receive: p50 {b['latency_ms_p50']} ms, p99 {b['latency_ms_p99']} ms "
+        f"(target p99 <= 250 ms; {b['latency_samples']} samples)"
+    )
+    print(
+        f"Reservations over sockets: {s['reservations_per_s']}/s vs HTTP hello world "
+        f"{s['http_hello_world_per_s']}/s = {s['ratio']} (target 1.0)"
+    )
+    if args.out:
+        Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+        print(f"Figures written to {args.out}")
