@@ -173,6 +173,7 @@ def main(args: argparse.Namespace) -> None:
         "LIVESALE_LOG_LEVEL": "WARNING",
         # The lean clients do not answer pings; the run is shorter than this.
         "LIVESALE_WS_HEARTBEAT_S": "600",
+        "LIVESALE_ROOM_BATCH_MS": str(args.batch_ms),
     }
     asyncio.run(_flush(redis_url))
     base = f"http://127.0.0.1:{port}"

@@ -223,6 +223,7 @@ def parser() -> argparse.ArgumentParser:
     br.add_argument("--viewers", type=int, default=10_000, help="WebSocket viewers")
     br.add_argument("--rate", type=float, default=20.0, help="events published a second")
     br.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    br.add_argument("--batch-ms", type=int, default=50, help="the server's batch window")
     br.add_argument("--buyers", type=int, default=64, help="sockets buying at once")
     br.add_argument("--window", type=int, default=8, help="reservations in flight per socket")
     br.add_argument("--out", help="also write the figures as JSON to this file")

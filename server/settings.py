@@ -46,5 +46,9 @@ class Settings:
                     o for o in env.get("LIVESALE_ALLOWED_ORIGINS", "").split(",") if o
                 ),
                 heartbeat_s=float(env.get("LIVESALE_WS_HEARTBEAT_S", defaults.room.heartbeat_s)),
+                batch_window_s=float(
+                    env.get("LIVESALE_ROOM_BATCH_MS", defaults.room.batch_window_s * 1000)
+                )
+                / 1000,
             ),
         )

@@ -8,7 +8,7 @@ from collections import deque
 from typing import Any, Literal
 
 import orjson
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 
 from ..tokens import Viewer
 from .events import frame, offset_key
@@ -44,6 +44,9 @@ class Outgoing:
         self._bytes += len(data)
         self._ready.set()
         return len(self._frames) <= self._max_frames and self._bytes <= self._max_bytes
+
+    def empty(self) -> bool:
+        return not self._frames
 
     async def get(self) -> bytes:
         while not self._frames:
@@ -83,7 +86,13 @@ class Connection:
         if self._catching_up:
             self._held.extend(views)
             return len(self._held) <= self._max_held
+        if self.out.empty() and self.write_now(data):
+            return True
         return self.out.put(data, state_only)
+
+    def write_now(self, data: bytes) -> bool:
+        """Write at once if nothing waits and the network keeps up; False to queue it."""
+        return False
 
     def send(self, views: list[dict[str, Any]]) -> bool:
         """Queue events for this connection only (hello, history, answers, errors)."""
@@ -111,8 +120,28 @@ class Connection:
                 await self.write(await self.out.get())
 
 
+def ws_text_frame(payload: bytes) -> bytes:
+    """A complete server-to-client text frame (unmasked, uncompressed, final)."""
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 65536:
+        return bytes((0x81, 126)) + length.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + length.to_bytes(8, "big") + payload
+
+
 class WsConnection(Connection):
+    """A viewer's WebSocket.
+
+    Room frames are uncompressed, so their wire bytes are the same for every viewer: the
+    hub builds them once and they are written to the socket as they are, without a task
+    switch, whenever this viewer has nothing queued and its socket keeps up. Each write is
+    a whole frame, so aiohttp's own pings and close frames never interleave with them.
+    """
+
     kind: Literal["ws", "sse"] = "ws"
+    #: Past this many unsent bytes in the socket's buffer, frames wait in the queue.
+    HIGH_WATER = 64 * 1024
 
     def __init__(
         self,
@@ -126,16 +155,44 @@ class WsConnection(Connection):
         super().__init__(room_id, viewer, max_frames, max_bytes)
         self.ws = ws
         self._transport = transport
+        # True while the writer holds a frame it is waiting to send: newer frames must
+        # queue behind it, never overtake it.
+        self._holding = False
 
     def encode(self, views: list[dict[str, Any]]) -> bytes:
-        return frame(views)
+        return ws_text_frame(frame(views))
+
+    def _writable(self) -> bool:
+        transport = self._transport
+        return (
+            transport is not None
+            and not transport.is_closing()
+            and not self.ws.closed
+            and not self.closed
+        )
+
+    def write_now(self, data: bytes) -> bool:
+        transport = self._transport
+        if self._holding or not self._writable() or transport is None:
+            return False
+        if transport.get_write_buffer_size() > self.HIGH_WATER:
+            return False
+        transport.write(data)
+        return True
 
     async def write(self, data: bytes) -> None:
-        if self.ws.closed:
+        transport = self._transport
+        self._holding = True
+        try:
+            while self._writable() and transport is not None:
+                if transport.get_write_buffer_size() <= self.HIGH_WATER:
+                    transport.write(data)
+                    return
+                # The viewer's network is slow: let its socket drain before adding more.
+                await asyncio.sleep(0.02)
             self.closed = True
-            return
-        # The room's frame is already encoded: send the bytes as they are.
-        await self.ws.send_frame(data, WSMsgType.TEXT)
+        finally:
+            self._holding = False
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = True
