@@ -41,6 +41,8 @@ from stockkeeper.keys import OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
+from .server_process import server_process
+
 BENCH_DB = 13
 WRK_SCRIPT = Path(__file__).with_name("wrk_reserve.lua")
 
@@ -157,21 +159,8 @@ def main(args: argparse.Namespace) -> None:
     settings = StockSettings.from_env(env)
     asyncio.run(_flush(settings.redis_url))
     base = f"http://127.0.0.1:{env['LIVESALE_PORT']}"
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "server.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [sys.executable, "-c", "from server.cli import main; main()", "serve"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_ready(base, server, log)
-            results = _run_phases(args, base, env, Path(tmp), settings)
-        finally:
-            server.terminate()
-            server.wait(30)
+    with server_process(env), tempfile.TemporaryDirectory() as tmp:
+        results = _run_phases(args, base, env, Path(tmp), settings)
     _report(results, args)
 
 
@@ -179,19 +168,6 @@ async def _flush(url: str) -> None:
     redis = connect(url)
     await redis.flushdb()
     await redis.aclose()
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"The server did not start:\n{log.read_text()[-3000:]}")
-        try:
-            _http("GET", f"{base}/readyz")
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("The server did not become ready in 30 s")
 
 
 def _run_phases(

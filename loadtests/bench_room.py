@@ -22,13 +22,12 @@ import secrets
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
+import uvloop
 
 from deploy import stack
 from server.redis_client import connect
@@ -36,8 +35,9 @@ from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
 from server.tokens import mint_viewer_token
 
-from .bench_reserve import _http, _machine, _wait_ready
+from .bench_reserve import _http, _machine
 from .room_clients import Totals, Viewer, open_viewers
+from .server_process import server_process
 
 BENCH_DB = 13
 RESERVE_RESULT = b'"type":"reserve_result"'
@@ -178,54 +178,39 @@ def main(args: argparse.Namespace) -> None:
     asyncio.run(_flush(redis_url))
     base = f"http://127.0.0.1:{port}"
     results: dict[str, Any] = {"machine": _machine()}
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "server.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [sys.executable, "-c", "from server.cli import main; main()", "serve"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_ready(base, server, log)
-            import uvloop
-
-            print(f"Broadcast: {args.viewers} viewers, {args.rate} events/s", flush=True)
-            results["broadcast"] = uvloop.run(_broadcast(args, port, server.pid, redis_url))
-            offer = _http(
-                "POST",
-                f"{base}/api/offers",
-                host_token,
-                {
-                    "room_id": "bench-buy",
-                    "sku": "WS",
-                    "title": "Socket buying",
-                    "unit_price": 100,
-                    "currency": "EUR",
-                    "stock": 10_000_000,
-                    "per_user_limit": 1000,
-                    "hold_seconds": 3600,
-                },
-            )
-            _http(
-                "POST",
-                f"{base}/api/offers/{offer['id']}/open",
-                host_token,
-                {"countdown_seconds": 0, "window_seconds": 3600},
-            )
-            print("Hello world over HTTP (wrk)", flush=True)
-            hello = _hello_world(base, args.seconds)
-            print(f"Reservations over {args.buyers} sockets", flush=True)
-            buying = uvloop.run(_socket_reservations(args, port, secret, offer["id"]))
-            results["socket_buying"] = {
-                **buying,
-                "http_hello_world_per_s": round(hello),
-                "ratio": round(buying["reservations_per_s"] / hello, 2),
-            }
-        finally:
-            server.terminate()
-            server.wait(30)
+    with server_process(env) as server:
+        print(f"Broadcast: {args.viewers} viewers, {args.rate} events/s", flush=True)
+        results["broadcast"] = uvloop.run(_broadcast(args, port, server.pid, redis_url))
+        offer = _http(
+            "POST",
+            f"{base}/api/offers",
+            host_token,
+            {
+                "room_id": "bench-buy",
+                "sku": "WS",
+                "title": "Socket buying",
+                "unit_price": 100,
+                "currency": "EUR",
+                "stock": 10_000_000,
+                "per_user_limit": 1000,
+                "hold_seconds": 3600,
+            },
+        )
+        _http(
+            "POST",
+            f"{base}/api/offers/{offer['id']}/open",
+            host_token,
+            {"countdown_seconds": 0, "window_seconds": 3600},
+        )
+        print("Hello world over HTTP (wrk)", flush=True)
+        hello = _hello_world(base, args.seconds)
+        print(f"Reservations over {args.buyers} sockets", flush=True)
+        buying = uvloop.run(_socket_reservations(args, port, secret, offer["id"]))
+        results["socket_buying"] = {
+            **buying,
+            "http_hello_world_per_s": round(hello),
+            "ratio": round(buying["reservations_per_s"] / hello, 2),
+        }
     _report(results, args)
 
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,6 +105,25 @@ async def _start(request: web.Request, conn: Connection, since: str | None) -> N
     conn.caught_up(snapshot["offset"])
 
 
+@contextlib.asynccontextmanager
+async def _in_room(
+    request: web.Request, conn: Connection, since: str | None
+) -> AsyncIterator[None]:
+    """The viewer is in the room, caught up, with its writer running, for the block."""
+    hub = request.app[ROOM_HUB]
+    writer = asyncio.create_task(conn.run_writer())
+    await hub.join(conn)
+    try:
+        await _start(request, conn, since)
+        yield
+    finally:
+        await hub.leave(conn)
+        conn.closed = True
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+
+
 async def room_socket(request: web.Request) -> web.StreamResponse:
     room_id = _room_id(request)
     _check_origin(request)
@@ -125,23 +144,13 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
         settings.max_queued_frames,
         settings.max_queued_bytes,
     )
-    hub = request.app[ROOM_HUB]
-    writer = asyncio.create_task(conn.run_writer())
-    await hub.join(conn)
-    try:
-        await _start(request, conn, request.query.get("since"))
+    async with _in_room(request, conn, request.query.get("since")):
         handler = SocketMessages(request, conn)
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 await handler.handle(message.data)
             elif message.type == WSMsgType.BINARY:
                 conn.send([_error("binary_not_supported", "Send JSON text messages.")])
-    finally:
-        await hub.leave(conn)
-        conn.closed = True
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
     return ws
 
 
@@ -162,19 +171,9 @@ async def room_events(request: web.Request) -> web.StreamResponse:
     conn = SseConnection(
         response, room_id, viewer, settings.max_queued_frames, settings.max_queued_bytes
     )
-    hub = request.app[ROOM_HUB]
-    writer = asyncio.create_task(conn.run_writer())
-    await hub.join(conn)
-    try:
-        since = request.headers.get("Last-Event-ID") or request.query.get("since")
-        await _start(request, conn, since)
+    since = request.headers.get("Last-Event-ID") or request.query.get("since")
+    async with _in_room(request, conn, since):
         await conn.done.wait()
-    finally:
-        await hub.leave(conn)
-        conn.closed = True
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
     return response
 
 

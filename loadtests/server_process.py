@@ -1,0 +1,47 @@
+"""Starts one `livesale serve` process for a benchmark and stops it afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def server_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A server started with ``env``, ready for traffic (its log is shown if it fails)."""
+    base = f"http://127.0.0.1:{env['LIVESALE_PORT']}"
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [sys.executable, "-c", "from server.cli import main; main()", "serve"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_ready(base, server, log)
+            yield server
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"The server did not start:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2):
+                return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.1)
+    sys.exit("The server did not become ready in 30 s")
