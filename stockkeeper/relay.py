@@ -31,6 +31,11 @@ from .settings import StockSettings
 
 log = logging.getLogger(__name__)
 
+#: Longest wait for Kafka to acknowledge a batch before it is sent again.
+SEND_TIMEOUT_S = 30.0
+#: Longest wait for a failed producer to shut down before a fresh one replaces it.
+STOP_TIMEOUT_S = 5.0
+
 # (stream key, entry id, fields)
 Entry = tuple[str, str, dict[str, str]]
 
@@ -179,8 +184,9 @@ class OutboxRelay:
             event = events.outbound(fields, self.settings.orders_topic, self.settings.refunds_topic)
             sends.append(await producer.send(event.topic, value=event.value, key=event.key))
         # Every message of the batch is in flight together; wait for Kafka to acknowledge
-        # all of them before anything is removed from the outbox.
-        await asyncio.gather(*sends)
+        # all of them before anything is removed from the outbox. Bounded: a producer that
+        # lost its broker must not hold the relay forever (the batch is simply sent again).
+        await asyncio.wait_for(asyncio.gather(*sends), SEND_TIMEOUT_S)
 
     async def _acknowledge(self, batch: list[Entry]) -> None:
         by_stream: dict[str, list[str]] = {}
@@ -216,8 +222,9 @@ class OutboxRelay:
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
+            # stop() flushes what is still pending, which can wait on a broker that is gone.
             try:
-                await producer.stop()
+                await asyncio.wait_for(producer.stop(), STOP_TIMEOUT_S)
             except Exception as exc:
                 log.debug("Kafka producer did not stop cleanly: %s", exc)
 

@@ -95,8 +95,12 @@ class Connection:
         return False
 
     def send(self, views: list[dict[str, Any]]) -> bool:
-        """Queue events for this connection only (hello, history, answers, errors)."""
-        return self.out.put(self.encode(views))
+        """Send events for this connection only (hello, history, answers, errors), after
+        whatever is already queued."""
+        data = self.encode(views)
+        if not self._catching_up and self.out.empty() and self.write_now(data):
+            return True
+        return self.out.put(data)
 
     def caught_up(self, last_offset: str) -> None:
         """History up to ``last_offset`` is queued; send the live events held meanwhile."""
