@@ -25,6 +25,7 @@ from .appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
 from .errors import ApiError
 from .middleware import api_error_for
 from .room.connection import Connection, SseConnection, WsConnection
+from .tokens import Viewer
 from .validation import SLUG, Str, check_fields
 
 OFFER_FIELD = Str("offer_id", re.compile(r"[1-9][0-9]{0,17}"), "an offer id")
@@ -53,7 +54,8 @@ def _check_origin(request: web.Request) -> None:
         raise ApiError(403, "origin_not_allowed", "Pages from this site may not join rooms.")
 
 
-def _viewer(request: web.Request) -> Any:
+def _viewer(request: web.Request) -> Viewer | None:
+    """The viewer named by the ``token`` query parameter; anonymous without one."""
     token = request.query.get("token")
     return request.app[VIEWER_TOKENS].verify(token) if token else None
 
