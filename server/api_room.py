@@ -18,6 +18,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from stockkeeper.errors import StockKeeperError
+from stockkeeper.keeper import HOLD_ID, OFFER_ID
 
 from .api_offers import offer_view
 from .api_purchase import CONFIRM_BODY, RESERVE_BODY, confirm_answer, reserve_answer
@@ -28,8 +29,8 @@ from .room.connection import Connection, SseConnection, WsConnection
 from .tokens import Viewer
 from .validation import SLUG, Str, check_fields
 
-OFFER_FIELD = Str("offer_id", re.compile(r"[1-9][0-9]{0,17}"), "an offer id")
-HOLD_FIELD = Str("hold_id", re.compile(r"[1-9][0-9]{0,17}-[0-9a-f]{16}"), "a hold id")
+OFFER_FIELD = Str("offer_id", OFFER_ID, "an offer id")
+HOLD_FIELD = Str("hold_id", HOLD_ID, "a hold id")
 HISTORY_FRAME = 200
 
 
@@ -138,14 +139,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
         compress=False,
     )
     await ws.prepare(request)
-    conn = WsConnection(
-        ws,
-        request.transport,
-        room_id,
-        viewer,
-        settings.max_queued_frames,
-        settings.max_queued_bytes,
-    )
+    conn = WsConnection(ws, request.transport, room_id, viewer, settings)
     async with _in_room(request, conn, request.query.get("since")):
         handler = SocketMessages(request, conn)
         async for message in ws:
@@ -170,9 +164,7 @@ async def room_events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     await response.write(b"retry: 2000\n\n")
-    conn = SseConnection(
-        response, room_id, viewer, settings.max_queued_frames, settings.max_queued_bytes
-    )
+    conn = SseConnection(response, room_id, viewer, settings)
     since = request.headers.get("Last-Event-ID") or request.query.get("since")
     async with _in_room(request, conn, since):
         await conn.done.wait()

@@ -19,7 +19,7 @@ from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
 from . import api_health, api_offers, api_purchase, api_room, api_room_host
-from .appkeys import KEEPER, REDIS, RELAY, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
+from .appkeys import KEEPER, REDIS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
 from .middleware import error_middleware
 from .redis_client import connect
 from .room.hub import RoomHub
@@ -75,7 +75,6 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 async def relay_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     relay = OutboxRelay(app[REDIS], settings.stock, settings.relay_name)
-    app[RELAY] = relay
     async with background(relay.run(), "outbox relay"):
         yield
 

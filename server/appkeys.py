@@ -6,7 +6,6 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from stockkeeper.keeper import StockKeeper
-from stockkeeper.relay import OutboxRelay
 
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
@@ -16,7 +15,6 @@ from .tokens import ViewerTokens
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 KEEPER = web.AppKey("keeper", StockKeeper)
-RELAY = web.AppKey("relay", OutboxRelay)
 VIEWER_TOKENS = web.AppKey("viewer_tokens", ViewerTokens)
 ROOM_PUBLISHER = web.AppKey("room_publisher", RoomPublisher)
 ROOM_HUB = web.AppKey("room_hub", RoomHub)

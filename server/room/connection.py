@@ -12,6 +12,7 @@ from aiohttp import WSCloseCode, web
 
 from ..tokens import Viewer
 from .events import frame, offset_key
+from .settings import RoomSettings
 
 #: Close code for a viewer who fell too far behind; reconnecting with the last offset
 #: resumes where it stopped.
@@ -62,15 +63,15 @@ class Connection:
 
     kind: Literal["ws", "sse"]
 
-    def __init__(self, room_id: str, viewer: Viewer | None, max_frames: int, max_bytes: int):
+    def __init__(self, room_id: str, viewer: Viewer | None, settings: RoomSettings) -> None:
         self.room_id = room_id
         self.viewer = viewer
-        self.out = Outgoing(max_frames, max_bytes)
+        self.out = Outgoing(settings.max_queued_frames, settings.max_queued_bytes)
         self.closed = False
         # Until history or a snapshot is sent, live events are held back, then sent after it.
         self._catching_up = True
         self._held: list[dict[str, Any]] = []
-        self._max_held = max_frames * 50
+        self._max_held = settings.max_queued_frames * 50
 
     @property
     def user_id(self) -> str | None:
@@ -153,10 +154,9 @@ class WsConnection(Connection):
         transport: asyncio.Transport | None,
         room_id: str,
         viewer: Viewer | None,
-        max_frames: int,
-        max_bytes: int,
+        settings: RoomSettings,
     ) -> None:
-        super().__init__(room_id, viewer, max_frames, max_bytes)
+        super().__init__(room_id, viewer, settings)
         self.ws = ws
         self._transport = transport
         # True while the writer holds a frame it is waiting to send: newer frames must
@@ -229,10 +229,9 @@ class SseConnection(Connection):
         response: web.StreamResponse,
         room_id: str,
         viewer: Viewer | None,
-        max_frames: int,
-        max_bytes: int,
+        settings: RoomSettings,
     ) -> None:
-        super().__init__(room_id, viewer, max_frames, max_bytes)
+        super().__init__(room_id, viewer, settings)
         self.response = response
         self.done = asyncio.Event()
 

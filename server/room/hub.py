@@ -58,7 +58,6 @@ class RoomHub:
         self.keeper = keeper
         self.settings = settings
         self.process_id = process_id
-        self.delivered = 0
         self._rooms: dict[str, _Room] = {}
         self._by_channel: dict[bytes, str] = {}
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
@@ -247,7 +246,6 @@ class RoomHub:
                 data = encoded.get(conn.kind)
                 if data is None:
                     data = encoded[conn.kind] = conn.encode(views)
-                self.delivered += len(views)
                 if not conn.deliver(data, views, state_only):
                     self._drop(conn, CLOSE_TOO_SLOW, "too far behind, resume from last offset")
         for event in events:
@@ -292,9 +290,9 @@ class RoomHub:
         """Publish the stock of offers that changed, a few times a second at most."""
         changed, self.keeper.changed_offers = self.keeper.changed_offers, set()
         notices, self.keeper.purchase_notices = self.keeper.purchase_notices, []
-        for notice in notices:
-            await self.publisher.publish(
-                notice.room_id, "purchase", notice.data, to_user=notice.user_id
+        if notices:
+            await self.publisher.publish_many(
+                [(n.room_id, "purchase", n.data, n.user_id) for n in notices]
             )
         for offer_id in changed:
             # One process per offer and period publishes; the others try again later.

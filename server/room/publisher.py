@@ -51,6 +51,19 @@ class RoomPublisher:
         )
         return cast(bytes, offset).decode()
 
+    async def publish_many(self, events: list[tuple[str, str, dict[str, Any], str]]) -> None:
+        """Publish (room id, type, data, only for this user or "") events in one pipeline,
+        e.g. the purchase news of a rush of confirms."""
+        pipe = self.redis.pipeline(transaction=False)
+        for room_id, type_, data, to_user in events:
+            k = RoomKeys(room_id)
+            await self._publish(
+                keys=[k.events],
+                args=[k.channel, self.settings.history_length, type_, pack_data(data), to_user],
+                client=pipe,
+            )
+        await pipe.execute()
+
     async def chat(self, room_id: str, user_id: str, name: str, text: str) -> str:
         """Post a chat message; raises ApiError when the room's rules refuse it."""
         k = RoomKeys(room_id)
