@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -46,6 +47,28 @@ async def open_offer(keeper: StockKeeper, **overrides: Any) -> str:
     offer = await keeper.create_offer(spec(**overrides))
     await keeper.open_offer(offer.id, countdown_ms=0, window_ms=600_000)
     return offer.id
+
+
+async def create_live_offer(
+    session: aiohttp.ClientSession, base: str, stock: int, limit: int = 1
+) -> str:
+    """An offer on sale now over the HTTP API of the server at ``base``; its id."""
+    body = {
+        "room_id": "storm-room",
+        "sku": "SKU-HOT",
+        "title": "Hot item",
+        "unit_price": 500,
+        "currency": "EUR",
+        "stock": stock,
+        "per_user_limit": limit,
+    }
+    async with session.post(f"{base}/api/offers", json=body, headers=HOST) as resp:
+        assert resp.status == 201
+        offer_id: str = (await resp.json())["id"]
+    window = {"countdown_seconds": 0, "window_seconds": 600}
+    async with session.post(f"{base}/api/offers/{offer_id}/open", json=window, headers=HOST):
+        pass
+    return offer_id
 
 
 async def assert_consistent(redis: Redis, offer_id: str) -> dict[str, int]:

@@ -25,10 +25,11 @@ from server.redis_client import connect
 from server.settings import Settings
 from stockkeeper.fulfilment import FulfilmentConsumer
 from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
-from .helpers import HOST, assert_consistent, open_offer, read_topic, viewer, wait_for
+from .helpers import assert_consistent, create_live_offer, open_offer, read_topic, viewer, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -223,25 +224,7 @@ async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
 
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            async with session.post(
-                f"{base}/api/offers",
-                json={
-                    "room_id": "r",
-                    "sku": "s",
-                    "title": "t",
-                    "unit_price": 1,
-                    "currency": "EUR",
-                    "stock": 300,
-                },
-                headers=HOST,
-            ) as resp:
-                offer_id = (await resp.json())["id"]
-            async with session.post(
-                f"{base}/api/offers/{offer_id}/open",
-                json={"countdown_seconds": 0, "window_seconds": 600},
-                headers=HOST,
-            ) as resp:
-                assert resp.status == 200
+            offer_id = await create_live_offer(session, base, stock=300)
             answers = await asyncio.gather(outage(), *(buyer(session, n) for n in range(1000)))
     finally:
         await server.close()
@@ -260,7 +243,7 @@ async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
             "sold": 0,
         }
         for hold_id in holds:
-            assert await redis.exists(f"ls:{{offer:{offer_id}}}:hold:{hold_id}")
+            assert await redis.exists(OfferKeys(offer_id).hold(hold_id))
     finally:
         await redis.aclose()
 
@@ -274,19 +257,7 @@ async def test_redis_down_answers_503_and_writes_nothing(
     base = str(server.make_url("")).rstrip("/")
     try:
         async with aiohttp.ClientSession() as session:
-            async with session.post(
-                f"{base}/api/offers",
-                json={
-                    "room_id": "r",
-                    "sku": "s",
-                    "title": "t",
-                    "unit_price": 1,
-                    "currency": "EUR",
-                    "stock": 3,
-                },
-                headers=HOST,
-            ) as resp:
-                offer_id = (await resp.json())["id"]
+            offer_id = await create_live_offer(session, base, stock=3)
             await asyncio.to_thread(redis_server.stop)
             for path, body in (
                 (f"/api/offers/{offer_id}/reservations", {"idempotency_key": "press-0001"}),

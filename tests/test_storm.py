@@ -17,8 +17,9 @@ from redis.asyncio import Redis
 
 from server.app import create_app
 from server.settings import Settings
+from stockkeeper.keys import OfferKeys
 
-from .helpers import HOST, assert_consistent, read_topic, viewer
+from .helpers import assert_consistent, create_live_offer, read_topic, viewer
 
 SCHEMAS = Path(__file__).parents[1] / "stockkeeper" / "schemas"
 
@@ -27,27 +28,6 @@ async def start_server(settings: Settings) -> TestServer:
     server = TestServer(create_app(settings))
     await server.start_server()
     return server
-
-
-async def create_live_offer(
-    session: aiohttp.ClientSession, base: str, stock: int, limit: int
-) -> str:
-    body = {
-        "room_id": "storm-room",
-        "sku": "SKU-HOT",
-        "title": "Hot item",
-        "unit_price": 500,
-        "currency": "EUR",
-        "stock": stock,
-        "per_user_limit": limit,
-    }
-    async with session.post(f"{base}/api/offers", json=body, headers=HOST) as resp:
-        assert resp.status == 201
-        offer_id: str = (await resp.json())["id"]
-    window = {"countdown_seconds": 0, "window_seconds": 600}
-    async with session.post(f"{base}/api/offers/{offer_id}/open", json=window, headers=HOST):
-        pass
-    return offer_id
 
 
 async def storm(
@@ -112,7 +92,7 @@ async def test_multi_unit_storm_with_limit_3_never_oversells_and_every_order_rea
         answers = await storm(session, base, offer_id, presses)
         # Whatever single units a multi-unit storm left over go to late single presses.
         extra = 0
-        while (await redis.hget(f"ls:{{offer:{offer_id}}}:offer", "available")) != "0":
+        while (await redis.hget(OfferKeys(offer_id).offer, "available")) != "0":
             extra += 1
             answers += await storm(session, base, offer_id, [(f"late-{extra}", 1)])
         holds = [(user, body["hold"]) for user, status, body in answers if status == 201]
