@@ -41,7 +41,7 @@ from stockkeeper.keys import OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
-from .server_process import server_process
+from .server_process import fresh_database, server_process
 
 BENCH_DB = 13
 WRK_SCRIPT = Path(__file__).with_name("wrk_reserve.lua")
@@ -152,22 +152,15 @@ def main(args: argparse.Namespace) -> None:
         "LIVESALE_ORDERS_TOPIC": f"bench.orders.{run}",
         "LIVESALE_REFUNDS_TOPIC": f"bench.refunds.{run}",
         "LIVESALE_VIEWER_SECRET": secrets.token_urlsafe(24),
-        "LIVESALE_HOST_TOKEN": secrets.token_urlsafe(24),
         "LIVESALE_PORT": str(stack.free_port()),
         "LIVESALE_LOG_LEVEL": "WARNING",
     }
     settings = StockSettings.from_env(env)
-    asyncio.run(_flush(settings.redis_url))
+    host_token = asyncio.run(fresh_database(settings.redis_url))
     base = f"http://127.0.0.1:{env['LIVESALE_PORT']}"
     with server_process(env), tempfile.TemporaryDirectory() as tmp:
-        results = _run_phases(args, base, env, Path(tmp), settings)
+        results = _run_phases(args, base, env, Path(tmp), settings, host_token)
     _report(results, args)
-
-
-async def _flush(url: str) -> None:
-    redis = connect(url)
-    await redis.flushdb()
-    await redis.aclose()
 
 
 def _run_phases(
@@ -176,8 +169,8 @@ def _run_phases(
     env: dict[str, str],
     tmp: Path,
     settings: StockSettings,
+    host: str,
 ) -> dict[str, Any]:
-    host = env["LIVESALE_HOST_TOKEN"]
     tokens = [
         mint_viewer_token(env["LIVESALE_VIEWER_SECRET"], f"bench-{i}", f"Viewer {i}")
         for i in range(5000)

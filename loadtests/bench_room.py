@@ -37,7 +37,7 @@ from server.tokens import mint_viewer_token
 
 from .bench_reserve import _http, _machine
 from .room_clients import Totals, Viewer, open_viewers
-from .server_process import server_process
+from .server_process import fresh_database, server_process
 
 BENCH_DB = 13
 RESERVE_RESULT = b'"type":"reserve_result"'
@@ -162,12 +162,11 @@ def main(args: argparse.Namespace) -> None:
         f"{os.environ.get('LIVESALE_REDIS_URL', redis_server.url).rsplit('/', 1)[0]}/{BENCH_DB}"
     )
     port = stack.free_port()
-    secret, host_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    secret = secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "LIVESALE_REDIS_URL": redis_url,
         "LIVESALE_VIEWER_SECRET": secret,
-        "LIVESALE_HOST_TOKEN": host_token,
         "LIVESALE_PORT": str(port),
         "LIVESALE_RUN_RELAY": "0",
         "LIVESALE_LOG_LEVEL": "WARNING",
@@ -175,7 +174,7 @@ def main(args: argparse.Namespace) -> None:
         "LIVESALE_WS_HEARTBEAT_S": "600",
         "LIVESALE_ROOM_BATCH_MS": str(args.batch_ms),
     }
-    asyncio.run(_flush(redis_url))
+    host_token = asyncio.run(fresh_database(redis_url))
     base = f"http://127.0.0.1:{port}"
     results: dict[str, Any] = {"machine": _machine()}
     with server_process(env) as server:
@@ -212,12 +211,6 @@ def main(args: argparse.Namespace) -> None:
             "ratio": round(buying["reservations_per_s"] / hello, 2),
         }
     _report(results, args)
-
-
-async def _flush(url: str) -> None:
-    redis = connect(url)
-    await redis.flushdb()
-    await redis.aclose()
 
 
 def _report(results: dict[str, Any], args: argparse.Namespace) -> None:

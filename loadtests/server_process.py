@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -45,3 +46,18 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
         except (OSError, urllib.error.URLError):
             time.sleep(0.1)
     sys.exit("The server did not become ready in 30 s")
+
+
+async def fresh_database(redis_url: str) -> str:
+    """Empty the benchmark's database and sign up a host; returns the host's API token."""
+    from server.hosts.accounts import HostAccounts
+    from server.redis_client import connect
+
+    redis = connect(redis_url)
+    try:
+        await redis.flushdb()
+        accounts = HostAccounts(redis)
+        await accounts.create("bench-host", secrets.token_urlsafe(16))
+        return await accounts.mint_api_token("bench-host", "benchmark")
+    finally:
+        await redis.aclose()

@@ -11,11 +11,12 @@ from aiohttp import web
 from stockkeeper.models import Offer, OfferSpec, StockLevel
 
 from .appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER
-from .auth import require_host
+from .auth import require_host, require_offer_host, require_room_host
 from .responses import json_response
 from .validation import SLUG, SLUG_HINT, Int, Str, read_body
 
 MAX_STOCK = 10_000_000
+IMAGE_URL = re.compile(r"(https://[^\s\"'<>]{1,492})?")
 EPOCH_MS_MAX = 10**13
 
 CREATE_BODY = (
@@ -29,6 +30,15 @@ CREATE_BODY = (
     Int("hold_seconds", 1, 86_400, required=False, default=300),
     Int("opens_at_ms", 0, EPOCH_MS_MAX, required=False, default=0),
     Int("closes_at_ms", 0, EPOCH_MS_MAX, required=False, default=0),
+    Str(
+        "image_url",
+        IMAGE_URL,
+        "an https:// address of at most 500 characters",
+        required=False,
+        default="",
+    ),
+    Int("countdown_seconds", 0, 3600, required=False, default=10),
+    Int("window_seconds", 1, 7 * 86_400, required=False, default=600),
 )
 OPEN_BODY = (
     Int("countdown_seconds", 0, 3600, required=False),
@@ -42,6 +52,8 @@ def offer_view(offer: Offer) -> dict[str, Any]:
     view["opens_at_ms"] = view.pop("opens_at")
     view["closes_at_ms"] = view.pop("closes_at")
     view["created_at_ms"] = view.pop("created_at")
+    # Sales counters are the host's business (the show dashboard), not the public's.
+    del view["reservations"], view["orders"]
     return view
 
 
@@ -55,9 +67,15 @@ async def _tell_room(request: web.Request, type_: str, offer: Offer) -> None:
 
 
 async def create_offer(request: web.Request) -> web.Response:
-    require_host(request)
+    await require_host(request)
     body = await read_body(request, CREATE_BODY)
-    spec = OfferSpec(
+    await require_room_host(request, body["room_id"])
+    offer = await add_offer(request.app, spec_of(body))
+    return json_response(offer_view(offer), status=201)
+
+
+def spec_of(body: dict[str, Any]) -> OfferSpec:
+    return OfferSpec(
         room_id=body["room_id"],
         sku=body["sku"],
         title=body["title"],
@@ -68,10 +86,17 @@ async def create_offer(request: web.Request) -> web.Response:
         hold_seconds=body["hold_seconds"],
         opens_at=body["opens_at_ms"],
         closes_at=body["closes_at_ms"],
+        image_url=body["image_url"],
+        countdown_s=body["countdown_seconds"],
+        window_s=body["window_seconds"],
     )
-    offer = await request.app[KEEPER].create_offer(spec)
-    await _tell_room(request, "offer_added", offer)
-    return json_response(offer_view(offer), status=201)
+
+
+async def add_offer(app: web.Application, spec: OfferSpec) -> Offer:
+    """Create an offer and show it in its room's line-up."""
+    offer = await app[KEEPER].create_offer(spec)
+    await app[ROOM_PUBLISHER].publish(offer.room_id, "offer_added", {"offer": offer_view(offer)})
+    return offer
 
 
 async def get_offer(request: web.Request) -> web.Response:
@@ -85,26 +110,35 @@ async def room_offers(request: web.Request) -> web.Response:
 
 
 async def open_offer(request: web.Request) -> web.Response:
-    require_host(request)
+    await require_offer_host(request, request.match_info["offer_id"])
     body = await read_body(request, OPEN_BODY)
     countdown, window = body["countdown_seconds"], body["window_seconds"]
-    offer = await request.app[KEEPER].open_offer(
+    offer = await launch(
+        request.app,
         request.match_info["offer_id"],
         countdown_ms=None if countdown is None else countdown * 1000,
         window_ms=None if window is None else window * 1000,
     )
+    return json_response(offer_view(offer))
+
+
+async def launch(
+    app: web.Application, offer_id: str, *, countdown_ms: int | None, window_ms: int | None
+) -> Offer:
+    """Open an offer after a countdown and tell its room."""
+    offer = await app[KEEPER].open_offer(offer_id, countdown_ms=countdown_ms, window_ms=window_ms)
     # The countdown ends at opens_at on the server's clock; viewers count down to it.
-    await request.app[ROOM_PUBLISHER].publish(
+    await app[ROOM_PUBLISHER].publish(
         offer.room_id,
         "offer_announced",
         {"offer": offer_view(offer), "countdown_ends_at_ms": offer.opens_at},
     )
-    request.app[ROOM_HUB].announce_open_at(offer.room_id, offer.id, offer.opens_at)
-    return json_response(offer_view(offer))
+    app[ROOM_HUB].announce_open_at(offer.room_id, offer.id, offer.opens_at)
+    return offer
 
 
 async def pause_offer(request: web.Request) -> web.Response:
-    require_host(request)
+    await require_offer_host(request, request.match_info["offer_id"])
     await read_body(request, ())
     offer = await request.app[KEEPER].pause_offer(request.match_info["offer_id"])
     await _tell_room(request, "offer_paused", offer)
@@ -112,7 +146,7 @@ async def pause_offer(request: web.Request) -> web.Response:
 
 
 async def resume_offer(request: web.Request) -> web.Response:
-    require_host(request)
+    await require_offer_host(request, request.match_info["offer_id"])
     await read_body(request, ())
     offer = await request.app[KEEPER].resume_offer(request.match_info["offer_id"])
     await _tell_room(request, "offer_open", offer)
@@ -120,7 +154,7 @@ async def resume_offer(request: web.Request) -> web.Response:
 
 
 async def close_offer(request: web.Request) -> web.Response:
-    require_host(request)
+    await require_offer_host(request, request.match_info["offer_id"])
     await read_body(request, ())
     offer = await request.app[KEEPER].close_offer(request.match_info["offer_id"])
     await _tell_room(request, "offer_closed", offer)
@@ -128,14 +162,14 @@ async def close_offer(request: web.Request) -> web.Response:
 
 
 async def restock(request: web.Request) -> web.Response:
-    require_host(request)
+    await require_offer_host(request, request.match_info["offer_id"])
     body = await read_body(request, QUANTITY_BODY)
     level = await request.app[KEEPER].restock(request.match_info["offer_id"], body["quantity"])
     return json_response(stock_view(level))
 
 
 async def pull_stock(request: web.Request) -> web.Response:
-    require_host(request)
+    await require_offer_host(request, request.match_info["offer_id"])
     body = await read_body(request, QUANTITY_BODY)
     level = await request.app[KEEPER].pull_stock(request.match_info["offer_id"], body["quantity"])
     return json_response(stock_view(level))

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .api_room import OFFER_FIELD, _room_id
 from .appkeys import KEEPER, ROOM_PUBLISHER
-from .auth import require_host
+from .auth import require_room_host
 from .errors import bad_request
 from .responses import json_response
 from .room.publisher import OFFSET
@@ -22,8 +22,8 @@ MAX_BLOCKED_WORDS = 500
 
 async def announce(request: web.Request) -> web.Response:
     """Post an announcement; ``pinned`` keeps it on every viewer's screen."""
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     body = await read_body(request, (TEXT, Bool("pinned", required=False, default=False)))
     publisher = request.app[ROOM_PUBLISHER]
     if body["pinned"]:
@@ -34,8 +34,8 @@ async def announce(request: web.Request) -> web.Response:
 
 
 async def unpin_message(request: web.Request) -> web.Response:
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     await read_body(request, ())
     offset = await request.app[ROOM_PUBLISHER].set_state(
         room_id, "pinned_message", pinned_message=""
@@ -45,8 +45,8 @@ async def unpin_message(request: web.Request) -> web.Response:
 
 async def pin_offer(request: web.Request) -> web.Response:
     """Show one of the room's offers at the top of every viewer's screen."""
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     body = await read_body(request, (OFFER_FIELD,))
     offer = await request.app[KEEPER].get_offer(body["offer_id"])
     if offer.room_id != room_id:
@@ -59,8 +59,8 @@ async def pin_offer(request: web.Request) -> web.Response:
 
 async def delete_message(request: web.Request) -> web.Response:
     """Remove a chat message from every viewer's screen (by its offset)."""
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     await read_body(request, ())
     message_offset = request.match_info["offset"]
     if not OFFSET.match(message_offset):
@@ -72,8 +72,8 @@ async def delete_message(request: web.Request) -> web.Response:
 
 
 async def mute(request: web.Request) -> web.Response:
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     body = await read_body(request, (USER_FIELD, Bool("muted", required=False, default=True)))
     offset = await request.app[ROOM_PUBLISHER].mute(room_id, body["user_id"], body["muted"])
     return json_response({"offset": offset})
@@ -81,8 +81,8 @@ async def mute(request: web.Request) -> web.Response:
 
 async def ban(request: web.Request) -> web.Response:
     """Remove a viewer from the room's chat and close their connections."""
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     body = await read_body(request, (USER_FIELD,))
     offset = await request.app[ROOM_PUBLISHER].ban(room_id, body["user_id"])
     return json_response({"offset": offset})
@@ -90,8 +90,8 @@ async def ban(request: web.Request) -> web.Response:
 
 async def slow_mode(request: web.Request) -> web.Response:
     """Each viewer may post once per ``seconds`` (0 turns slow mode off)."""
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     body = await read_body(request, (Int("seconds", 0, 600),))
     offset = await request.app[ROOM_PUBLISHER].set_state(
         room_id, "slow_mode", slow_mode_s=body["seconds"]
@@ -101,8 +101,8 @@ async def slow_mode(request: web.Request) -> web.Response:
 
 async def blocked_words(request: web.Request) -> web.Response:
     """Replace the room's blocked words (case-insensitive, matched anywhere in a message)."""
-    require_host(request)
     room_id = _room_id(request)
+    await require_room_host(request, room_id)
     try:
         data: Any = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:

@@ -12,19 +12,45 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
-from . import api_health, api_offers, api_purchase, api_room, api_room_host
-from .appkeys import KEEPER, REDIS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
+from . import (
+    api_demo,
+    api_health,
+    api_host_auth,
+    api_offers,
+    api_purchase,
+    api_room,
+    api_room_host,
+    api_shows,
+    pages,
+)
+from .appkeys import (
+    HOST_ACCOUNTS,
+    KEEPER,
+    LOGIN_GUARD,
+    REDIS,
+    ROOM_HUB,
+    ROOM_PUBLISHER,
+    SESSIONS,
+    SETTINGS,
+    SHOWS,
+    VIEWER_TOKENS,
+)
+from .hosts.accounts import HostAccounts
+from .hosts.login_guard import LoginGuard
+from .hosts.sessions import Sessions
 from .middleware import error_middleware
 from .redis_client import connect
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
+from .shows.store import ShowStore
 from .tokens import ViewerTokens
 
 log = logging.getLogger(__name__)
@@ -36,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     app[VIEWER_TOKENS] = ViewerTokens(settings.viewer_token_secret)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
+    app.cleanup_ctx.append(hosts_ctx)
     if settings.run_sweeper:
         app.cleanup_ctx.append(sweeper_ctx)
     if settings.run_relay:
@@ -47,7 +74,11 @@ def create_app(settings: Settings) -> web.Application:
     api_offers.add_routes(app)
     api_room.add_routes(app)
     api_room_host.add_routes(app)
+    api_host_auth.add_routes(app)
+    api_shows.add_routes(app)
+    api_demo.add_routes(app)
     api_health.add_routes(app)
+    pages.add_routes(app)
     return app
 
 
@@ -65,6 +96,21 @@ async def keeper_ctx(app: web.Application) -> AsyncIterator[None]:
     async with background(watch_stock(keeper), "stock watcher"):
         yield
     await keeper.close()
+
+
+async def hosts_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, redis = app[SETTINGS], app[REDIS]
+    app[HOST_ACCOUNTS] = accounts = HostAccounts(redis)
+    app[SESSIONS] = Sessions(redis, settings.session_secret, settings.session_ttl_s)
+    app[LOGIN_GUARD] = LoginGuard(redis, settings.login_limits)
+    app[SHOWS] = ShowStore(redis)
+    with contextlib.suppress(RedisError):
+        if await accounts.count() == 0:
+            log.warning(
+                "No host account yet: create one with `.venv/bin/livesale host create NAME`, "
+                "then log in at /console"
+            )
+    yield
 
 
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -7,9 +7,13 @@ from redis.asyncio import Redis
 
 from stockkeeper.keeper import StockKeeper
 
+from .hosts.accounts import HostAccounts
+from .hosts.login_guard import LoginGuard
+from .hosts.sessions import Sessions
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
+from .shows.store import ShowStore
 from .tokens import ViewerTokens
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -18,3 +22,7 @@ KEEPER = web.AppKey("keeper", StockKeeper)
 VIEWER_TOKENS = web.AppKey("viewer_tokens", ViewerTokens)
 ROOM_PUBLISHER = web.AppKey("room_publisher", RoomPublisher)
 ROOM_HUB = web.AppKey("room_hub", RoomHub)
+HOST_ACCOUNTS = web.AppKey("host_accounts", HostAccounts)
+SESSIONS = web.AppKey("sessions", Sessions)
+LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
+SHOWS = web.AppKey("shows", ShowStore)

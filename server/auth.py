@@ -1,14 +1,37 @@
-"""Who is calling: viewers by their signed token, hosts by the host check."""
+"""Who is calling: viewers by their signed token; hosts by session cookie or API token.
+
+Hosts in a browser carry the session cookie and must echo their session's CSRF token in
+``X-CSRF-Token`` on every change; automation sends ``Authorization: Bearer <API token>``
+(no cookie, so no CSRF check is needed). Every host action on a room or offer also checks
+that the host runs that room.
+"""
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 
 from aiohttp import web
 
-from .appkeys import SETTINGS, VIEWER_TOKENS
+from stockkeeper.models import Offer
+
+from .appkeys import HOST_ACCOUNTS, KEEPER, SESSIONS, SHOWS, VIEWER_TOKENS
 from .errors import ApiError
+from .hosts.sessions import COOKIE_NAME, Session
 from .tokens import Viewer
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class HostCaller:
+    host_id: str
+    #: The browser session, or None for an API token.
+    session: Session | None
+
+
+_CALLER = web.RequestKey("host_caller", HostCaller)
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -25,10 +48,50 @@ def require_viewer(request: web.Request) -> Viewer:
     return request.app[VIEWER_TOKENS].verify(token)
 
 
-def require_host(request: web.Request) -> None:
-    """Host endpoints: the single place where host authentication plugs in."""
+async def require_host(request: web.Request) -> HostCaller:
+    """The signed-in host; 401 without credentials, 403 for a change without CSRF token."""
+    cached = request.get(_CALLER)
+    if cached is not None:
+        return cached
+    caller = await _authenticate(request)
+    request[_CALLER] = caller
+    return caller
+
+
+async def _authenticate(request: web.Request) -> HostCaller:
     token = _bearer(request)
-    if token is None:
-        raise ApiError(401, "host_auth_required", "Host endpoints need the host API token.")
-    if not hmac.compare_digest(token, request.app[SETTINGS].host_api_token):
-        raise ApiError(403, "host_forbidden", "This token may not run shows.")
+    if token is not None:
+        host_id = await request.app[HOST_ACCOUNTS].host_for_api_token(token)
+        if host_id is None:
+            raise ApiError(401, "invalid_host_token", "This API token is unknown or was revoked.")
+        return HostCaller(host_id, None)
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie is None:
+        raise ApiError(
+            401, "host_auth_required", "Log in to the host console, or send a host API token."
+        )
+    session = await request.app[SESSIONS].lookup(cookie)
+    if session is None:
+        raise ApiError(401, "session_expired", "Your session has ended; please log in again.")
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(
+        request.headers.get(CSRF_HEADER, ""), session.csrf_token
+    ):
+        raise ApiError(
+            403, "csrf_failed", "This change did not come from the host console; reload the page."
+        )
+    return HostCaller(session.host_id, session)
+
+
+async def require_room_host(request: web.Request, room_id: str) -> HostCaller:
+    """The signed-in host, who must run ``room_id`` (the first host to act on a room does)."""
+    caller = await require_host(request)
+    await request.app[SHOWS].claim(room_id, caller.host_id)
+    return caller
+
+
+async def require_offer_host(request: web.Request, offer_id: str) -> Offer:
+    """The offer, when the signed-in host runs its room."""
+    caller = await require_host(request)
+    offer = await request.app[KEEPER].get_offer(offer_id)
+    await request.app[SHOWS].claim(offer.room_id, caller.host_id)
+    return offer

@@ -25,11 +25,15 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def _start_local_stack(need_kafka: bool) -> None:
-    """Start local Redis (and Kafka) for whatever the environment does not configure."""
+def _start_local_stack(need_kafka: bool) -> bool:
+    """Start local Redis (and Kafka) for whatever the environment does not configure.
+
+    True when Redis is the local one (a developer's machine, not a deployment).
+    """
     from deploy import stack
 
-    if "LIVESALE_REDIS_URL" not in os.environ:
+    local = "LIVESALE_REDIS_URL" not in os.environ
+    if local:
         redis = stack.local_redis()
         if not redis.ping():
             log.info("No LIVESALE_REDIS_URL: starting a local Redis on port %d", redis.port)
@@ -39,6 +43,7 @@ def _start_local_stack(need_kafka: bool) -> None:
         if not kafka.is_up():
             log.info("No LIVESALE_KAFKA_BOOTSTRAP: starting a local Kafka on port %d", kafka.port)
             kafka.start()
+    return local
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -55,13 +60,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
         run_relay=settings.run_relay and not args.no_relay,
         run_sweeper=settings.run_sweeper and not args.no_sweeper,
     )
-    _start_local_stack(need_kafka=settings.run_relay)
-    if "LIVESALE_HOST_TOKEN" not in os.environ:
-        log.warning(
-            "No LIVESALE_HOST_TOKEN set; host API token for this run: %s", settings.host_api_token
+    local = _start_local_stack(need_kafka=settings.run_relay)
+    if local and "LIVESALE_DEMO_VIEWER_TOKENS" not in os.environ:
+        # On the local stack the viewer page can sign anyone in, so the product can be tried.
+        settings = dataclasses.replace(settings, demo_viewer_tokens=True)
+        log.info(
+            "Local stack: demo sign-in for viewers is on "
+            "(LIVESALE_DEMO_VIEWER_TOKENS=0 turns it off)"
         )
     if "LIVESALE_VIEWER_SECRET" not in os.environ:
         log.warning("No LIVESALE_VIEWER_SECRET set: viewer tokens last only for this run.")
+    if "LIVESALE_SESSION_SECRET" not in os.environ:
+        log.warning("No LIVESALE_SESSION_SECRET set: hosts must log in again after a restart.")
     _install_uvloop()
     log.info("livesale serving on http://%s:%d", settings.host, settings.port)
     web.run_app(
@@ -163,6 +173,48 @@ def cmd_token(args: argparse.Namespace) -> None:
     print(mint_viewer_token(secret, args.user_id, args.name or args.user_id, args.ttl))
 
 
+def cmd_host(args: argparse.Namespace) -> None:
+    """Host accounts: create one, set a password, or mint an API token for automation."""
+    import getpass
+
+    from stockkeeper.settings import StockSettings
+
+    from .hosts.accounts import AccountError, HostAccounts
+    from .redis_client import connect
+
+    _start_local_stack(need_kafka=False)
+
+    def new_password() -> str:
+        password = os.environ.get("LIVESALE_HOST_PASSWORD")
+        if password is not None:
+            return password
+        if not sys.stdin.isatty():
+            return sys.stdin.readline().rstrip("\n")
+        first = getpass.getpass(f"Password for {args.host_id}: ")
+        if getpass.getpass("Again: ") != first:
+            sys.exit("The two passwords differ; nothing changed.")
+        return first
+
+    async def main() -> None:
+        redis = connect(StockSettings.from_env().redis_url)
+        accounts = HostAccounts(redis)
+        try:
+            if args.action == "create":
+                host = await accounts.create(args.host_id, new_password(), args.name or "")
+                print(f"Host {host.host_id} created. Log in at /console.")
+            elif args.action == "password":
+                await accounts.set_password(args.host_id, new_password())
+                print(f"Password of {args.host_id} changed.")
+            else:
+                print(await accounts.mint_api_token(args.host_id, args.label))
+        except AccountError as exc:
+            sys.exit(str(exc))
+        finally:
+            await redis.aclose()
+
+    asyncio.run(main())
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from loadtests.bench_reserve import main as run_benchmark
 
@@ -210,6 +262,18 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="display name (default: the user id)")
     t.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     t.set_defaults(func=cmd_token)
+
+    h = sub.add_parser(
+        "host",
+        help="host accounts: create, password, api-token",
+        description="Passwords are asked for, read from stdin when piped, or taken from "
+        "LIVESALE_HOST_PASSWORD. API tokens are printed once; store them safely.",
+    )
+    h.add_argument("action", choices=["create", "password", "api-token"])
+    h.add_argument("host_id", help="the host's login name")
+    h.add_argument("--name", help="display name (create; default: the login name)")
+    h.add_argument("--label", default="automation", help="what an API token is for")
+    h.set_defaults(func=cmd_host)
 
     b = sub.add_parser("bench", help="measure hello-world, reservation and sold-out rates")
     b.add_argument("--seconds", type=float, default=5.0, help="length of each phase")

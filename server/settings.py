@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from stockkeeper.settings import StockSettings
 
+from .hosts.login_guard import LoginLimits
 from .room.settings import RoomSettings
 
 
@@ -18,8 +19,15 @@ class Settings:
     port: int = 8080
     #: Signs viewer tokens (HMAC-SHA256). Every process of one deployment needs the same.
     viewer_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    #: Bearer token for host endpoints until host accounts exist.
-    host_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    #: Signs host session cookies. Every process of one deployment needs the same.
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    session_ttl_s: int = 12 * 3600
+    #: Mark cookies Secure (HTTPS only): on in production, off for http://127.0.0.1.
+    secure_cookies: bool = False
+    #: Let the demo viewer page mint viewer tokens for any nickname. Only for trying the
+    #: product out: in production an identity service mints viewer tokens.
+    demo_viewer_tokens: bool = False
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
     max_body_bytes: int = 64 * 1024
     run_sweeper: bool = True
     run_relay: bool = True
@@ -36,7 +44,10 @@ class Settings:
             host=env.get("LIVESALE_HOST", defaults.host),
             port=int(env.get("LIVESALE_PORT", defaults.port)),
             viewer_token_secret=env.get("LIVESALE_VIEWER_SECRET", defaults.viewer_token_secret),
-            host_api_token=env.get("LIVESALE_HOST_TOKEN", defaults.host_api_token),
+            session_secret=env.get("LIVESALE_SESSION_SECRET", defaults.session_secret),
+            session_ttl_s=int(env.get("LIVESALE_SESSION_TTL_S", defaults.session_ttl_s)),
+            secure_cookies=env.get("LIVESALE_SECURE_COOKIES", "0") == "1",
+            demo_viewer_tokens=env.get("LIVESALE_DEMO_VIEWER_TOKENS", "0") == "1",
             run_sweeper=env.get("LIVESALE_RUN_SWEEPER", "1") != "0",
             run_relay=env.get("LIVESALE_RUN_RELAY", "1") != "0",
             relay_name=env.get("LIVESALE_RELAY_NAME", defaults.relay_name),

@@ -119,6 +119,9 @@ class StockKeeper:
                 spec.hold_seconds * 1000,
                 spec.opens_at,
                 spec.closes_at,
+                spec.image_url,
+                spec.countdown_s,
+                spec.window_s,
             ],
         )
         return await self.get_offer(offer_id)
@@ -140,6 +143,16 @@ class StockKeeper:
             pipe.hgetall(OfferKeys(offer_id).offer)
         rows = await _redis_call(pipe.execute())
         return [_offer(row) for row in rows if row]
+
+    async def buyers(self, offer_ids: Sequence[str]) -> set[str]:
+        """Users with at least one confirmed order for any of these offers."""
+        pipe = self.redis.pipeline(transaction=False)
+        for offer_id in offer_ids:
+            pipe.smembers(OfferKeys(offer_id).buyers)
+        buyers: set[str] = set()
+        for members in await _redis_call(pipe.execute()):
+            buyers |= members
+        return buyers
 
     async def offer_ids(self) -> set[str]:
         """Every offer ever created."""
@@ -269,7 +282,7 @@ class StockKeeper:
         k = OfferKeys(offer_id)
         reply = await self._run(
             self.scripts.hold_confirm,
-            [k.offer, k.users, k.deadlines, k.hold(hold_id), k.outbox],
+            [k.offer, k.users, k.deadlines, k.hold(hold_id), k.outbox, k.buyers],
             [user_id, payment_ref, f"o{hold_id}", offer_id, hold_id],
         )
         match reply[0]:
@@ -433,4 +446,9 @@ def _offer(raw: dict[str, str]) -> Offer:
         held=int(raw["held"]),
         sold=int(raw["sold"]),
         created_at=int(raw["created_at"]),
+        image_url=raw.get("image_url", ""),
+        countdown_s=int(raw.get("countdown_s", 0)),
+        window_s=int(raw.get("window_s", 0)),
+        reservations=int(raw.get("reservations", 0)),
+        orders=int(raw.get("orders", 0)),
     )

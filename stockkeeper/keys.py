@@ -52,6 +52,11 @@ class OfferKeys:
         return f"{self._base}:outbox"
 
     @property
+    def buyers(self) -> str:
+        """Set of users with a confirmed order (conversion on the show's report)."""
+        return f"{self._base}:buyers"
+
+    @property
     def hold_prefix(self) -> str:
         return f"{self.prefix}hold:"
 

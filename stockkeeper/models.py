@@ -33,6 +33,11 @@ class OfferSpec:
     hold_seconds: int
     opens_at: int = 0
     closes_at: int = 0
+    #: A product photo for viewers' screens ("" = none).
+    image_url: str = ""
+    #: Launch presets the host console uses: countdown and sale window, in seconds.
+    countdown_s: int = 0
+    window_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,12 @@ class Offer:
     held: int
     sold: int
     created_at: int
+    image_url: str = ""
+    countdown_s: int = 0
+    window_s: int = 0
+    #: Holds ever granted, and holds that became orders (for the show's dashboard).
+    reservations: int = 0
+    orders: int = 0
 
 
 @dataclass(frozen=True, slots=True)

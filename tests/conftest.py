@@ -23,7 +23,7 @@ from server.settings import Settings
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.settings import DEFAULT_KAFKA_BOOTSTRAP, StockSettings
 
-from .helpers import HOST_TOKEN, VIEWER_SECRET
+from .helpers import VIEWER_SECRET, sign_up_test_host
 
 REDIS_URL = os.environ.get("LIVESALE_TEST_REDIS_URL", "redis://127.0.0.1:16379/15")
 KAFKA_BOOTSTRAP = os.environ.get("LIVESALE_TEST_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP)
@@ -47,8 +47,10 @@ def stock_settings() -> StockSettings:
 
 @pytest.fixture
 async def redis(stock_settings: StockSettings) -> AsyncIterator[Redis]:
+    """The flushed test database, with the test host signed up (API token HOST_TOKEN)."""
     client = connect(stock_settings.redis_url)
     await client.flushdb()
+    await sign_up_test_host(client)
     yield client
     await client.aclose()
 
@@ -65,7 +67,6 @@ async def keeper(redis: Redis, stock_settings: StockSettings) -> AsyncIterator[S
 def app_settings(stock_settings: StockSettings) -> Settings:
     return Settings(
         viewer_token_secret=VIEWER_SECRET,
-        host_api_token=HOST_TOKEN,
         run_relay=False,
         run_sweeper=False,
         stock=stock_settings,

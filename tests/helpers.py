@@ -12,14 +12,34 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
+from server.hosts.accounts import HostAccounts
+from server.redis_client import connect
 from server.tokens import mint_viewer_token
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
 from stockkeeper.models import OfferSpec
 
 VIEWER_SECRET = "test-viewer-secret"
-HOST_TOKEN = "test-host-token"
+HOST_ID = "test-host"
+HOST_PASSWORD = "correct horse battery"
+HOST_TOKEN = "lsh_test-host-token"
 HOST = {"Authorization": f"Bearer {HOST_TOKEN}"}
+
+
+async def sign_up_test_host_at(redis_url: str) -> None:
+    """Sign the test host up on a Redis of a test's own."""
+    redis = connect(redis_url)
+    try:
+        await sign_up_test_host(redis)
+    finally:
+        await redis.aclose()
+
+
+async def sign_up_test_host(redis: Redis) -> None:
+    """The host every test runs shows as: a password for the console, a token for the API."""
+    accounts = HostAccounts(redis)
+    await accounts.create(HOST_ID, HOST_PASSWORD, "Test Host")
+    await accounts.add_api_token(HOST_ID, HOST_TOKEN, "tests")
 
 
 def viewer(user_id: str) -> dict[str, str]:

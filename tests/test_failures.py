@@ -29,7 +29,15 @@ from stockkeeper.keys import OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
-from .helpers import assert_consistent, create_live_offer, open_offer, read_topic, viewer, wait_for
+from .helpers import (
+    assert_consistent,
+    create_live_offer,
+    open_offer,
+    read_topic,
+    sign_up_test_host_at,
+    viewer,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -191,6 +199,7 @@ async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
     append-only file) every unit is held exactly once and every hold a buyer was told
     about exists."""
     stock = dataclasses.replace(app_settings.stock, redis_url=redis_server.url)
+    await sign_up_test_host_at(redis_server.url)
     settings = dataclasses.replace(app_settings, stock=stock, run_sweeper=True)
     server = TestServer(create_app(settings))
     await server.start_server()
@@ -252,6 +261,7 @@ async def test_redis_down_answers_503_and_writes_nothing(
     redis_server: RedisServer, app_settings: Settings
 ) -> None:
     stock = dataclasses.replace(app_settings.stock, redis_url=redis_server.url)
+    await sign_up_test_host_at(redis_server.url)
     server = TestServer(create_app(dataclasses.replace(app_settings, stock=stock)))
     await server.start_server()
     base = str(server.make_url("")).rstrip("/")

@@ -158,15 +158,17 @@ async def test_late_payment_for_a_resold_unit_answers_hold_expired(client: Clien
 # ------------------------------------------------------------------ host endpoints
 
 
-async def test_host_endpoints_need_the_host_token(client: Client) -> None:
+async def test_host_endpoints_need_a_host_api_token(client: Client) -> None:
     resp = await client.post("/api/offers", json=OFFER)
     assert resp.status == 401
     assert await error_code(resp) == "host_auth_required"
     resp = await client.post("/api/offers", json=OFFER, headers={"Authorization": "Bearer wrong"})
-    assert resp.status == 403
-    assert await error_code(resp) == "host_forbidden"
+    assert resp.status == 401
+    assert await error_code(resp) == "invalid_host_token"
+    # A viewer token is no host token.
     resp = await client.post("/api/offers", json=OFFER, headers=viewer("alice"))
-    assert resp.status == 403
+    assert resp.status == 401
+    assert await error_code(resp) == "invalid_host_token"
 
 
 async def test_host_runs_the_offer_lifecycle(client: Client) -> None:

@@ -16,7 +16,7 @@ import pytest
 from deploy.stack import free_ports, port_open
 from stockkeeper.settings import StockSettings
 
-from .helpers import HOST, HOST_TOKEN, VIEWER_SECRET
+from .helpers import HOST, VIEWER_SECRET
 from .room_helpers import ask, events_until, of_type
 from .test_rooms import token
 
@@ -36,7 +36,6 @@ def two_servers(
             "LIVESALE_REDIS_URL": stock_settings.redis_url,
             "LIVESALE_KAFKA_BOOTSTRAP": stock_settings.kafka_bootstrap,
             "LIVESALE_VIEWER_SECRET": VIEWER_SECRET,
-            "LIVESALE_HOST_TOKEN": HOST_TOKEN,
             "LIVESALE_PORT": str(port),
             "LIVESALE_RUN_RELAY": "0",
         }

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -342,12 +342,20 @@ class RoomHub:
             per_process, total_likes = await asyncio.gather(
                 self.redis.hgetall(k.viewers), self.redis.get(k.likes)
             )
-            viewers = 0
-            for value in cast(dict[bytes, bytes], per_process).values():
-                count, _, seen = value.decode().partition(":")
-                # A process that stopped reporting has stopped serving those viewers.
-                if now_ms - int(seen) < 5000:
-                    viewers += int(count)
+            viewers = live_viewers(cast(dict[bytes, bytes], per_process), now_ms)
+            await self.redis.zadd(k.peak_viewers, {"viewers": viewers}, gt=True)
             await self.publisher.publish(
                 room.room_id, "counts", {"viewers": viewers, "likes": int(total_likes or 0)}
             )
+
+
+def live_viewers(per_process: Mapping[bytes, bytes] | Mapping[str, str], now_ms: int) -> int:
+    """Viewers of a room across processes, from each process's "count:reported at" entry."""
+    viewers = 0
+    for value in per_process.values():
+        text = value.decode() if isinstance(value, bytes) else value
+        count, _, seen = text.partition(":")
+        # A process that stopped reporting has stopped serving those viewers.
+        if now_ms - int(seen) < 5000:
+            viewers += int(count)
+    return viewers

@@ -57,6 +57,31 @@ class RoomKeys:
         return f"{self._base}:viewers"
 
     @property
+    def peak_viewers(self) -> str:
+        """Sorted set with one member, ``viewers``: the most viewers seen at once (ZADD GT)."""
+        return f"{self._base}:peak"
+
+    @property
+    def chat_minutes(self) -> str:
+        """Hash: minute (epoch ms // 60000) -> chat messages posted in it."""
+        return f"{self._base}:chat-minutes"
+
+    @property
+    def owner(self) -> str:
+        """String: the host id that runs this room (set once, by the first host action)."""
+        return f"{self._base}:owner"
+
+    @property
+    def show(self) -> str:
+        """Hash: the show in this room: title, status, and when it went live and ended."""
+        return f"{self._base}:show"
+
+    @property
+    def report(self) -> str:
+        """String: the show's final report (JSON), written when the host ends the show."""
+        return f"{self._base}:report"
+
+    @property
     def counts_tick(self) -> str:
         """Who publishes this second's viewer and like counts (SET NX)."""
         return f"{self._base}:counts-tick"

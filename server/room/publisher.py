@@ -69,7 +69,7 @@ class RoomPublisher:
         k = RoomKeys(room_id)
         data = pack_data({"user_id": user_id, "name": name, "text": text})
         reply = await self._chat(
-            keys=[k.events, k.banned, k.muted, k.last_chat, k.state],
+            keys=[k.events, k.banned, k.muted, k.last_chat, k.state, k.chat_minutes],
             args=[
                 k.channel,
                 self.settings.history_length,

@@ -1,7 +1,7 @@
 -- Turn a paid hold into a confirmed order and, in the same step, append the order to the
 -- offer's outbox stream: no confirmed order can exist without its outbox entry.
 -- KEYS[1] offer hash   KEYS[2] units per user hash   KEYS[3] hold deadlines zset
--- KEYS[4] hold hash    KEYS[5] outbox stream
+-- KEYS[4] hold hash    KEYS[5] outbox stream   KEYS[6] buyers set (for the show's report)
 -- ARGV[1] user id   ARGV[2] payment reference   ARGV[3] order id   ARGV[4] offer id
 -- ARGV[5] hold id
 -- Returns one of:
@@ -67,6 +67,8 @@ else
   late = 1
 end
 redis.call('HINCRBY', KEYS[1], 'sold', quantity)
+redis.call('HINCRBY', KEYS[1], 'orders', 1)
+redis.call('SADD', KEYS[6], user)
 
 local order_id = ARGV[3]
 redis.call('HSET', KEYS[4], 'status', 'confirmed', 'order_id', order_id,

@@ -59,6 +59,7 @@ local function reserve(user, quantity, hold_id, idem_key)
 
   available = redis.call('HINCRBY', KEYS[1], 'available', -quantity)
   redis.call('HINCRBY', KEYS[1], 'held', quantity)
+  redis.call('HINCRBY', KEYS[1], 'reservations', 1)
   redis.call('HINCRBY', KEYS[2], user, quantity)
   local deadline = now + hold_ms
   redis.call('HSET', hold_prefix .. hold_id, 'user_id', user, 'quantity', quantity,

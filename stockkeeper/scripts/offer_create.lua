@@ -4,6 +4,7 @@
 -- ARGV[5] unit price (minor units)            ARGV[6] currency     ARGV[7] stock
 -- ARGV[8] per-user limit                      ARGV[9] hold ms
 -- ARGV[10] opens at (epoch ms, 0 = set when opened)  ARGV[11] closes at (epoch ms, 0 = same)
+-- ARGV[12] image URL ('' = none)   ARGV[13] countdown s   ARGV[14] sale window s (launch presets)
 -- Returns {'created', created_at} or {'exists'}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
@@ -15,5 +16,7 @@ redis.call('HSET', KEYS[1],
   'total', ARGV[7], 'available', ARGV[7], 'held', 0, 'sold', 0,
   'per_user_limit', ARGV[8], 'hold_ms', ARGV[9],
   'opens_at', ARGV[10], 'closes_at', ARGV[11],
-  'state', 'draft', 'created_at', now)
+  'state', 'draft', 'created_at', now,
+  'image_url', ARGV[12], 'countdown_s', ARGV[13], 'window_s', ARGV[14],
+  'reservations', 0, 'orders', 0)
 return {'created', now}

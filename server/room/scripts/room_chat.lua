@@ -1,6 +1,6 @@
 -- Post a viewer's chat message if the room's rules allow it, and publish it in the same step.
 -- KEYS[1] room events stream   KEYS[2] banned set   KEYS[3] muted set
--- KEYS[4] last chat per user hash   KEYS[5] room state hash
+-- KEYS[4] last chat per user hash   KEYS[5] room state hash   KEYS[6] chat per minute hash
 -- ARGV[1] room channel   ARGV[2] history length to keep   ARGV[3] user id
 -- ARGV[4] event data (msgpack)   ARGV[5] shortest interval between one user's messages (ms)
 -- Returns {'posted', offset}, {'banned'}, {'muted'}, {'slow_mode', retry_after_ms}
@@ -18,6 +18,7 @@ end
 local min_ms = tonumber(ARGV[5])
 if at - last < min_ms then return {'rate_limited', min_ms - (at - last)} end
 redis.call('HSET', KEYS[4], user, at)
+redis.call('HINCRBY', KEYS[6], math.floor(at / 60000), 1)
 local offset = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   't', 'chat', 'd', ARGV[4], 'u', '', 'at', at)
 redis.call('PUBLISH', ARGV[1], cmsgpack.pack({offset, at, 'chat', '', ARGV[4]}))

@@ -1,0 +1,38 @@
+"""Demo sign-in for the viewer page: a viewer token for a chosen nickname.
+
+Only for trying the product out (on by default with the local stack of ``make run``): in
+production an identity service mints viewer tokens (docs/tokens.md) and this is off.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from aiohttp import web
+
+from .appkeys import SETTINGS
+from .errors import ApiError
+from .responses import json_response
+from .tokens import mint_viewer_token
+from .validation import Str, read_body
+
+NAME = Str("display_name", re.compile(r"[^\x00-\x1f]{1,32}"), "1-32 characters on one line")
+DEMO_TOKEN_TTL_S = 12 * 3600
+
+
+async def viewer_token(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if not settings.demo_viewer_tokens:
+        raise ApiError(
+            404, "demo_disabled", "Demo sign-in is off here; sign in through the shop's app."
+        )
+    body = await read_body(request, (NAME,))
+    name = body["display_name"].strip() or "viewer"
+    user_id = f"demo-{secrets.token_hex(6)}"
+    token = mint_viewer_token(settings.viewer_token_secret, user_id, name, DEMO_TOKEN_TTL_S)
+    return json_response({"token": token, "user_id": user_id, "display_name": name}, status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/demo/viewer-token", viewer_token)

@@ -1,0 +1,104 @@
+"""Host sign-in: log in and out of the console, who am I, and API tokens for automation."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from .appkeys import HOST_ACCOUNTS, LOGIN_GUARD, SESSIONS, SETTINGS
+from .auth import require_host
+from .errors import ApiError
+from .hosts.accounts import HOST_ID_HINT
+from .hosts.passwords import MAX_LENGTH
+from .hosts.sessions import COOKIE_NAME
+from .responses import json_response
+from .validation import Str, read_body
+
+LOGIN_BODY = (
+    Str("host_id", re.compile(r"[^\x00-\x1f]{1,64}"), HOST_ID_HINT),
+    Str("password", re.compile(rf"[^\x00]{{1,{MAX_LENGTH}}}", re.S), "your password"),
+)
+TOKEN_BODY = (Str("label", re.compile(r"[^\x00-\x1f]{1,64}"), "1-64 characters"),)
+
+
+def _address(request: web.Request) -> str:
+    # Behind a load balancer set it to pass the client address; see docs/operations.md.
+    return request.remote or "unknown"
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await read_body(request, LOGIN_BODY)
+    host_id, address = body["host_id"].strip().lower(), _address(request)
+    guard = request.app[LOGIN_GUARD]
+    wait = await guard.retry_after(host_id, address)
+    if wait:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"Too many failed logins. Try again in {max(1, wait // 60)} minute(s).",
+            retry_after_s=wait,
+        )
+    host = await request.app[HOST_ACCOUNTS].authenticate(host_id, body["password"])
+    if host is None:
+        await guard.failed(host_id, address)
+        raise ApiError(401, "invalid_login", "That host name and password do not match.")
+    await guard.succeeded(host_id, address)
+    settings = request.app[SETTINGS]
+    cookie, session = await request.app[SESSIONS].create(host.host_id)
+    response = json_response(
+        {
+            "host_id": host.host_id,
+            "display_name": host.display_name,
+            "csrf_token": session.csrf_token,
+        }
+    )
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        max_age=settings.session_ttl_s,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await require_host(request)
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        await request.app[SESSIONS].end(cookie)
+    response = json_response({"logged_out": True})
+    response.del_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    caller = await require_host(request)
+    host = await request.app[HOST_ACCOUNTS].get(caller.host_id)
+    if host is None:
+        raise ApiError(401, "session_expired", "Your account no longer exists.")
+    return json_response(
+        {
+            "host_id": host.host_id,
+            "display_name": host.display_name,
+            "csrf_token": caller.session.csrf_token if caller.session else None,
+        }
+    )
+
+
+async def create_api_token(request: web.Request) -> web.Response:
+    """A new API token for the signed-in host's scripts; it is shown only in this answer."""
+    caller = await require_host(request)
+    body = await read_body(request, TOKEN_BODY)
+    token = await request.app[HOST_ACCOUNTS].mint_api_token(caller.host_id, body["label"])
+    return json_response({"token": token, "label": body["label"]}, status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/host/login", login)
+    app.router.add_post("/api/host/logout", logout)
+    app.router.add_get("/api/host/me", me)
+    app.router.add_post("/api/host/tokens", create_api_token)

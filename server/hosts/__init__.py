@@ -1,0 +1,1 @@
+"""Host accounts: passwords, browser sessions, API tokens and the login guard."""

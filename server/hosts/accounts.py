@@ -1,0 +1,121 @@
+"""Host accounts in Redis: who may run shows, their passwords and their API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import cast
+
+from redis.asyncio import Redis
+
+from . import keys
+from .passwords import MAX_LENGTH, MIN_LENGTH, check_password, hash_password
+
+HOST_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+HOST_ID_HINT = "2-32 lowercase letters, digits or _ . - (starting with a letter or digit)"
+API_TOKEN_PREFIX = "lsh_"
+
+
+class AccountError(Exception):
+    """Root of the host account errors; the message is written for the person typing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    host_id: str
+    display_name: str
+    created_at: int
+
+
+def _digest(token: str) -> str:
+    # API tokens are long random strings: a plain SHA-256 is enough to keep them unreadable
+    # in Redis and lets a request find its host in one GET.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_new_password(password: str) -> None:
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise AccountError(f"A password needs {MIN_LENGTH} to {MAX_LENGTH} characters.")
+
+
+class HostAccounts:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def create(self, host_id: str, password: str, display_name: str = "") -> Host:
+        if not HOST_ID.match(host_id):
+            raise AccountError(f"A host name is {HOST_ID_HINT}.")
+        check_new_password(password)
+        now = int(time.time() * 1000)
+        created = await self.redis.hsetnx(keys.host(host_id), "host_id", host_id)
+        if not created:
+            raise AccountError(f"There is already a host called {host_id}.")
+        await self.redis.hset(
+            keys.host(host_id),
+            mapping={
+                "display_name": display_name or host_id,
+                "password": hash_password(password),
+                "created_at": now,
+            },
+        )
+        await self.redis.sadd(keys.HOSTS, host_id)
+        return Host(host_id, display_name or host_id, now)
+
+    async def set_password(self, host_id: str, password: str) -> None:
+        check_new_password(password)
+        if not await self.redis.exists(keys.host(host_id)):
+            raise AccountError(f"There is no host called {host_id}.")
+        await self.redis.hset(keys.host(host_id), "password", hash_password(password))
+
+    async def get(self, host_id: str) -> Host | None:
+        raw = cast(dict[str, str], await self.redis.hgetall(keys.host(host_id)))
+        if "host_id" not in raw or "password" not in raw:
+            return None
+        return Host(raw["host_id"], raw["display_name"], int(raw["created_at"]))
+
+    async def authenticate(self, host_id: str, password: str) -> Host | None:
+        """The host whose password this is, or None (in the same time either way)."""
+        stored = None
+        if HOST_ID.match(host_id):
+            stored = cast(str | None, await self.redis.hget(keys.host(host_id), "password"))
+        if not await check_password(password, stored):
+            return None
+        return await self.get(host_id)
+
+    async def count(self) -> int:
+        return int(await self.redis.scard(keys.HOSTS))
+
+    # ------------------------------------------------------------------ API tokens
+
+    async def add_api_token(self, host_id: str, token: str, label: str) -> None:
+        """Register ``token`` for ``host_id`` (only its digest is stored)."""
+        digest = _digest(token)
+        now = int(time.time() * 1000)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(keys.api_token(digest), host_id)
+        pipe.hset(keys.host_tokens(host_id), digest, f"{label}:{now}")
+        await pipe.execute()
+
+    async def mint_api_token(self, host_id: str, label: str) -> str:
+        """A new API token for automation; shown once, never stored in the clear."""
+        if await self.get(host_id) is None:
+            raise AccountError(f"There is no host called {host_id}.")
+        token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        await self.add_api_token(host_id, token, label)
+        return token
+
+    async def host_for_api_token(self, token: str) -> str | None:
+        return cast(str | None, await self.redis.get(keys.api_token(_digest(token))))
+
+    async def revoke_api_token(self, host_id: str, token: str) -> bool:
+        digest = _digest(token)
+        if await self.redis.get(keys.api_token(digest)) != host_id:
+            return False
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(keys.api_token(digest))
+        pipe.hdel(keys.host_tokens(host_id), digest)
+        await pipe.execute()
+        return True

@@ -1,0 +1,47 @@
+"""The web pages: the host console and the viewer's room page (plain HTML, CSS and JS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from .api_room import _room_id
+
+WEB = Path(__file__).parent / "web"
+#: Pages run only their own scripts; product images may come from any https site.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' https: data:; connect-src 'self'; "
+    "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-cache",
+}
+
+
+def _page(name: str) -> web.FileResponse:
+    return web.FileResponse(WEB / name, headers=PAGE_HEADERS)
+
+
+async def home(request: web.Request) -> web.FileResponse:
+    return _page("index.html")
+
+
+async def console(request: web.Request) -> web.FileResponse:
+    return _page("console.html")
+
+
+async def watch(request: web.Request) -> web.FileResponse:
+    _room_id(request)
+    return _page("watch.html")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", home)
+    app.router.add_get("/console", console)
+    app.router.add_get("/watch/{room_id}", watch)
+    app.router.add_static("/static/", WEB / "static", append_version=False)

@@ -1,0 +1,117 @@
+"""Who runs which room, and the show record of each room."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from redis.asyncio import Redis
+
+from ..errors import ApiError
+from ..hosts import keys as host_keys
+from ..room.keys import RoomKeys
+
+ShowStatus = Literal["draft", "live", "ended"]
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    room_id: str
+    host_id: str
+    title: str
+    status: ShowStatus
+    created_at: int
+    live_at: int
+    ended_at: int
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def not_your_room() -> ApiError:
+    return ApiError(403, "not_your_room", "Another host runs this room.")
+
+
+class ShowStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def claim(self, room_id: str, host_id: str) -> None:
+        """Make sure ``host_id`` runs the room: the first host to act on a room owns it."""
+        previous = await self.redis.set(RoomKeys(room_id).owner, host_id, nx=True, get=True)
+        if previous is not None and previous != host_id:
+            raise not_your_room()
+
+    async def owner(self, room_id: str) -> str | None:
+        return cast(str | None, await self.redis.get(RoomKeys(room_id).owner))
+
+    async def create(self, room_id: str, host_id: str, title: str) -> Show:
+        await self.claim(room_id, host_id)
+        k = RoomKeys(room_id)
+        now = _now_ms()
+        if not await self.redis.hsetnx(k.show, "title", title):
+            raise ApiError(409, "show_exists", "This room already has a show; pick another name.")
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(
+            k.show,
+            mapping={"host_id": host_id, "status": "draft", "created_at": now},
+        )
+        pipe.zadd(host_keys.host_shows(host_id), {room_id: now})
+        await pipe.execute()
+        return Show(room_id, host_id, title, "draft", now, 0, 0)
+
+    async def get(self, room_id: str) -> Show | None:
+        raw = cast(dict[str, str], await self.redis.hgetall(RoomKeys(room_id).show))
+        if "host_id" not in raw:
+            return None
+        return Show(
+            room_id=room_id,
+            host_id=raw["host_id"],
+            title=raw["title"],
+            status=cast(ShowStatus, raw["status"]),
+            created_at=int(raw["created_at"]),
+            live_at=int(raw.get("live_at", 0)),
+            ended_at=int(raw.get("ended_at", 0)),
+        )
+
+    async def require(self, room_id: str, host_id: str) -> Show:
+        """The host's own show in this room; 404 for a room without one, 403 for others'."""
+        show = await self.get(room_id)
+        if show is None:
+            raise ApiError(404, "unknown_show", "There is no show in this room.")
+        if show.host_id != host_id:
+            raise not_your_room()
+        return show
+
+    async def for_host(self, host_id: str) -> list[Show]:
+        room_ids = cast(list[str], await self.redis.zrevrange(host_keys.host_shows(host_id), 0, 99))
+        shows = [await self.get(room_id) for room_id in room_ids]
+        return [show for show in shows if show is not None]
+
+    async def go_live(self, show: Show) -> Show:
+        if show.status == "ended":
+            raise ApiError(409, "show_ended", "This show has ended; create a new one.")
+        if show.status == "live":
+            return show
+        now = _now_ms()
+        await self.redis.hset(
+            RoomKeys(show.room_id).show, mapping={"status": "live", "live_at": now}
+        )
+        return Show(show.room_id, show.host_id, show.title, "live", show.created_at, now, 0)
+
+    async def end(self, show: Show) -> Show:
+        now = _now_ms()
+        await self.redis.hset(
+            RoomKeys(show.room_id).show, mapping={"status": "ended", "ended_at": now}
+        )
+        return Show(
+            show.room_id, show.host_id, show.title, "ended", show.created_at, show.live_at, now
+        )
+
+    async def save_report(self, room_id: str, report: bytes) -> None:
+        await self.redis.set(RoomKeys(room_id).report, report)
+
+    async def saved_report(self, room_id: str) -> str | None:
+        return cast(str | None, await self.redis.get(RoomKeys(room_id).report))

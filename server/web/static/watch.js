@@ -1,0 +1,400 @@
+// The viewer's room page: watch, chat, like, and buy at zero.
+import { Api, RoomSocket, clock, el, money, randomKey } from "./common.js";
+
+const $ = (id) => document.getElementById(id);
+const roomId = decodeURIComponent(location.pathname.split("/").pop());
+const api = new Api();
+const storageKey = "livesale.viewer";
+
+const state = {
+  me: null, // {token, user_id, display_name}
+  offers: new Map(),
+  pinnedOfferId: null,
+  hold: null, // my current hold {hold_id, offer_id, quantity, pay_by_ms}
+  pendingReserve: null, // a press without an answer yet: re-sent on reconnect, same key
+  pendingConfirm: null,
+  muted: false,
+};
+
+function savedViewer() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(storageKey) || "null");
+    if (saved && saved.expires_at_ms > Date.now()) return saved;
+  } catch { /* a bad entry is the same as none */ }
+  return null;
+}
+
+state.me = savedViewer();
+const socket = new RoomSocket(roomId, {
+  token: state.me?.token,
+  onEvent: handle,
+  onStatus: showStatus,
+});
+
+function showStatus(status) {
+  const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", banned: "removed" };
+  $("status").textContent = labels[status] || status;
+  $("status").dataset.state = status;
+  if (status === "live") {
+    // A press or a payment whose answer was lost goes again with the same key: the server
+    // answers it once, however often it is sent.
+    if (state.pendingReserve) socket.send(state.pendingReserve);
+    if (state.pendingConfirm) socket.send(state.pendingConfirm);
+  }
+  if (status === "banned") {
+    showChatError("The host removed you from this room.");
+    $("chat-form").hidden = true;
+  }
+}
+
+// ------------------------------------------------------------------ events
+
+function handle(event) {
+  switch (event.type) {
+    case "hello":
+      break;
+    case "snapshot":
+      state.offers.clear();
+      for (const offer of event.offers) state.offers.set(offer.id, offer);
+      state.pinnedOfferId = event.pinned_offer_id;
+      showPinned(event.pinned_message);
+      drawOffer();
+      break;
+    case "chat":
+      addMessage(event);
+      break;
+    case "chat_deleted":
+      document.querySelector(`[data-offset="${CSS.escape(event.message_offset)}"]`)?.remove();
+      break;
+    case "user_muted":
+      if (event.user_id === state.me?.user_id) {
+        state.muted = event.muted;
+        if (event.muted) showChatError("The host muted you in this room.");
+        else hideChatError();
+      }
+      break;
+    case "user_banned":
+      for (const node of document.querySelectorAll(`[data-user="${CSS.escape(event.user_id)}"]`)) node.remove();
+      break;
+    case "announcement":
+      announce(event.text);
+      break;
+    case "pinned_message":
+      showPinned(event.pinned_message);
+      break;
+    case "pinned_offer":
+      state.pinnedOfferId = event.pinned_offer_id;
+      drawOffer();
+      break;
+    case "offer_added":
+    case "offer_paused":
+    case "offer_closed":
+      state.offers.set(event.offer.id, event.offer);
+      drawOffer();
+      break;
+    case "offer_announced":
+      state.offers.set(event.offer.id, event.offer);
+      if (!state.pinnedOfferId) state.pinnedOfferId = event.offer.id;
+      drawOffer();
+      break;
+    case "offer_open":
+      if (event.offer) state.offers.set(event.offer.id, event.offer);
+      else patchOffer(event.offer_id, { state: "open", closes_at_ms: event.closes_at_ms });
+      drawOffer();
+      break;
+    case "stock":
+      patchOffer(event.offer_id, { available: event.available, held: event.held, sold: event.sold, total: event.total });
+      drawOffer();
+      break;
+    case "sold_out":
+      patchOffer(event.offer_id, { available: 0 });
+      drawOffer();
+      break;
+    case "counts":
+      $("viewers").textContent = `${event.viewers} watching`;
+      $("likes").textContent = event.likes;
+      break;
+    case "show_live":
+      announce("The show is live!");
+      break;
+    case "show_ended":
+      announce("The show has ended. Thank you for watching!");
+      break;
+    case "reserve_result":
+      state.pendingReserve = null;
+      reserveAnswer(event);
+      break;
+    case "confirm_result":
+      state.pendingConfirm = null;
+      confirmAnswer(event);
+      break;
+    case "cancel_result":
+      state.hold = null;
+      showPurchase("You gave the item up; it is back on sale.");
+      break;
+    case "purchase":
+      purchaseNews(event);
+      break;
+    case "auth_ok":
+      showChat();
+      break;
+    case "chat_ack":
+      $("chat-text").value = "";
+      hideChatError();
+      break;
+    case "error":
+      socketError(event);
+      break;
+  }
+}
+
+function patchOffer(offerId, fields) {
+  const offer = state.offers.get(offerId);
+  if (offer) Object.assign(offer, fields);
+}
+
+// ------------------------------------------------------------------ the offer card
+
+function currentOffer() {
+  if (state.pinnedOfferId && state.offers.has(state.pinnedOfferId)) return state.offers.get(state.pinnedOfferId);
+  return null;
+}
+
+function drawOffer() {
+  const offer = currentOffer();
+  $("offer").hidden = !offer;
+  if (!offer) return;
+  $("offer-title").textContent = offer.title;
+  $("offer-price").textContent = money(offer.unit_price, offer.currency);
+  $("offer-limit").textContent = offer.per_user_limit > 1 ? `up to ${offer.per_user_limit} each` : "1 per person";
+  const image = $("offer-image");
+  image.hidden = !offer.image_url;
+  if (offer.image_url && image.getAttribute("src") !== offer.image_url) image.src = offer.image_url;
+  const share = offer.total ? offer.available / offer.total : 0;
+  $("stock-bar").style.width = `${Math.round(share * 100)}%`;
+  $("stock-bar").dataset.low = share <= 0.1 ? "yes" : "no";
+  $("stock-text").textContent = offer.available > 0 ? `${offer.available} of ${offer.total} left` : "None left";
+  tick();
+}
+
+/** Countdown and buy button, redrawn every 200 ms on the server's clock. */
+function tick() {
+  const offer = currentOffer();
+  if (!offer) return;
+  const now = socket.now();
+  const button = $("buy");
+  let text = "";
+  let canBuy = false;
+  if (offer.state === "draft") text = "Coming up soon";
+  else if (offer.state === "paused") text = "Paused by the host — hold on";
+  else if (offer.state === "closed" || (offer.closes_at_ms && now >= offer.closes_at_ms)) text = "The sale has ended";
+  else if (now < offer.opens_at_ms) text = `Starts in ${clock(offer.opens_at_ms - now)}`;
+  else if (offer.available <= 0) text = "Sold out — unpaid items may come back";
+  else {
+    text = offer.closes_at_ms ? `On sale · ends in ${clock(offer.closes_at_ms - now)}` : "On sale now";
+    canBuy = true;
+  }
+  $("offer-state").textContent = text;
+  $("offer-state").dataset.open = canBuy ? "yes" : "no";
+  button.disabled = !canBuy || Boolean(state.pendingReserve) || Boolean(state.hold);
+  button.textContent = state.pendingReserve ? "Reserving…" : canBuy ? "Buy now" : "Buy";
+  if (state.hold) {
+    const left = state.hold.pay_by_ms - now;
+    $("purchase-text").textContent = left > 0
+      ? `Reserved ${state.hold.quantity} × ${titleOf(state.hold.offer_id)}. Pay within ${clock(left)}.`
+      : "Your reservation ran out.";
+  }
+}
+setInterval(tick, 200);
+
+function titleOf(offerId) {
+  return state.offers.get(offerId)?.title || "item";
+}
+
+$("buy").addEventListener("click", () => {
+  const offer = currentOffer();
+  if (!offer) return;
+  if (!state.me) {
+    $("join").hidden = false;
+    $("nickname").focus();
+    return;
+  }
+  state.pendingReserve = {
+    type: "reserve",
+    offer_id: offer.id,
+    quantity: 1,
+    idempotency_key: randomKey("press-"),
+  };
+  socket.send(state.pendingReserve);
+  tick();
+});
+
+function reserveAnswer(answer) {
+  if (answer.outcome === "reserved") {
+    state.hold = answer.hold;
+    showPurchase("", { pay: true, cancel: true });
+    tick();
+    return;
+  }
+  const error = answer.error || {};
+  const messages = {
+    sold_out: "Sold out — every item is taken. Unpaid ones may come back in a few minutes.",
+    limit_reached: `You already have the most one person may buy (${error.limit ?? 1}).`,
+    not_open: "Not yet! Wait for the countdown.",
+    paused: "The host paused the sale; try again in a moment.",
+    closed: "The sale has ended.",
+    token_required: "Join with a nickname to buy.",
+  };
+  showPurchase(messages[error.code] || error.message || "That did not work; please try again.");
+  tick();
+}
+
+$("pay").addEventListener("click", () => {
+  if (!state.hold) return;
+  state.pendingConfirm = { type: "confirm", hold_id: state.hold.hold_id, payment_ref: randomKey("demo-pay-") };
+  socket.send(state.pendingConfirm);
+  $("pay").disabled = true;
+  $("pay").textContent = "Paying…";
+});
+
+$("cancel").addEventListener("click", () => {
+  if (state.hold) socket.send({ type: "cancel", hold_id: state.hold.hold_id });
+});
+
+function confirmAnswer(answer) {
+  $("pay").disabled = false;
+  $("pay").textContent = "Pay now (demo)";
+  if (answer.outcome === "confirmed") {
+    state.hold = null;
+    showPurchase(`Paid! Your order ${answer.order_id} is confirmed.`);
+  } else {
+    state.hold = null;
+    showPurchase(answer.error?.message || "The payment did not go through.");
+  }
+  tick();
+}
+
+function purchaseNews(event) {
+  // The same buyer on another device, or the hold lapsing while this page was open.
+  if (event.status === "confirmed" && state.hold?.hold_id === event.hold_id) {
+    state.hold = null;
+    showPurchase(`Paid! Your order ${event.order_id} is confirmed.`);
+  } else if ((event.status === "expired" || event.status === "hold_expired") && state.hold?.hold_id === event.hold_id) {
+    state.hold = null;
+    showPurchase("Your reservation ran out and the item went back on sale.");
+  }
+  tick();
+}
+
+function showPurchase(text, { pay = false, cancel = false } = {}) {
+  $("purchase").hidden = false;
+  $("purchase-text").textContent = text;
+  $("pay").hidden = !pay;
+  $("cancel").hidden = !cancel;
+}
+
+// ------------------------------------------------------------------ chat
+
+function addMessage(event) {
+  const list = $("messages");
+  const mine = event.user_id === state.me?.user_id;
+  list.append(
+    el("li", { "data-offset": event.offset, "data-user": event.user_id, class: mine ? "mine" : null },
+      el("b", {}, event.name), " ", el("span", { class: "text" }, event.text)),
+  );
+  while (list.children.length > 200) list.firstElementChild.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+function announce(text) {
+  const node = $("announcement");
+  node.textContent = text;
+  node.hidden = false;
+  clearTimeout(announce.timer);
+  announce.timer = setTimeout(() => { node.hidden = true; }, 15000);
+}
+
+function showPinned(text) {
+  $("pinned").textContent = text ? `📌 ${text}` : "";
+  $("pinned").hidden = !text;
+}
+
+function showChatError(text) {
+  $("chat-error").textContent = text;
+  $("chat-error").hidden = false;
+}
+
+function hideChatError() {
+  $("chat-error").hidden = true;
+}
+
+function socketError(event) {
+  const messages = {
+    muted: "The host muted you in this room.",
+    banned: "The host removed you from this room.",
+    slow_mode: `Slow mode is on: wait ${Math.ceil((event.retry_after_ms || 0) / 1000)} s.`,
+    rate_limited: "You are sending messages too fast.",
+    blocked_word: "That message contains a word this room does not allow.",
+    token_required: "Join with a nickname first.",
+    token_expired: "Your sign-in expired; join again.",
+  };
+  if (event.code === "token_expired" || event.code === "invalid_token") {
+    localStorage.removeItem(storageKey);
+    state.me = null;
+    $("join").hidden = false;
+    $("chat-form").hidden = true;
+  }
+  showChatError(messages[event.code] || event.message);
+}
+
+$("chat-form").addEventListener("submit", (submit) => {
+  submit.preventDefault();
+  const text = $("chat-text").value.trim();
+  if (text) socket.send({ type: "chat", text });
+});
+
+let likesThisSecond = 0;
+setInterval(() => { likesThisSecond = 0; }, 1000);
+$("like").addEventListener("click", () => {
+  if (likesThisSecond++ < 10) socket.send({ type: "like" });
+  $("like").classList.remove("pop");
+  void $("like").offsetWidth; // restart the animation
+  $("like").classList.add("pop");
+});
+
+// ------------------------------------------------------------------ joining
+
+function showChat() {
+  $("join").hidden = true;
+  $("chat-form").hidden = false;
+}
+
+$("join").addEventListener("submit", async (submit) => {
+  submit.preventDefault();
+  const name = $("nickname").value.trim();
+  if (!name) return;
+  try {
+    const viewer = await api.post("/api/demo/viewer-token", { display_name: name });
+    state.me = { ...viewer, expires_at_ms: Date.now() + 11 * 3600 * 1000 };
+    localStorage.setItem(storageKey, JSON.stringify(state.me));
+    socket.token = viewer.token;
+    socket.send({ type: "auth", token: viewer.token });
+  } catch (error) {
+    showChatError(error.message);
+  }
+});
+
+async function start() {
+  try {
+    const room = await api.get(`/api/rooms/${encodeURIComponent(roomId)}`);
+    $("title").textContent = room.title;
+    document.title = `${room.title} · livesale`;
+  } catch {
+    $("title").textContent = roomId;
+  }
+  if (state.me) showChat();
+  else $("join").hidden = false;
+  socket.connect();
+}
+
+start();
