@@ -140,6 +140,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     )
     await ws.prepare(request)
     conn = WsConnection(ws, request.transport, room_id, viewer, settings)
+    conn.counted = request.query.get("console") != "1"
     async with _in_room(request, conn, request.query.get("since")):
         handler = SocketMessages(request, conn)
         async for message in ws:

@@ -50,9 +50,8 @@ def require_viewer(request: web.Request) -> Viewer:
 
 async def require_host(request: web.Request) -> HostCaller:
     """The signed-in host; 401 without credentials, 403 for a change without CSRF token."""
-    cached = request.get(_CALLER)
-    if cached is not None:
-        return cached
+    if _CALLER in request:
+        return request[_CALLER]
     caller = await _authenticate(request)
     request[_CALLER] = caller
     return caller

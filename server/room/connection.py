@@ -68,6 +68,8 @@ class Connection:
         self.viewer = viewer
         self.out = Outgoing(settings.max_queued_frames, settings.max_queued_bytes)
         self.closed = False
+        #: False for the host console watching its own room: not an audience member.
+        self.counted = True
         # Until history or a snapshot is sent, live events are held back, then sent after it.
         self._catching_up = True
         self._held: list[dict[str, Any]] = []

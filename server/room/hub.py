@@ -39,6 +39,10 @@ class _Room:
     pending: list[RoomEvent] = field(default_factory=list)
     likes: int = 0
 
+    def audience(self) -> int:
+        """Viewers here, leaving out host consoles watching their own room."""
+        return sum(1 for conn in self.connections if conn.counted)
+
 
 def _state_key(event: RoomEvent) -> tuple[str, Any]:
     return event.type, event.data.get("offer_id")
@@ -118,7 +122,7 @@ class RoomHub:
 
     def viewers(self, room_id: str) -> int:
         room = self._rooms.get(room_id)
-        return len(room.connections) if room else 0
+        return room.audience() if room else 0
 
     def like(self, room_id: str) -> None:
         room = self._rooms.get(room_id)
@@ -332,7 +336,7 @@ class RoomHub:
             k = RoomKeys(room.room_id)
             likes, room.likes = room.likes, 0
             pipe = self.redis.pipeline(transaction=False)
-            pipe.hset(k.viewers, self.process_id, f"{len(room.connections)}:{now_ms}")
+            pipe.hset(k.viewers, self.process_id, f"{room.audience()}:{now_ms}")
             if likes:
                 pipe.incrby(k.likes, likes)
             pipe.set(k.counts_tick, self.process_id, nx=True, px=900)

@@ -25,9 +25,9 @@ export function money(minorUnits, currency) {
   }
 }
 
-/** "1:05" for 65 s, "0:09" for 9 s; hours when needed. */
-export function clock(ms) {
-  const total = Math.max(0, Math.ceil(ms / 1000));
+/** "1:05" for 65 s, "0:09" for 9 s; hours when needed. Rounds up unless told to round down. */
+export function clock(ms, round = Math.ceil) {
+  const total = Math.max(0, round(ms / 1000));
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = String(total % 60).padStart(2, "0");
@@ -81,8 +81,9 @@ export class Api {
  * countdowns end on the server's time.
  */
 export class RoomSocket {
-  constructor(roomId, { token = null, onEvent, onStatus }) {
+  constructor(roomId, { token = null, console = false, onEvent, onStatus }) {
     this.roomId = roomId;
+    this.isConsole = console;
     this.token = token;
     this.onEvent = onEvent;
     this.onStatus = onStatus || (() => {});
@@ -100,6 +101,7 @@ export class RoomSocket {
     const params = new URLSearchParams();
     if (this.token) params.set("token", this.token);
     if (this.lastOffset) params.set("since", this.lastOffset);
+    if (this.isConsole) params.set("console", "1"); // the host is not counted as a viewer
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const url = `${scheme}://${location.host}/rooms/${encodeURIComponent(this.roomId)}/live?${params}`;
     this.onStatus("connecting");

@@ -162,7 +162,7 @@ async function openShow(roomId) {
   $("report").hidden = true;
   if (!$("add-product-fields").children.length) addProductRow($("add-product-fields"));
   await refresh();
-  socket = new RoomSocket(roomId, { onEvent: roomEvent, onStatus: () => {} });
+  socket = new RoomSocket(roomId, { console: true, onEvent: roomEvent, onStatus: () => {} });
   socket.connect();
   poller = setInterval(refresh, 1000);
 }
@@ -205,6 +205,7 @@ function drawShow(data) {
   $("watch-link").textContent = location.origin + data.watch_url;
   $("go-live").hidden = data.status !== "draft";
   $("end-show").hidden = data.status === "ended";
+  $("add-product-box").hidden = data.status === "ended";
   $("t-viewers").textContent = data.viewers;
   $("t-peak").textContent = data.viewers_peak;
   $("t-chat").textContent = data.chat_per_minute;

@@ -201,7 +201,7 @@ function tick() {
   if (state.hold) {
     const left = state.hold.pay_by_ms - now;
     $("purchase-text").textContent = left > 0
-      ? `Reserved ${state.hold.quantity} × ${titleOf(state.hold.offer_id)}. Pay within ${clock(left)}.`
+      ? `Reserved ${state.hold.quantity} × ${titleOf(state.hold.offer_id)}. Pay within ${clock(left, Math.floor)}.`
       : "Your reservation ran out.";
   }
 }
