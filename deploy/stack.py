@@ -105,6 +105,13 @@ def _wait(
     raise StackError(f"{what} did not become ready. Last lines of {log_file}:\n{tail}")
 
 
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _spawn(cmd: list[str], log_file: Path, pid_file: Path) -> subprocess.Popen[bytes]:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:
@@ -173,6 +180,9 @@ class RedisServer:
     @property
     def _pid(self) -> Path:
         return self.data_dir / "redis.pid"
+
+    def process_id(self) -> int | None:
+        return _read_pid(self._pid)
 
     def start(self) -> None:
         """Start on loopback and wait until it answers PING (installing it when missing)."""
@@ -275,6 +285,9 @@ class KafkaBroker:
     @property
     def _pid(self) -> Path:
         return self.data_dir / "broker.pid"
+
+    def process_id(self) -> int | None:
+        return _read_pid(self._pid)
 
     def _config(self) -> Path:
         config = self.data_dir / "server.properties"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -26,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -41,21 +39,11 @@ from stockkeeper.keys import OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
-from .server_process import fresh_database, server_process
+from .measure import machine
+from .server_process import fresh_database, http_json, server_process
 
 BENCH_DB = 13
 WRK_SCRIPT = Path(__file__).with_name("wrk_reserve.lua")
-
-
-def _http(method: str, url: str, token: str | None = None, body: Any = None) -> Any:
-    data = orjson.dumps(body) if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        return orjson.loads(resp.read())
 
 
 def _wrk(args: argparse.Namespace, url: str, script: Path | None = None) -> dict[str, Any]:
@@ -127,18 +115,6 @@ async def _orders_to_kafka(settings: StockSettings, offer_id: str, limit: int) -
     }
 
 
-def _machine() -> dict[str, Any]:
-    with open("/proc/meminfo") as f:
-        mem_kb = int(f.readline().split()[1])
-    return {
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "cpu": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
 def main(args: argparse.Namespace) -> None:
     if not shutil.which("wrk"):
         stack.apt_install("wrk")
@@ -177,7 +153,7 @@ def _run_phases(
     ]
 
     def offer(stock: int, limit: int) -> str:
-        created = _http(
+        created = http_json(
             "POST",
             f"{base}/api/offers",
             host,
@@ -192,7 +168,7 @@ def _run_phases(
                 "hold_seconds": 3600,
             },
         )
-        _http(
+        http_json(
             "POST",
             f"{base}/api/offers/{created['id']}/open",
             host,
@@ -202,7 +178,7 @@ def _run_phases(
 
     storm_offer = offer(args.stock, 1000)
     sold_out_offer = offer(1, 1)
-    _http(
+    http_json(
         "POST",
         f"{base}/api/offers/{sold_out_offer}/reservations",
         tokens[0],
@@ -227,7 +203,7 @@ def _run_phases(
             print(f"Round {n}/{args.rounds}: {name}", flush=True)
             rounds[name].append(run_phase())
     results: dict[str, Any] = {
-        "machine": _machine(),
+        "machine": machine(),
         "connections": args.connections,
         "seconds_per_phase": args.seconds,
         "rounds": args.rounds,

@@ -35,9 +35,9 @@ from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
 from server.tokens import mint_viewer_token
 
-from .bench_reserve import _http, _machine
+from .measure import machine
 from .room_clients import Totals, Viewer, open_viewers
-from .server_process import fresh_database, server_process
+from .server_process import fresh_database, http_json, server_process
 
 BENCH_DB = 13
 RESERVE_RESULT = b'"type":"reserve_result"'
@@ -176,11 +176,11 @@ def main(args: argparse.Namespace) -> None:
     }
     host_token = asyncio.run(fresh_database(redis_url))
     base = f"http://127.0.0.1:{port}"
-    results: dict[str, Any] = {"machine": _machine()}
+    results: dict[str, Any] = {"machine": machine()}
     with server_process(env) as server:
         print(f"Broadcast: {args.viewers} viewers, {args.rate} events/s", flush=True)
         results["broadcast"] = uvloop.run(_broadcast(args, port, server.pid, redis_url))
-        offer = _http(
+        offer = http_json(
             "POST",
             f"{base}/api/offers",
             host_token,
@@ -195,7 +195,7 @@ def main(args: argparse.Namespace) -> None:
                 "hold_seconds": 3600,
             },
         )
-        _http(
+        http_json(
             "POST",
             f"{base}/api/offers/{offer['id']}/open",
             host_token,

@@ -12,6 +12,21 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def http_json(method: str, url: str, token: str | None = None, body: Any = None) -> Any:
+    """One JSON request, for setting a benchmark up (not for load)."""
+    data = orjson.dumps(body) if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return orjson.loads(resp.read())
 
 
 @contextlib.contextmanager

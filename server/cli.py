@@ -215,6 +215,12 @@ def cmd_host(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+def cmd_loadtest(args: argparse.Namespace) -> None:
+    from loadtests.loadtest import main as run_loadtest
+
+    run_loadtest(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from loadtests.bench_reserve import main as run_benchmark
 
@@ -282,6 +288,15 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--stock", type=int, default=1_000_000, help="units in the storm offer")
     b.add_argument("--out", help="also write the figures as JSON to this file")
     b.set_defaults(func=cmd_bench)
+
+    lt = sub.add_parser(
+        "loadtest",
+        help="Locust scenarios at several user counts: a report with CSV, HTML and plots",
+    )
+    from loadtests.loadtest import add_arguments
+
+    add_arguments(lt)
+    lt.set_defaults(func=cmd_loadtest)
 
     br = sub.add_parser("bench-room", help="measure a room: viewers held, fan-out, delay")
     br.add_argument("--viewers", type=int, default=10_000, help="WebSocket viewers")

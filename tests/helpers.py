@@ -7,9 +7,6 @@ import time
 from typing import Any
 
 import aiohttp
-import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from server.hosts.accounts import HostAccounts
@@ -111,54 +108,6 @@ async def assert_consistent(redis: Redis, offer_id: str) -> dict[str, int]:
     assert holds_held == held
     assert await redis.zcard(k.deadlines) <= held
     return {"total": total, "available": available, "held": held, "sold": sold}
-
-
-async def read_topic(
-    bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0, settle_s: float = 1.0
-) -> list[dict[str, Any]]:
-    """Every message of ``topic`` once ``expected`` arrived (waiting ``settle_s`` for extras).
-
-    Reads every partition from the beginning by assignment, not by group subscription, so a
-    topic created moments ago is read whole."""
-    deadline = time.monotonic() + timeout_s
-    partitions = await _partitions(bootstrap, topic, deadline)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    messages: list[dict[str, Any]] = []
-    try:
-        assigned = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        settle_until: float | None = None
-        while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=200)
-            for batch in batches.values():
-                messages.extend(orjson.loads(m.value) for m in batch)
-            if len(messages) >= expected:
-                settle_until = settle_until or time.monotonic() + settle_s
-                if time.monotonic() >= settle_until:
-                    break
-    finally:
-        await consumer.stop()
-    return messages
-
-
-async def _partitions(bootstrap: str, topic: str, deadline: float) -> list[int]:
-    """The topic's partitions, once the relay has created it and every one has a leader."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        while time.monotonic() < deadline:
-            [described] = await admin.describe_topics([topic])
-            partitions = described["partitions"]
-            if partitions and all(p["leader"] >= 0 for p in partitions):
-                return [p["partition"] for p in partitions]
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
-    raise AssertionError(f"Topic {topic} never appeared")
 
 
 async def wait_for(predicate: Any, timeout_s: float = 10.0, what: str = "condition") -> None:

@@ -23,6 +23,7 @@ from deploy.stack import KafkaBroker, RedisServer
 from server.app import create_app
 from server.redis_client import connect
 from server.settings import Settings
+from stockkeeper.audit import read_topic
 from stockkeeper.fulfilment import FulfilmentConsumer
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
@@ -33,7 +34,6 @@ from .helpers import (
     assert_consistent,
     create_live_offer,
     open_offer,
-    read_topic,
     sign_up_test_host_at,
     viewer,
     wait_for,

@@ -17,9 +17,10 @@ from redis.asyncio import Redis
 
 from server.app import create_app
 from server.settings import Settings
+from stockkeeper.audit import read_topic
 from stockkeeper.keys import OfferKeys
 
-from .helpers import assert_consistent, create_live_offer, read_topic, viewer
+from .helpers import assert_consistent, create_live_offer, viewer
 
 SCHEMAS = Path(__file__).parents[1] / "stockkeeper" / "schemas"
 

@@ -1,0 +1,457 @@
+"""``livesale loadtest``: every Locust scenario at a set of user counts, into one report.
+
+Starts local Redis and Kafka, one server process (with its relay and sweeper) over a
+database of its own, a live show, and then, one run at a time:
+
+1. flash-sale rush (``scenarios/flash_sale.py``) at each ``--flash-users``: a fresh offer
+   per run, then the invariants: no unit oversold, nobody over the limit, and Kafka holding
+   exactly the confirmed orders;
+2. live-room load (``scenarios/live_room.py``) at each ``--room-users``;
+3. host console activity during room load (``live_room.py`` + ``host_console.py``);
+4. the reservation path at full speed with the lean asyncio generator, past Locust's ceiling.
+
+The report folder holds summary.json (headline figures, machine, CPU per process), Locust's
+CSV and HTML per run, and PNG plots of throughput and p50/p99 latency over time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+
+from deploy import stack
+from server.redis_client import connect
+from stockkeeper.audit import read_topic
+from stockkeeper.keys import OfferKeys
+
+from .lean_reserve import press_buy
+from .measure import CpuSampler, busiest, machine
+from .server_process import fresh_database, http_json, server_process
+
+LOADTEST_DB = 12
+ROOM = "load-room"
+SCENARIOS = Path(__file__).parent / "scenarios"
+HOLD_SECONDS = 5
+
+
+def main(args: argparse.Namespace) -> None:
+    redis_server, kafka = stack.up()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) / f"loadtest-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    redis_url = (
+        f"{os.environ.get('LIVESALE_REDIS_URL', redis_server.url).rsplit('/', 1)[0]}/{LOADTEST_DB}"
+    )
+    bootstrap = os.environ.get("LIVESALE_KAFKA_BOOTSTRAP", kafka.bootstrap)
+    run_id = secrets.token_hex(4)
+    env = {
+        **os.environ,
+        "LIVESALE_REDIS_URL": redis_url,
+        "LIVESALE_KAFKA_BOOTSTRAP": bootstrap,
+        "LIVESALE_ORDERS_TOPIC": f"loadtest.orders.{run_id}",
+        "LIVESALE_REFUNDS_TOPIC": f"loadtest.refunds.{run_id}",
+        "LIVESALE_VIEWER_SECRET": secrets.token_urlsafe(24),
+        "LIVESALE_PORT": str(stack.free_port()),
+        "LIVESALE_LOG_LEVEL": "WARNING",
+    }
+    host_token = asyncio.run(fresh_database(redis_url))
+    base = f"http://127.0.0.1:{env['LIVESALE_PORT']}"
+    summary: dict[str, Any] = {
+        "machine": machine(),
+        "started_at": stamp,
+        "command": " ".join(["livesale loadtest", *sys.argv[2:]]),
+        "runs": [],
+    }
+    with server_process(env) as server:
+        http_json("POST", f"{base}/api/shows", host_token, {"room_id": ROOM, "title": "Load test"})
+        http_json("POST", f"{base}/api/shows/{ROOM}/live", host_token, {})
+        pids = {
+            "server": server.pid,
+            "redis": redis_server.process_id(),
+            "kafka": kafka.process_id(),
+        }
+        ctx = RunContext(args, out, base, env, host_token, pids, redis_url, bootstrap)
+        for users in args.flash_users:
+            summary["runs"].append(ctx.flash_sale(users))
+        for users in args.room_users:
+            summary["runs"].append(ctx.locust_run("live_room", ["live_room.py"], users))
+        summary["runs"].append(
+            ctx.locust_run(
+                "host_console", ["live_room.py", "host_console.py"], args.host_room_users
+            )
+        )
+        if args.lean_seconds > 0:
+            summary["lean"] = ctx.lean_run()
+    summary["headline"] = headline(summary)
+    (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    print_report(summary, out)
+
+
+class RunContext:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        out: Path,
+        base: str,
+        env: dict[str, str],
+        host_token: str,
+        pids: dict[str, int | None],
+        redis_url: str,
+        bootstrap: str,
+    ) -> None:
+        self.args = args
+        self.out = out
+        self.base = base
+        self.env = env
+        self.host_token = host_token
+        self.pids = pids
+        self.redis_url = redis_url
+        self.bootstrap = bootstrap
+        self.orders_so_far = 0
+
+    def _scenario_env(self, offer_id: str = "") -> dict[str, str]:
+        return {
+            **os.environ,
+            "LOADTEST_VIEWER_SECRET": self.env["LIVESALE_VIEWER_SECRET"],
+            "LOADTEST_HOST_TOKEN": self.host_token,
+            "LOADTEST_ROOM": ROOM,
+            "LOADTEST_OFFER_ID": offer_id,
+            "LOADTEST_RUN": secrets.token_hex(3),
+        }
+
+    def locust_run(
+        self, name: str, files: list[str], users: int, offer_id: str = ""
+    ) -> dict[str, Any]:
+        seconds = self.args.seconds
+        prefix = self.out / f"{name}-{users}u"
+        spawn_rate = max(1, users // self.args.ramp_seconds)
+        cmd = [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            ",".join(str(SCENARIOS / f) for f in files),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(spawn_rate),
+            "--run-time",
+            f"{seconds}s",
+            "--host",
+            self.base,
+            "--csv",
+            str(prefix),
+            "--csv-full-history",
+            "--html",
+            f"{prefix}.html",
+            "--only-summary",
+            "--stop-timeout",
+            "3",
+            "--loglevel",
+            "WARNING",
+        ]
+        if self.args.processes > 1:
+            cmd += ["--processes", str(self.args.processes)]
+        print(f"{name}: {users} users for {seconds} s (Locust)", flush=True)
+        with (self.out / f"{name}-{users}u.log").open("wb") as log:
+            locust = subprocess.Popen(
+                cmd, env=self._scenario_env(offer_id), stdout=log, stderr=subprocess.STDOUT
+            )
+            sampler = CpuSampler({**self.pids, "locust": locust.pid})
+            sampler.start()
+            locust.wait(seconds + 120)
+            cpu = sampler.stop()
+        stats = read_stats(Path(f"{prefix}_stats.csv"))
+        series = history(Path(f"{prefix}_stats_history.csv"))
+        plot(series, Path(f"{prefix}.png"), f"{name}, {users} users")
+        return {
+            "scenario": name,
+            "users": users,
+            "seconds": seconds,
+            "tool": f"locust {self.args.processes} process(es)",
+            "stats": stats,
+            "peak_requests_per_s": round(max(series["per_s"], default=0.0), 1),
+            "cpu_percent_of_a_core": cpu,
+            "bottleneck": busiest(cpu),
+            "files": {
+                "csv": f"{prefix.name}_stats.csv",
+                "history_csv": f"{prefix.name}_stats_history.csv",
+                "html": f"{prefix.name}.html",
+                "plot": f"{prefix.name}.png",
+            },
+        }
+
+    def flash_sale(self, users: int) -> dict[str, Any]:
+        stock = max(10, users // 3)
+        countdown = max(3, users // max(1, users // self.args.ramp_seconds) + 2)
+        product = {
+            "sku": f"RUSH-{users}",
+            "title": f"Rush for {users}",
+            "unit_price": 2500,
+            "currency": "EUR",
+            "stock": stock,
+            "per_user_limit": 1,
+            "hold_seconds": HOLD_SECONDS,
+            "countdown_seconds": countdown,
+            "window_seconds": 3600,
+        }
+        offer = http_json(
+            "POST", f"{self.base}/api/shows/{ROOM}/products", self.host_token, product
+        )
+        http_json(
+            "POST", f"{self.base}/api/shows/{ROOM}/offers/{offer['id']}/launch", self.host_token, {}
+        )
+        result = self.locust_run("flash_sale", ["flash_sale.py"], users, offer_id=offer["id"])
+        result["offer"] = {"id": offer["id"], "stock": stock, "per_user_limit": 1}
+        result["checks"] = asyncio.run(self._check_sale(offer["id"], stock, limit=1))
+        return result
+
+    async def _check_sale(self, offer_id: str, stock: int, limit: int) -> dict[str, Any]:
+        """The invariants after a rush: measured in Redis and Kafka, not assumed."""
+        redis = connect(self.redis_url)
+        k = OfferKeys(offer_id)
+        try:
+            # Let unpaid holds lapse and the relay drain the outbox.
+            deadline = time.monotonic() + HOLD_SECONDS + 30
+            while time.monotonic() < deadline:
+                held = int(await redis.hget(k.offer, "held") or 0)
+                if held == 0 and await redis.xlen(k.outbox) == 0:
+                    break
+                await asyncio.sleep(0.5)
+            offer = cast(dict[str, str], await redis.hgetall(k.offer))
+            per_user = [int(v) for v in cast(list[str], await redis.hvals(k.users))]
+            confirmed: set[str] = set()
+            async for key in redis.scan_iter(match=f"{k.hold_prefix}*", count=1000):
+                status, order_id = cast(
+                    list[str | None], await redis.hmget(key, "status", "order_id")
+                )
+                if status == "confirmed" and order_id:
+                    confirmed.add(order_id)
+        finally:
+            await redis.aclose()
+        self.orders_so_far += len(confirmed)
+        messages = await read_topic(
+            self.bootstrap,
+            self.env["LIVESALE_ORDERS_TOPIC"],
+            expected=self.orders_so_far,
+            timeout_s=60,
+        )
+        in_kafka = [m["order_id"] for m in messages if m.get("offer_id") == offer_id]
+        total, sold = int(offer["total"]), int(offer["sold"])
+        available, held = int(offer["available"]), int(offer["held"])
+        checks = {
+            "units": {"stock": total, "sold": sold, "held": held, "available": available},
+            "no_unit_oversold": sold + held + available == total and sold <= total,
+            "sold_equals_stock": sold == stock,
+            "nobody_over_the_limit": max(per_user, default=0) <= limit,
+            "confirmed_orders": len(confirmed),
+            "orders_in_kafka": len(in_kafka),
+            "kafka_holds_exactly_the_confirmed_orders": sorted(in_kafka) == sorted(confirmed),
+            "buyers": len(per_user),
+        }
+        checks["passed"] = (
+            checks["no_unit_oversold"]
+            and checks["nobody_over_the_limit"]
+            and checks["kafka_holds_exactly_the_confirmed_orders"]
+        )
+        return checks
+
+    def lean_run(self) -> dict[str, Any]:
+        offer = http_json(
+            "POST",
+            f"{self.base}/api/offers",
+            self.host_token,
+            {
+                "room_id": ROOM,
+                "sku": "LEAN",
+                "title": "Lean generator",
+                "unit_price": 100,
+                "currency": "EUR",
+                "stock": 10_000_000,
+                "per_user_limit": 1000,
+                "hold_seconds": 3600,
+            },
+        )
+        http_json(
+            "POST",
+            f"{self.base}/api/offers/{offer['id']}/open",
+            self.host_token,
+            {"countdown_seconds": 0, "window_seconds": 3600},
+        )
+        print(f"lean: reservations for {self.args.lean_seconds} s (asyncio generator)", flush=True)
+        # The generator runs in this process, whose children (the server) are counted apart.
+        sampler = CpuSampler({**self.pids, "generator": os.getpid()}, own_only={"generator"})
+        sampler.start()
+        figures = asyncio.run(
+            press_buy(
+                self.base,
+                offer["id"],
+                self.env["LIVESALE_VIEWER_SECRET"],
+                self.args.lean_seconds,
+                self.args.lean_concurrency,
+            )
+        )
+        cpu = sampler.stop()
+        return {**figures, "cpu_percent_of_a_core": cpu, "bottleneck": busiest(cpu)}
+
+
+def read_stats(path: Path) -> dict[str, dict[str, Any]]:
+    """Locust's end-of-run statistics, per request name: count, failures, rate, p50, p99."""
+    if not path.exists():
+        return {}
+    stats: dict[str, dict[str, Any]] = {}
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            stats[f"{row['Type']} {row['Name']}".strip()] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "per_s": round(float(row["Requests/s"]), 1),
+                "p50_ms": _number(row["50%"]),
+                "p99_ms": _number(row["99%"]),
+            }
+    return stats
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def history(path: Path) -> dict[str, list[float]]:
+    """Per-second series from Locust's full-history CSV (all requests together).
+
+    The rate is taken from the growth of the total request count, not from Locust's own
+    smoothed "current" rate, so a one-second rush at zero shows as the spike it is.
+    """
+    series: dict[str, list[float]] = {"t": [], "per_s": [], "p50": [], "p99": [], "users": []}
+    if not path.exists():
+        return series
+    last: tuple[int, int] | None = None
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            if row["Name"] != "Aggregated":
+                continue
+            t, total = int(row["Timestamp"]), int(row["Total Request Count"])
+            if last is not None and t > last[0]:
+                series["t"].append(float(t))
+                series["per_s"].append((total - last[1]) / (t - last[0]))
+                series["p50"].append(_number(row["50%"]) or 0.0)
+                series["p99"].append(_number(row["99%"]) or 0.0)
+                series["users"].append(float(row["User Count"]))
+            last = (t, total)
+    return series
+
+
+def plot(series: dict[str, list[float]], png: Path, title: str) -> None:
+    """Throughput and p50/p99 latency over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not series["t"]:
+        return
+    t0 = series["t"][0]
+    seconds = [t - t0 for t in series["t"]]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    top.plot(seconds, series["per_s"], label="requests/s (all kinds)", color="#d6336c")
+    top.set_ylabel("requests / s")
+    twin = top.twinx()
+    twin.plot(seconds, series["users"], label="users", color="#868e96", linestyle="--")
+    twin.set_ylabel("users")
+    top.set_title(title)
+    top.legend(loc="upper left")
+    bottom.plot(seconds, series["p50"], label="p50 (Locust, last 10 s)", color="#1c7ed6")
+    bottom.plot(seconds, series["p99"], label="p99 (Locust, last 10 s)", color="#f08c00")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel("seconds into the run")
+    bottom.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+
+
+def headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """The few figures an operator reads first."""
+    figures: dict[str, Any] = {}
+    for run in summary["runs"]:
+        stats = run["stats"]
+        key = f"{run['scenario']}@{run['users']}"
+        if run["scenario"] == "flash_sale":
+            reserves = [v for k, v in stats.items() if "reserve [" in k]
+            figures[key] = {
+                "reservation_attempts_per_s": round(sum(s["per_s"] for s in reserves), 1),
+                "peak_requests_per_s": run["peak_requests_per_s"],
+                "reserve_p50_ms": max((s["p50_ms"] or 0) for s in reserves) if reserves else None,
+                "reserve_p99_ms": max((s["p99_ms"] or 0) for s in reserves) if reserves else None,
+                "outcomes": {
+                    k.split("[")[1].rstrip("]"): s["requests"]
+                    for k, s in stats.items()
+                    if "reserve [" in k
+                },
+                "checks_passed": run["checks"]["passed"],
+                "bottleneck": run["bottleneck"],
+            }
+        else:
+            pushes = {k: s for k, s in stats.items() if k.startswith("WS push")}
+            figures[key] = {
+                "pushes_received_per_s": round(sum(s["per_s"] for s in pushes.values()), 1),
+                "push_p50_ms": max((s["p50_ms"] or 0) for s in pushes.values()) if pushes else None,
+                "push_p99_ms": max((s["p99_ms"] or 0) for s in pushes.values()) if pushes else None,
+                "failures": stats.get("Aggregated", {}).get("failures"),
+                "bottleneck": run["bottleneck"],
+            }
+            host = {k: s for k, s in stats.items() if "host:" in k}
+            if host:
+                figures[key]["host_actions"] = sum(s["requests"] for s in host.values())
+                figures[key]["host_action_failures"] = sum(s["failures"] for s in host.values())
+    if "lean" in summary:
+        lean = summary["lean"]
+        figures["lean_reservations"] = {
+            "requests_per_s": lean["requests_per_s"],
+            "p50_ms": lean["p50_ms"],
+            "p99_ms": lean["p99_ms"],
+            "bottleneck": lean["bottleneck"],
+        }
+    return figures
+
+
+def print_report(summary: dict[str, Any], out: Path) -> None:
+    m = summary["machine"]
+    print(f"\nMachine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}")
+    for name, figures in summary["headline"].items():
+        print(f"  {name}: {orjson.dumps(figures).decode()}")
+    failed = [r for r in summary["runs"] if "checks" in r and not r["checks"]["passed"]]
+    for run in failed:
+        print(f"  CHECK FAILED in flash_sale@{run['users']}: {run['checks']}")
+    print(f"Report: {out}/summary.json (and CSV, HTML, PNG per run)")
+    if failed:
+        sys.exit(1)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    def counts(text: str) -> list[int]:
+        return [int(n) for n in text.split(",") if n]
+
+    p.add_argument("--flash-users", type=counts, default=[100, 400], help="e.g. 100,400")
+    p.add_argument("--room-users", type=counts, default=[200, 800], help="e.g. 200,800")
+    p.add_argument("--host-room-users", type=int, default=200, help="viewers while hosts act")
+    p.add_argument("--seconds", type=int, default=25, help="length of each Locust run")
+    p.add_argument("--ramp-seconds", type=int, default=5, help="time to start all users")
+    p.add_argument("--processes", type=int, default=1, help="Locust processes (--processes)")
+    p.add_argument("--lean-seconds", type=float, default=10, help="0 skips the lean run")
+    p.add_argument("--lean-concurrency", type=int, default=64)
+    p.add_argument("--out", default="reports", help="folder for the report folders")
