@@ -170,8 +170,12 @@ class RunContext:
             )
             sampler = CpuSampler({**self.pids, "locust": locust.pid})
             sampler.start()
-            locust.wait(seconds + 120)
-            cpu = sampler.stop()
+            with sampler.polling():
+                try:
+                    locust.wait(seconds + 120)
+                except subprocess.TimeoutExpired:
+                    locust.kill()
+            cpu, peak = sampler.stop(), sampler.peak()
         stats = read_stats(Path(f"{prefix}_stats.csv"))
         series = history(Path(f"{prefix}_stats_history.csv"))
         plot(series, Path(f"{prefix}.png"), f"{name}, {users} users")
@@ -183,7 +187,8 @@ class RunContext:
             "stats": stats,
             "peak_requests_per_s": round(max(series["per_s"], default=0.0), 1),
             "cpu_percent_of_a_core": cpu,
-            "bottleneck": busiest(cpu),
+            "cpu_peak_percent_of_a_core": peak,
+            "bottleneck": busiest(peak),
             "files": {
                 "csv": f"{prefix.name}_stats.csv",
                 "history_csv": f"{prefix.name}_stats_history.csv",
@@ -293,17 +298,23 @@ class RunContext:
         # The generator runs in this process, whose children (the server) are counted apart.
         sampler = CpuSampler({**self.pids, "generator": os.getpid()}, own_only={"generator"})
         sampler.start()
-        figures = asyncio.run(
-            press_buy(
-                self.base,
-                offer["id"],
-                self.env["LIVESALE_VIEWER_SECRET"],
-                self.args.lean_seconds,
-                self.args.lean_concurrency,
+        with sampler.polling():
+            figures = asyncio.run(
+                press_buy(
+                    self.base,
+                    offer["id"],
+                    self.env["LIVESALE_VIEWER_SECRET"],
+                    self.args.lean_seconds,
+                    self.args.lean_concurrency,
+                )
             )
-        )
-        cpu = sampler.stop()
-        return {**figures, "cpu_percent_of_a_core": cpu, "bottleneck": busiest(cpu)}
+        cpu, peak = sampler.stop(), sampler.peak()
+        return {
+            **figures,
+            "cpu_percent_of_a_core": cpu,
+            "cpu_peak_percent_of_a_core": peak,
+            "bottleneck": busiest(peak),
+        }
 
 
 def read_stats(path: Path) -> dict[str, dict[str, Any]]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psutil
@@ -36,7 +39,9 @@ def _cpu_model() -> str:
 class CpuSampler:
     """CPU used by named processes (and their children) between ``start`` and ``stop``.
 
-    Figures are percent of one core, so 200 means both cores of a 2-core machine.
+    Figures are percent of one core, so 200 means both cores of a 2-core machine. Call
+    ``poll`` about once a second while the run goes on: it keeps the figures of a process
+    that exits before ``stop`` (a finished load generator), and finds the busiest second.
     """
 
     def __init__(
@@ -44,8 +49,8 @@ class CpuSampler:
     ) -> None:
         self._pids = {name: pid for name, pid in pids.items() if pid}
         self._own_only = own_only
-        self._start: dict[str, float] = {}
-        self._started_at = 0.0
+        self._samples: list[tuple[float, dict[str, float]]] = []
+        self._last: dict[str, float] = {}
 
     def _cpu_seconds(self, name: str, pid: int) -> float:
         try:
@@ -54,21 +59,56 @@ class CpuSampler:
             family = [] if name in self._own_only else process.children(recursive=True)
             for p in [process, *family]:
                 times = p.cpu_times()
-                total += times.user + times.system
-            return total
+                total += times.user + times.system + times.children_user + times.children_system
+            self._last[name] = total
         except psutil.Error:
-            return 0.0
+            pass  # gone: its last reading stands
+        return self._last.get(name, 0.0)
+
+    def poll(self) -> None:
+        now = time.monotonic()
+        self._samples.append(
+            (now, {name: self._cpu_seconds(name, pid) for name, pid in self._pids.items()})
+        )
 
     def start(self) -> None:
-        self._started_at = time.monotonic()
-        self._start = {name: self._cpu_seconds(name, pid) for name, pid in self._pids.items()}
+        self._samples = []
+        self.poll()
+
+    @contextlib.contextmanager
+    def polling(self, every_s: float = 1.0) -> Iterator[None]:
+        """Poll from a thread while the block runs (for a block that holds the caller)."""
+        done = threading.Event()
+
+        def poll_until_done() -> None:
+            while not done.wait(every_s):
+                self.poll()
+
+        thread = threading.Thread(target=poll_until_done, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def stop(self) -> dict[str, float]:
-        elapsed = max(time.monotonic() - self._started_at, 1e-9)
-        return {
-            name: round(100 * (self._cpu_seconds(name, pid) - self._start[name]) / elapsed, 1)
-            for name, pid in self._pids.items()
-        }
+        """Average CPU per process over the run."""
+        self.poll()
+        (t0, first), (t1, last) = self._samples[0], self._samples[-1]
+        elapsed = max(t1 - t0, 1e-9)
+        return {name: round(100 * (last[name] - first[name]) / elapsed, 1) for name in first}
+
+    def peak(self) -> dict[str, float]:
+        """CPU per process in its busiest interval between polls."""
+        peaks: dict[str, float] = {}
+        for (t0, before), (t1, after) in zip(self._samples, self._samples[1:], strict=False):
+            if t1 - t0 < 0.5:
+                continue
+            for name in before:
+                used = 100 * (after[name] - before[name]) / (t1 - t0)
+                peaks[name] = round(max(peaks.get(name, 0.0), used), 1)
+        return peaks
 
 
 def busiest(cpu: dict[str, float]) -> str:

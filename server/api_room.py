@@ -87,6 +87,8 @@ async def _start(request: web.Request, conn: Connection, since: str | None) -> N
                 "type": "hello",
                 "room_id": conn.room_id,
                 "user_id": conn.user_id,
+                # Which server process answered: for operators following a viewer's report.
+                "server": request.app[ROOM_HUB].process_id,
                 "server_time_ms": _now_ms(),
                 "limits": {
                     "chat_max_chars": settings.chat_max_chars,

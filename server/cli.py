@@ -61,6 +61,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         run_sweeper=settings.run_sweeper and not args.no_sweeper,
     )
     local = _start_local_stack(need_kafka=settings.run_relay)
+    if args.workers > 1:
+        _serve_workers(args, local)
+        return
     if local and "LIVESALE_DEMO_VIEWER_TOKENS" not in os.environ:
         # On the local stack the viewer page can sign anyone in, so the product can be tried.
         settings = dataclasses.replace(settings, demo_viewer_tokens=True)
@@ -82,6 +85,22 @@ def cmd_serve(args: argparse.Namespace) -> None:
         access_log=None,
         reuse_port=args.reuse_port,
     )
+
+
+def _serve_workers(args: argparse.Namespace, local: bool) -> None:
+    from .workers import Supervisor
+
+    passed_on = [f"--{name}" for name in ("no_relay", "no_sweeper") if getattr(args, name)]
+    passed_on = [flag.replace("_", "-") for flag in passed_on]
+    if args.host:
+        passed_on += ["--host", args.host]
+    if args.port:
+        passed_on += ["--port", str(args.port)]
+    env = dict(os.environ)
+    if local:
+        env.setdefault("LIVESALE_DEMO_VIEWER_TOKENS", "1")
+    log.info("Starting %d workers", args.workers)
+    sys.exit(Supervisor(args.workers, passed_on, env).run())
 
 
 def cmd_relay(args: argparse.Namespace) -> None:
@@ -245,6 +264,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-relay", action="store_true", help="run the outbox relay elsewhere")
     s.add_argument("--no-sweeper", action="store_true", help="do not expire holds here")
     s.add_argument("--reuse-port", action="store_true", help="share the port (SO_REUSEPORT)")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("LIVESALE_WORKERS", "1")),
+        help="server processes sharing the port (SO_REUSEPORT); default 1",
+    )
     s.set_defaults(func=cmd_serve)
 
     r = sub.add_parser("relay", help="relay confirmed orders from the outbox to Kafka")

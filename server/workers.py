@@ -1,0 +1,97 @@
+"""``livesale serve --workers N``: N server processes sharing one port (SO_REUSEPORT).
+
+The kernel spreads new connections over the processes. Nothing is shared in memory: stock,
+holds, rooms, sessions and sold-out flags live in Redis, orders in Kafka, so a worker can die
+and be replaced at any moment. This supervisor starts the workers, restarts one that dies,
+and on SIGTERM/SIGINT passes the signal on (each worker closes its viewers' sockets with
+1001 GOING_AWAY so they reconnect) and waits for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+log = logging.getLogger(__name__)
+
+#: A worker that dies this soon after starting is failing, not crashing once: stop.
+FAST_FAILURE_S = 5.0
+STOP_TIMEOUT_S = 30.0
+
+
+def shared_secrets(env: dict[str, str]) -> dict[str, str]:
+    """Secrets every worker must share; made up once here when the operator set none."""
+    shared = dict(env)
+    for name in ("LIVESALE_VIEWER_SECRET", "LIVESALE_SESSION_SECRET"):
+        shared.setdefault(name, secrets.token_urlsafe(32))
+    return shared
+
+
+class Supervisor:
+    def __init__(self, workers: int, serve_args: Sequence[str], env: dict[str, str]) -> None:
+        self.count = workers
+        self.serve_args = list(serve_args)
+        self.env = shared_secrets(env)
+        self.relay_name = self.env.get("LIVESALE_RELAY_NAME", "relay-1")
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.started_at: dict[int, float] = {}
+        self.stopping = False
+
+    def _start(self, index: int) -> None:
+        env = {
+            **self.env,
+            "LIVESALE_WORKER": str(index),
+            "LIVESALE_WORKERS": "1",  # a worker serves; it does not start workers of its own
+            # Relays share the outbox through their consumer group; each needs its own name
+            # so that a restarted worker re-sends exactly what it had in flight.
+            "LIVESALE_RELAY_NAME": f"{self.relay_name}-w{index}",
+        }
+        command = [
+            sys.executable,
+            "-c",
+            "from server.cli import main; main()",
+            "serve",
+            "--reuse-port",
+            *self.serve_args,
+        ]
+        self.processes[index] = subprocess.Popen(command, env=env)
+        self.started_at[index] = time.monotonic()
+        log.info("Worker %d started (pid %d)", index, self.processes[index].pid)
+
+    def _signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGINT, self._signal)
+        for index in range(self.count):
+            self._start(index)
+        while not self.stopping:
+            time.sleep(0.2)
+            for index, process in list(self.processes.items()):
+                code = process.poll()
+                if code is None or self.stopping:
+                    continue
+                if time.monotonic() - self.started_at[index] < FAST_FAILURE_S:
+                    log.error("Worker %d failed at start (exit %d); stopping all", index, code)
+                    self._signal(signal.SIGTERM, None)
+                    break
+                log.warning("Worker %d exited (code %d); starting a new one", index, code)
+                self._start(index)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.info("All %d workers stopped", self.count)
+        return 0

@@ -1,0 +1,163 @@
+"""``serve --workers 2``: two processes on one port behave as one service.
+
+The kernel spreads connections over the workers (SO_REUSEPORT); room events, sold-out flags
+and moderation must agree across them, and a stop closes every viewer with 1001.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+
+from deploy.stack import free_port, port_open
+from stockkeeper.settings import StockSettings
+
+from .helpers import HOST, VIEWER_SECRET
+from .room_helpers import ask, close_code, events_until, of_type
+from .test_rooms import token
+
+pytestmark = pytest.mark.slow
+
+Socket = aiohttp.ClientWebSocketResponse
+
+
+@pytest.fixture
+def workers(
+    stock_settings: StockSettings, tmp_path: Path, redis: object
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`livesale serve --workers 2` over the test Redis: its base URL and supervisor."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LIVESALE_REDIS_URL": stock_settings.redis_url,
+        "LIVESALE_KAFKA_BOOTSTRAP": stock_settings.kafka_bootstrap,
+        "LIVESALE_VIEWER_SECRET": VIEWER_SECRET,
+        "LIVESALE_PORT": str(port),
+        "LIVESALE_RUN_RELAY": "0",
+    }
+    with (tmp_path / "workers.log").open("wb") as log:
+        supervisor = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from server.cli import main; main()",
+                "serve",
+                "--workers",
+                "2",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while len(psutil.Process(supervisor.pid).children()) < 2 or not port_open(port):
+            assert time.monotonic() < deadline, (tmp_path / "workers.log").read_text()
+            assert supervisor.poll() is None, (tmp_path / "workers.log").read_text()
+            time.sleep(0.1)
+        time.sleep(1.0)  # both workers listening
+        yield f"http://127.0.0.1:{port}", supervisor
+    finally:
+        if supervisor.poll() is None:
+            supervisor.terminate()
+            supervisor.wait(40)
+
+
+async def on_each_worker(
+    session: aiohttp.ClientSession, base: str, room: str, user: str
+) -> dict[str, Socket]:
+    """Open sockets until one lands on each worker; the rest are closed."""
+    found: dict[str, Socket] = {}
+    for _ in range(60):
+        ws = await session.ws_connect(f"{base}/rooms/{room}/live", params={"token": token(user)})
+        hello = (await events_until(ws, of_type("hello")))[-1]
+        await events_until(ws, of_type("snapshot"))
+        if hello["server"] in found:
+            await ws.close()
+        else:
+            found[hello["server"]] = ws
+        if len(found) == 2:
+            return found
+    raise AssertionError("every connection landed on the same worker")
+
+
+async def test_two_workers_share_rooms_flags_and_moderation(
+    workers: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    base, _ = workers
+    async with aiohttp.ClientSession() as session:
+        a, b = (await on_each_worker(session, base, "w-room", "ann")).values()
+        c, d = (await on_each_worker(session, base, "w-room", "bob")).values()
+
+        # Chat posted through one worker reaches viewers on both, in the same order.
+        for ws, text in ((a, "first"), (d, "second")):
+            assert (await ask(ws, "chat", text=text))["type"] == "chat_ack"
+        for ws in (a, b, c, d):
+            chats = [
+                e
+                for e in await events_until(ws, of_type("chat", text="second"))
+                if e["type"] == "chat"
+            ]
+            assert [e["text"] for e in chats] == ["first", "second"]
+
+        # One unit: sold through worker A, refused on worker B, back on B after a cancel on A.
+        offer = {
+            "room_id": "w-room",
+            "sku": "ONE",
+            "title": "The only one",
+            "unit_price": 100,
+            "currency": "EUR",
+            "stock": 1,
+        }
+        async with session.post(f"{base}/api/offers", json=offer, headers=HOST) as resp:
+            offer_id = (await resp.json())["id"]
+        window = {"countdown_seconds": 0, "window_seconds": 600}
+        async with session.post(f"{base}/api/offers/{offer_id}/open", json=window, headers=HOST):
+            pass
+        got = await ask(a, "reserve", offer_id=offer_id, quantity=1, idempotency_key="press-ann-01")
+        assert got["outcome"] == "reserved"
+        refused = await ask(
+            d, "reserve", offer_id=offer_id, quantity=1, idempotency_key="press-bob-01"
+        )
+        assert refused["error"]["code"] == "sold_out"
+        cancelled = await ask(a, "cancel", hold_id=got["hold"]["hold_id"])
+        assert cancelled["outcome"] == "cancelled"
+        again = await ask(
+            d, "reserve", offer_id=offer_id, quantity=1, idempotency_key="press-bob-02"
+        )
+        assert again["outcome"] == "reserved"
+
+        # A ban reaches the banned viewer's sockets on both workers.
+        async with session.post(
+            f"{base}/api/rooms/w-room/bans", json={"user_id": "bob"}, headers=HOST
+        ) as resp:
+            assert resp.status == 200
+        assert await close_code(c) == 4003
+        assert await close_code(d) == 4003
+        for ws in (a, b, c, d):
+            await ws.close()
+
+
+async def test_stopping_the_supervisor_sends_every_viewer_elsewhere(
+    workers: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    base, supervisor = workers
+    children = psutil.Process(supervisor.pid).children()
+    async with aiohttp.ClientSession() as session:
+        sockets = await on_each_worker(session, base, "w-stop", "cid")
+        supervisor.send_signal(signal.SIGTERM)
+        for ws in sockets.values():
+            assert await close_code(ws) == 1001
+    assert supervisor.wait(40) == 0
+    assert not any(
+        child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children
+    )
