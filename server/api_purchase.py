@@ -10,7 +10,7 @@ from aiohttp import web
 
 from stockkeeper.models import ConfirmResult, Hold, ReserveResult
 
-from .appkeys import KEEPER
+from .appkeys import KEEPER, METRICS
 from .auth import require_viewer
 from .errors import ApiError
 from .responses import json_response
@@ -127,6 +127,7 @@ async def reserve(request: web.Request) -> web.Response:
     result = await request.app[KEEPER].reserve(
         offer_id, viewer.user_id, body["quantity"], body["idempotency_key"]
     )
+    request.app[METRICS].reservation(result.outcome, "http")
     if result.outcome == "sold_out" and result.available == 0:
         return web.Response(body=_SOLD_OUT_BODY, status=409, content_type="application/json")
     status, answer = reserve_answer(offer_id, result)

@@ -22,7 +22,7 @@ from stockkeeper.keeper import HOLD_ID, OFFER_ID
 
 from .api_offers import offer_view
 from .api_purchase import CONFIRM_BODY, RESERVE_BODY, confirm_answer, reserve_answer
-from .appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
+from .appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
 from .errors import ApiError
 from .middleware import api_error_for
 from .room.connection import Connection, SseConnection, WsConnection
@@ -279,6 +279,7 @@ class SocketMessages:
         result = await self.app[KEEPER].reserve(
             fields["offer_id"], user_id, fields["quantity"], fields["idempotency_key"]
         )
+        self.app[METRICS].reservation(result.outcome, "socket")
         status, body = reserve_answer(fields["offer_id"], result)
         return {"type": "reserve_result", "status": status, **body}
 

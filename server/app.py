@@ -34,6 +34,7 @@ from .appkeys import (
     HOST_ACCOUNTS,
     KEEPER,
     LOGIN_GUARD,
+    METRICS,
     REDIS,
     ROOM_HUB,
     ROOM_PUBLISHER,
@@ -45,6 +46,7 @@ from .appkeys import (
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
+from .metrics import Metrics, metrics_middleware, watch_outbox
 from .middleware import error_middleware
 from .redis_client import connect
 from .room.hub import RoomHub
@@ -57,8 +59,14 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    metrics = Metrics()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        # Metrics outermost: they see the final status of every answer, errors included.
+        middlewares=[metrics_middleware(metrics), error_middleware],
+    )
     app[SETTINGS] = settings
+    app[METRICS] = metrics
     app[VIEWER_TOKENS] = ViewerTokens(settings.viewer_token_secret)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
@@ -121,6 +129,7 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 async def relay_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     relay = OutboxRelay(app[REDIS], settings.stock, settings.relay_name)
+    relay.on_sent = app[METRICS].kafka_batch
     async with background(relay.run(), "outbox relay"):
         yield
 
@@ -134,7 +143,13 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     app[KEEPER].collect_room_updates = True
     app[ROOM_PUBLISHER] = publisher
     app[ROOM_HUB] = hub
-    async with background(hub.run(), "room hub"):
+    metrics = app[METRICS]
+    hub.on_fan_out = metrics.fanout_lag.observe
+    metrics.connections.set_function(hub.connection_count)
+    async with (
+        background(hub.run(), "room hub"),
+        background(watch_outbox(metrics, app[REDIS]), "outbox depth"),
+    ):
         yield
     await redis.aclose()
 

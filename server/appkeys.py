@@ -10,6 +10,7 @@ from stockkeeper.keeper import StockKeeper
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
+from .metrics import Metrics
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
@@ -26,3 +27,4 @@ HOST_ACCOUNTS = web.AppKey("host_accounts", HostAccounts)
 SESSIONS = web.AppKey("sessions", Sessions)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 SHOWS = web.AppKey("shows", ShowStore)
+METRICS = web.AppKey("metrics", Metrics)

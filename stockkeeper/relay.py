@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
@@ -46,6 +47,8 @@ class OutboxRelay:
         self.settings = settings
         self.name = name
         self.published = 0
+        #: Told how many messages Kafka acknowledged together, and how long that took.
+        self.on_sent: Callable[[int, float], None] = lambda count, seconds: None
         self._producer: AIOKafkaProducer | None = None
         self._groups: set[str] = set()
         # After a start or a failure, this relay's own unacknowledged entries go first.
@@ -107,12 +110,7 @@ class OutboxRelay:
         return len(batch)
 
     async def outbox_depth(self) -> int:
-        """Entries written but not yet acknowledged by Kafka, over all offers."""
-        offer_ids = cast(set[str], await self.redis.smembers(keys.OFFERS))
-        pipe = self.redis.pipeline(transaction=False)
-        for offer_id in offer_ids:
-            pipe.xlen(OfferKeys(offer_id).outbox)
-        return sum(await pipe.execute())
+        return await outbox_depth(self.redis)
 
     async def _outbox_depth_or_none(self) -> int | None:
         try:
@@ -186,7 +184,9 @@ class OutboxRelay:
         # Every message of the batch is in flight together; wait for Kafka to acknowledge
         # all of them before anything is removed from the outbox. Bounded: a producer that
         # lost its broker must not hold the relay forever (the batch is simply sent again).
+        started = time.monotonic()
         await asyncio.wait_for(asyncio.gather(*sends), SEND_TIMEOUT_S)
+        self.on_sent(len(sends), time.monotonic() - started)
 
     async def _acknowledge(self, batch: list[Entry]) -> None:
         by_stream: dict[str, list[str]] = {}
@@ -227,6 +227,15 @@ class OutboxRelay:
                 await asyncio.wait_for(producer.stop(), STOP_TIMEOUT_S)
             except Exception as exc:
                 log.debug("Kafka producer did not stop cleanly: %s", exc)
+
+
+async def outbox_depth(redis: Redis) -> int:
+    """Entries written but not yet acknowledged by Kafka, over all offers."""
+    offer_ids = cast(set[str], await redis.smembers(keys.OFFERS))
+    pipe = redis.pipeline(transaction=False)
+    for offer_id in offer_ids:
+        pipe.xlen(OfferKeys(offer_id).outbox)
+    return sum(await pipe.execute())
 
 
 async def ensure_topics(settings: StockSettings) -> None:

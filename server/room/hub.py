@@ -62,6 +62,8 @@ class RoomHub:
         self.keeper = keeper
         self.settings = settings
         self.process_id = process_id
+        #: Told, per frame, the seconds from the oldest event's publication to fan-out.
+        self.on_fan_out: Callable[[float], None] = lambda seconds: None
         self._rooms: dict[str, _Room] = {}
         self._by_channel: dict[bytes, str] = {}
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
@@ -119,6 +121,10 @@ class RoomHub:
                 )
         except Exception:
             log.exception("Could not announce that offer %s opened", offer_id)
+
+    def connection_count(self) -> int:
+        """Every viewer connection of this process, in all rooms."""
+        return sum(len(room.connections) for room in self._rooms.values())
 
     def viewers(self, room_id: str) -> int:
         room = self._rooms.get(room_id)
@@ -243,6 +249,7 @@ class RoomHub:
             if e.type not in STATE_TYPES or latest[_state_key(e)] == i
         ]
         if public:
+            self.on_fan_out(max(0.0, time.time() - public[0].at_ms / 1000))
             views = [e.view() for e in public]
             state_only = all(e.type in STATE_TYPES for e in public)
             encoded: dict[str, bytes] = {}

@@ -1,0 +1,125 @@
+"""Prometheus metrics at ``/metrics``: one registry per application, no globals.
+
+What operators watch during a show: request rates and latencies per route, reservations by
+outcome, viewers connected, fan-out lag (publish to write), outbox depth (orders waiting
+for Kafka) and Kafka send latency. Keep ``/metrics`` on the internal network: it names
+routes and volumes, not people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from stockkeeper.relay import outbox_depth
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+OUTBOX_POLL_S = 5.0
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "livesale_http_requests",
+            "HTTP requests by route and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "livesale_http_request_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.reservations = Counter(
+            "livesale_reservations",
+            "Reservation answers by outcome (HTTP and socket).",
+            ["outcome", "transport"],
+            registry=r,
+        )
+        self.connections = Gauge(
+            "livesale_room_connections", "Viewer connections open on this process.", registry=r
+        )
+        self.fanout_lag = Histogram(
+            "livesale_room_fanout_lag_seconds",
+            "From an event's publication to its frame being queued to this process's viewers.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.outbox_depth = Gauge(
+            "livesale_outbox_depth", "Outbox entries not yet acknowledged by Kafka.", registry=r
+        )
+        self.kafka_send = Histogram(
+            "livesale_kafka_send_seconds",
+            "From handing a batch of orders to the producer to Kafka's acknowledgement.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.kafka_sent = Counter(
+            "livesale_kafka_messages_sent",
+            "Order and refund events acknowledged by Kafka.",
+            registry=r,
+        )
+
+    def kafka_batch(self, count: int, seconds: float) -> None:
+        self.kafka_send.observe(seconds)
+        self.kafka_sent.inc(count)
+
+    def reservation(self, outcome: str, transport: str) -> None:
+        self.reservations.labels(outcome, transport).inc()
+
+
+def route_of(request: web.Request) -> str:
+    """The route template (``/api/offers/{offer_id}/reservations``), never the raw path."""
+    info = request.match_info
+    resource = info.route.resource if info.http_exception is None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def measure(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            route = route_of(request)
+            metrics.requests.labels(request.method, route, str(status)).inc()
+            metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+    return measure
+
+
+async def watch_outbox(metrics: Metrics, redis: Redis) -> None:
+    """Keep the outbox depth gauge fresh (runs in the background)."""
+    while True:
+        try:
+            metrics.outbox_depth.set(await outbox_depth(redis))
+        except (RedisError, OSError) as exc:
+            log.debug("Outbox depth unknown for now: %s", exc)
+        await asyncio.sleep(OUTBOX_POLL_S)
