@@ -16,7 +16,7 @@ run: $(STAMP)
 ## Run every check CI runs: ruff, mypy strict, and the tests against real Redis and Kafka.
 test: $(STAMP) lint
 	$(BIN)/livesale stack up
-	$(BIN)/python -m deploy.browser
+	$(BIN)/python -m deploy.tools
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 from redis.asyncio import Redis
 
-from deploy.browser import ensure_chromium
+from deploy.tools import ensure_chromium
 from server.app import create_app
 from server.settings import Settings
 

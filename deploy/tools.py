@@ -1,0 +1,34 @@
+"""Programs the tests need besides Redis and Kafka, from Debian's packages:
+
+- ``chromium`` for the browser tests (Playwright drives it; Playwright's own browser
+  download is not reachable from these machines);
+- ``haproxy`` to check the load balancer's configuration offline.
+
+``python -m deploy.tools`` installs whichever is missing, in one apt-get run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+from .stack import apt_install
+
+CHROMIUM = "/usr/bin/chromium"
+PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy"}
+
+
+def ensure(*packages: str) -> None:
+    missing = [package for package in packages if not shutil.which(PROGRAMS[package])]
+    if missing:
+        print(f"Installing {', '.join(missing)} from Debian's packages…", file=sys.stderr)
+        apt_install(*missing)
+
+
+def ensure_chromium() -> str:
+    ensure("chromium")
+    return CHROMIUM
+
+
+if __name__ == "__main__":
+    ensure(*PROGRAMS)
