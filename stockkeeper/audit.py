@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -11,10 +12,25 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    partition: int
+    key: bytes | None
+    value: dict[str, Any]
+
+
 async def read_topic(
     bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0, settle_s: float = 1.0
 ) -> list[dict[str, Any]]:
-    """Every message of ``topic`` once ``expected`` arrived (waiting ``settle_s`` for extras).
+    """Every message of ``topic`` once ``expected`` arrived (waiting ``settle_s`` for extras)."""
+    records = await read_records(bootstrap, topic, expected, timeout_s, settle_s)
+    return [record.value for record in records]
+
+
+async def read_records(
+    bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0, settle_s: float = 1.0
+) -> list[Record]:
+    """Every record of ``topic``, with its partition and key, once ``expected`` arrived.
 
     Reads every partition from the beginning by assignment, not by group subscription, so a
     topic created moments ago is read whole."""
@@ -24,7 +40,7 @@ async def read_topic(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
     await consumer.start()
-    messages: list[dict[str, Any]] = []
+    messages: list[Record] = []
     try:
         assigned = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(assigned)
@@ -33,7 +49,7 @@ async def read_topic(
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=200)
             for batch in batches.values():
-                messages.extend(orjson.loads(m.value) for m in batch)
+                messages.extend(Record(m.partition, m.key, orjson.loads(m.value)) for m in batch)
             if len(messages) >= expected:
                 settle_until = settle_until or time.monotonic() + settle_s
                 if time.monotonic() >= settle_until:

@@ -23,10 +23,10 @@ from deploy.stack import KafkaBroker, RedisServer
 from server.app import create_app
 from server.redis_client import connect
 from server.settings import Settings
-from stockkeeper.audit import read_topic
+from stockkeeper.audit import read_records, read_topic
 from stockkeeper.fulfilment import FulfilmentConsumer
 from stockkeeper.keeper import StockKeeper
-from stockkeeper.keys import OfferKeys
+from stockkeeper.keys import RELAY_GROUP, OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
@@ -190,6 +190,52 @@ async def test_a_relay_killed_mid_stream_loses_no_order(
     await consuming
     assert sorted(shipped) == sorted(order_ids)
     assert consumer.duplicates == len(messages) - total
+
+
+async def test_two_relays_share_the_outbox_and_one_killed_loses_no_order(
+    keeper: StockKeeper, redis: Redis, stock_settings: StockSettings, spawn_relay: SpawnRelay
+) -> None:
+    """Two relays drain the outboxes together through the consumer group; one is killed
+    mid-stream and the other claims what it had in flight. Every order reaches Kafka, keyed
+    by its order id (so all copies of an order share a partition), and the topic's
+    partitions all carry orders."""
+    offer_ids = [await open_offer(keeper, stock=1000) for _ in range(4)]
+    order_ids: list[str] = []
+    for offer_id in offer_ids:
+        order_ids += await confirmed_orders(keeper, offer_id, range(400))
+    probe = OutboxRelay(redis, stock_settings, "probe")
+    total = len(order_ids)
+    doomed = spawn_relay(stock_settings, "relay-a")
+    spawn_relay(stock_settings, "relay-b")
+
+    async def mid_stream() -> bool:
+        return await probe.outbox_depth() < total - 200
+
+    await wait_for(mid_stream, 60, "the relays to start sending")
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    assert await probe.outbox_depth() > 0, "relay-a was not killed mid-stream"
+
+    async def drained() -> bool:
+        return await probe.outbox_depth() == 0
+
+    await wait_for(drained, 60, "relay-b to send the rest, relay-a's share included")
+    readers = set()
+    for offer_id in offer_ids:
+        for consumer in await redis.xinfo_consumers(OfferKeys(offer_id).outbox, RELAY_GROUP):
+            readers.add(consumer["name"])
+    assert {"relay-a", "relay-b"} <= readers
+
+    records = await read_records(
+        stock_settings.kafka_bootstrap, stock_settings.orders_topic, expected=total
+    )
+    assert {r.value["order_id"] for r in records} == set(order_ids)
+    partitions_of: dict[str, set[int]] = {}
+    for record in records:
+        assert record.key == record.value["order_id"].encode()
+        partitions_of.setdefault(record.value["order_id"], set()).add(record.partition)
+    assert all(len(p) == 1 for p in partitions_of.values())
+    assert {r.partition for r in records} == {0, 1, 2}
 
 
 async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
