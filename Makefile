@@ -15,7 +15,7 @@ run: $(STAMP)
 
 ## Run every check CI runs: ruff, mypy strict, and the tests against real Redis and Kafka.
 test: $(STAMP) lint
-	$(BIN)/livesale stack up
+	$(BIN)/livesale stack up --cluster
 	$(BIN)/python -m deploy.tools
 	$(BIN)/pytest
 

@@ -31,6 +31,8 @@ KAFKA_VERSION = "3.9.1"
 REDIS_PORT = 16379
 KAFKA_PORT = 19092
 KAFKA_CONTROLLER_PORT = 19093
+#: The local 3-master Redis Cluster the cluster tests use (bus ports are these + 10000).
+REDIS_CLUSTER_PORTS = (17001, 17002, 17003)
 
 
 class StackError(Exception):
@@ -168,6 +170,8 @@ class RedisServer:
     port: int
     data_dir: Path
     process: subprocess.Popen[bytes] | None = None
+    #: More redis-server options, e.g. cluster mode.
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -206,6 +210,7 @@ class RedisServer:
                 "",
                 "--protected-mode",
                 "yes",
+                *self.options,
             ],
             self._log,
             self._pid,
@@ -363,12 +368,93 @@ class KafkaBroker:
         return _stop(self.process, self._pid, 5, signal.SIGKILL)
 
 
+@dataclass
+class RedisClusterNodes:
+    """A local Redis Cluster of three masters (no replicas), for the cluster tests."""
+
+    ports: tuple[int, ...]
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        # The service takes this scheme as "Redis Cluster, discover the rest from here".
+        return f"redis-cluster://127.0.0.1:{self.ports[0]}"
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        options = (
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "5000",
+        )
+        return [
+            RedisServer(port, self.data_dir / str(port), options=options) for port in self.ports
+        ]
+
+    def _cluster_info(self) -> str:
+        result = subprocess.run(
+            ["redis-cli", "-p", str(self.ports[0]), "cluster", "info"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout
+
+    def is_up(self) -> bool:
+        return (
+            all(node.ping() for node in self.nodes) and "cluster_state:ok" in self._cluster_info()
+        )
+
+    def start(self) -> None:
+        for node in self.nodes:
+            if not node.ping():
+                node.start()
+        if "cluster_slots_assigned:0" in self._cluster_info():
+            _run(
+                [
+                    "redis-cli",
+                    "--cluster",
+                    "create",
+                    *(f"127.0.0.1:{port}" for port in self.ports),
+                    "--cluster-replicas",
+                    "0",
+                    "--cluster-yes",
+                ]
+            )
+        deadline = time.monotonic() + 30
+        while "cluster_state:ok" not in self._cluster_info():
+            if time.monotonic() > deadline:
+                raise StackError(f"The Redis Cluster on {self.ports} did not become ready")
+            time.sleep(0.2)
+
+    def stop(self) -> bool:
+        return all(node.stop() for node in self.nodes)
+
+
 def local_redis() -> RedisServer:
     return RedisServer(REDIS_PORT, state_dir() / "redis")
 
 
 def local_kafka() -> KafkaBroker:
     return KafkaBroker(KAFKA_PORT, KAFKA_CONTROLLER_PORT, state_dir() / "kafka")
+
+
+def local_cluster() -> RedisClusterNodes:
+    return RedisClusterNodes(REDIS_CLUSTER_PORTS, state_dir() / "redis-cluster")
+
+
+def up_cluster() -> RedisClusterNodes:
+    """Start the local 3-master Redis Cluster unless it already runs."""
+    cluster = local_cluster()
+    if cluster.is_up():
+        log.info("The Redis Cluster already runs on ports %s", cluster.ports)
+    else:
+        cluster.start()
+        log.info("Started a Redis Cluster on ports %s", cluster.ports)
+    return cluster
 
 
 def up() -> tuple[RedisServer, KafkaBroker]:
@@ -388,9 +474,17 @@ def up() -> tuple[RedisServer, KafkaBroker]:
 
 
 def down() -> None:
-    for name, stopped in (("Kafka", local_kafka().stop()), ("Redis", local_redis().stop())):
+    for name, stopped in (
+        ("Kafka", local_kafka().stop()),
+        ("Redis", local_redis().stop()),
+        ("Redis Cluster", local_cluster().stop()),
+    ):
         log.info("%s %s", name, "stopped" if stopped else "was not running")
 
 
 def status() -> dict[str, bool]:
-    return {"redis": local_redis().ping(), "kafka": local_kafka().is_up()}
+    return {
+        "redis": local_redis().ping(),
+        "kafka": local_kafka().is_up(),
+        "redis-cluster": local_cluster().is_up(),
+    }

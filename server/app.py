@@ -48,7 +48,7 @@ from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
 from .metrics import Metrics, metrics_middleware, watch_outbox
 from .middleware import error_middleware
-from .redis_client import connect
+from .redis_client import connect, discover
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
@@ -138,6 +138,8 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # Room events are msgpack: this client returns bytes.
     redis = connect(settings.stock.redis_url, decode=False)
+    with contextlib.suppress(RedisError, OSError):
+        await discover(redis)  # a Redis down at start is met by the hub's own reconnects
     publisher = RoomPublisher(redis, settings.room)
     hub = RoomHub(redis, publisher, app[KEEPER], settings.room, process_id())
     app[KEEPER].collect_room_updates = True

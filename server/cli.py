@@ -173,13 +173,16 @@ def cmd_stack(args: argparse.Namespace) -> None:
         redis, kafka = stack.up()
         print(f"LIVESALE_REDIS_URL={redis.url}")
         print(f"LIVESALE_KAFKA_BOOTSTRAP={kafka.bootstrap}")
+        if args.cluster:
+            cluster = stack.up_cluster()
+            print(f"# or, on the local Redis Cluster: LIVESALE_REDIS_URL={cluster.url}")
     elif args.action == "down":
         stack.down()
     else:
         state = stack.status()
         for name, running in state.items():
             print(f"{name}: {'running' if running else 'stopped'}")
-        if not all(state.values()):
+        if not (state["redis"] and state["kafka"]):
             sys.exit(1)
 
 
@@ -286,6 +289,9 @@ def parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("stack", help="local Redis and Kafka on loopback")
     st.add_argument("action", choices=["up", "down", "status"])
+    st.add_argument(
+        "--cluster", action="store_true", help="also a local 3-master Redis Cluster (up)"
+    )
     st.set_defaults(func=cmd_stack)
 
     t = sub.add_parser("token", help="mint a viewer token (needs LIVESALE_VIEWER_SECRET)")

@@ -1,10 +1,24 @@
-"""The one way this service opens a Redis client."""
+"""The one way this service opens a Redis client: one server, or a Redis Cluster.
+
+``redis-cluster://host:port`` names any node of a cluster; the client discovers the rest
+and sends each command to the shard of its keys. Every key of an offer shares the hash tag
+``{offer:ID}`` and every key of a room ``{room:ID}``, so each Lua script touches one slot.
+"""
 
 from __future__ import annotations
 
+from typing import cast
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+CLUSTER_SCHEME = "redis-cluster://"
+
+
+def is_cluster(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
 
 
 def connect(url: str, *, decode: bool = True, max_connections: int = 64) -> Redis:
@@ -15,6 +29,18 @@ def connect(url: str, *, decode: bool = True, max_connections: int = 64) -> Redi
     retry (every purchase call is, by its idempotency key or hold id). ``decode=False``
     returns bytes, for msgpack-encoded room events.
     """
+    if is_cluster(url):
+        cluster = RedisCluster.from_url(
+            "redis://" + url.removeprefix(CLUSTER_SCHEME),
+            decode_responses=decode,
+            max_connections=max_connections,
+            retry=Retry(NoBackoff(), 0),
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+        )
+        # The cluster client speaks the same commands, pipelines, scripts and pub/sub as
+        # the single-server one; the code is written against that shared surface.
+        return cast(Redis, cluster)
     # A burst (a chat storm, a rush of confirms) waits up to 2 s for a free connection
     # instead of failing; the batched purchase path needs only a few.
     pool = BlockingConnectionPool.from_url(
@@ -29,3 +55,9 @@ def connect(url: str, *, decode: bool = True, max_connections: int = 64) -> Redi
     )
     # from_pool: closing the client closes the pool and its connections.
     return Redis.from_pool(pool)
+
+
+async def discover(redis: Redis) -> None:
+    """Learn a cluster's slot map now; pub/sub needs it before its first command."""
+    if isinstance(redis, RedisCluster):
+        await redis.initialize()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
@@ -105,14 +106,28 @@ class ScriptBatcher:
         if self._pending:
             self._schedule()
 
-    async def _run(self, batch: list[_Call]) -> None:
+    async def _send(self, batch: list[_Call]) -> list[Any]:
+        """Every call's reply, or the error in its place."""
+        if isinstance(self._redis, RedisCluster):
+            # A cluster pipeline refuses EVALSHA (it cannot route scripts); each call goes
+            # to its own shard, all at once. Merging still makes one EVALSHA per offer.
+            return await asyncio.gather(
+                *(
+                    self._redis.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                    for call in batch
+                ),
+                return_exceptions=True,
+            )
         # redis-py's own pipelines with registered scripts ask SCRIPT EXISTS on every
         # execute, a second round trip; EVALSHA directly and reload only on NOSCRIPT.
         pipe = self._redis.pipeline(transaction=False)
         for call in batch:
             pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+        return await pipe.execute(raise_on_error=False)
+
+    async def _run(self, batch: list[_Call]) -> None:
         try:
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await self._send(batch)
         except (RedisError, OSError) as exc:
             error = StockUnavailable(f"Redis did not answer: {exc}")
             for call in batch:

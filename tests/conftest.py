@@ -6,6 +6,7 @@ so they never touch what a developer's running service keeps in database 0.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -26,6 +27,8 @@ from stockkeeper.settings import DEFAULT_KAFKA_BOOTSTRAP, StockSettings
 from .helpers import VIEWER_SECRET, sign_up_test_host
 
 REDIS_URL = os.environ.get("LIVESALE_TEST_REDIS_URL", "redis://127.0.0.1:16379/15")
+#: The local 3-master Redis Cluster that `livesale stack up --cluster` starts.
+CLUSTER_URL = os.environ.get("LIVESALE_TEST_REDIS_CLUSTER_URL", "redis-cluster://127.0.0.1:17001")
 KAFKA_BOOTSTRAP = os.environ.get("LIVESALE_TEST_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP)
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
@@ -79,6 +82,24 @@ async def client(
 ) -> TestClient[web.Request, web.Application]:
     """The HTTP API from the app factory, over the flushed test database."""
     return await aiohttp_client(create_app(app_settings))
+
+
+@pytest.fixture
+def cluster_app_settings(app_settings: Settings) -> Settings:
+    """The app's settings over the local Redis Cluster instead of one Redis."""
+    return dataclasses.replace(
+        app_settings, stock=dataclasses.replace(app_settings.stock, redis_url=CLUSTER_URL)
+    )
+
+
+@pytest.fixture
+async def cluster_redis() -> AsyncIterator[Redis]:
+    """The flushed Redis Cluster (every master), with the test host signed up."""
+    client = connect(CLUSTER_URL)
+    await client.flushdb()
+    await sign_up_test_host(client)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

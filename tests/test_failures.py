@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import random
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from deploy.stack import KafkaBroker, RedisServer
 from server.app import create_app
@@ -195,26 +198,39 @@ async def test_a_relay_killed_mid_stream_loses_no_order(
 async def test_two_relays_share_the_outbox_and_one_killed_loses_no_order(
     keeper: StockKeeper, redis: Redis, stock_settings: StockSettings, spawn_relay: SpawnRelay
 ) -> None:
-    """Two relays drain the outboxes together through the consumer group; one is killed
-    mid-stream and the other claims what it had in flight. Every order reaches Kafka, keyed
-    by its order id (so all copies of an order share a partition), and the topic's
-    partitions all carry orders."""
+    """Two relays drain the outboxes together through the consumer group; one dies with
+    entries in flight (read, not yet acknowledged by Kafka) and the other claims them.
+    Every order reaches Kafka, keyed by its order id (so all copies of an order share a
+    partition), and the topic's partitions all carry orders."""
     offer_ids = [await open_offer(keeper, stock=1000) for _ in range(4)]
     order_ids: list[str] = []
     for offer_id in offer_ids:
         order_ids += await confirmed_orders(keeper, offer_id, range(400))
     probe = OutboxRelay(redis, stock_settings, "probe")
     total = len(order_ids)
+    streams = [OfferKeys(offer_id).outbox for offer_id in offer_ids]
+
+    async def in_flight(name: str) -> int:
+        count = 0
+        for stream in streams:
+            with contextlib.suppress(ResponseError):  # the group is not there yet
+                summary = await redis.xpending(stream, RELAY_GROUP)
+                count += sum(c["pending"] for c in summary["consumers"] if c["name"] == name)
+        return count
+
     doomed = spawn_relay(stock_settings, "relay-a")
+    # Freeze relay-a at a moment it holds entries Kafka has not acknowledged.
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "relay-a never had entries in flight"
+        doomed.send_signal(signal.SIGSTOP)
+        if await in_flight("relay-a") > 0 and await probe.outbox_depth() > 200:
+            break
+        doomed.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.005)
     spawn_relay(stock_settings, "relay-b")
-
-    async def mid_stream() -> bool:
-        return await probe.outbox_depth() < total - 200
-
-    await wait_for(mid_stream, 60, "the relays to start sending")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait()
-    assert await probe.outbox_depth() > 0, "relay-a was not killed mid-stream"
 
     async def drained() -> bool:
         return await probe.outbox_depth() == 0

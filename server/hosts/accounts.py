@@ -94,9 +94,11 @@ class HostAccounts:
         """Register ``token`` for ``host_id`` (only its digest is stored)."""
         digest = _digest(token)
         now = int(time.time() * 1000)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(keys.api_token(digest), host_id)
+        # Two keys in different cluster slots: listed first, so a token never works
+        # without appearing in its host's list.
+        pipe = self.redis.pipeline(transaction=False)
         pipe.hset(keys.host_tokens(host_id), digest, f"{label}:{now}")
+        pipe.set(keys.api_token(digest), host_id)
         await pipe.execute()
 
     async def mint_api_token(self, host_id: str, label: str) -> str:
@@ -114,7 +116,7 @@ class HostAccounts:
         digest = _digest(token)
         if await self.redis.get(keys.api_token(digest)) != host_id:
             return False
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=False)
         pipe.delete(keys.api_token(digest))
         pipe.hdel(keys.host_tokens(host_id), digest)
         await pipe.execute()

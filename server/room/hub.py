@@ -1,8 +1,9 @@
 """Fan-out of room events to this process's viewers.
 
-Every process with viewers of a room subscribes to the room's channel. Events arriving
-within one batch window go out together: the frame is encoded once per room and the same
-bytes are queued to every viewer of the room. Each viewer has a bounded queue and a writer
+Every process with viewers of a room subscribes to the room's channel: a sharded pub/sub
+channel (SSUBSCRIBE), which in Redis Cluster lives only on the shard of the room's slot.
+Events arriving within one batch window go out together: the frame is encoded once per room
+and the same bytes are queued to every viewer of the room. Each viewer has a bounded queue
 of its own, so a slow viewer never delays the others and is dropped when too far behind.
 """
 
@@ -17,17 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
 
+from ..redis_client import discover
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
 from .events import STATE_TYPES, RoomEvent, from_published
 from .keys import RoomKeys, stock_tick
 from .publisher import RoomPublisher
 from .settings import RoomSettings
+from .subscriber import ShardedSubscriber
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class RoomHub:
         self.on_fan_out: Callable[[float], None] = lambda seconds: None
         self._rooms: dict[str, _Room] = {}
         self._by_channel: dict[bytes, str] = {}
-        self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = ShardedSubscriber(redis)
         self._subscriptions = asyncio.Lock()
         self._blocked: dict[str, tuple[float, set[str]]] = {}
         self._last_stock: dict[str, int] = {}
@@ -82,8 +84,6 @@ class RoomHub:
                 room = self._rooms[conn.room_id] = _Room(conn.room_id)
                 channel = RoomKeys(conn.room_id).channel
                 await self._pubsub.subscribe(channel)
-                # Only now may the reader ask for messages: before the first subscribe the
-                # pub/sub connection does not exist yet.
                 self._by_channel[channel.encode()] = conn.room_id
             room.connections.add(conn)
 
@@ -174,7 +174,7 @@ class RoomHub:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
 
     async def _every(self, name: str, step: Callable[[], Awaitable[None]], period: float) -> None:
         while True:
@@ -195,7 +195,7 @@ class RoomHub:
                 if not self._by_channel:
                     await asyncio.sleep(0.05)
                     continue
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._pubsub.get_message(wait_s=1.0)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -209,7 +209,7 @@ class RoomHub:
                 with contextlib.suppress(RedisError, OSError):
                     await self._resubscribe()
                 continue
-            if message is None or message["type"] != "message":
+            if message is None:
                 continue
             room_id = self._by_channel.get(message["channel"])
             room = self._rooms.get(room_id) if room_id else None
@@ -221,12 +221,12 @@ class RoomHub:
 
     async def _resubscribe(self) -> None:
         async with self._subscriptions:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-            self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            channels = [RoomKeys(room_id).channel for room_id in self._rooms]
-            if channels:
-                await self._pubsub.subscribe(*channels)
+            await self._pubsub.aclose()
+            self._pubsub = ShardedSubscriber(self.redis)
+            # A cluster's shards may have moved: learn the slot map again.
+            await discover(self.redis)
+            for room_id in self._rooms:
+                await self._pubsub.subscribe(RoomKeys(room_id).channel)
             # Events published while we were away are in each room's history: viewers
             # must resume from their last offset to see them.
             for room in self._rooms.values():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
 from ..errors import ApiError
@@ -54,6 +56,15 @@ class RoomPublisher:
     async def publish_many(self, events: list[tuple[str, str, dict[str, Any], str]]) -> None:
         """Publish (room id, type, data, only for this user or "") events in one pipeline,
         e.g. the purchase news of a rush of confirms."""
+        if isinstance(self.redis, RedisCluster):
+            # Cluster pipelines refuse scripts: each event goes to its room's shard.
+            await asyncio.gather(
+                *(
+                    self.publish(room_id, type_, data, to_user)
+                    for room_id, type_, data, to_user in events
+                )
+            )
+            return
         pipe = self.redis.pipeline(transaction=False)
         for room_id, type_, data, to_user in events:
             k = RoomKeys(room_id)

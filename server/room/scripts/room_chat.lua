@@ -21,5 +21,5 @@ redis.call('HSET', KEYS[4], user, at)
 redis.call('HINCRBY', KEYS[6], math.floor(at / 60000), 1)
 local offset = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   't', 'chat', 'd', ARGV[4], 'u', '', 'at', at)
-redis.call('PUBLISH', ARGV[1], cmsgpack.pack({offset, at, 'chat', '', ARGV[4]}))
+redis.call('SPUBLISH', ARGV[1], cmsgpack.pack({offset, at, 'chat', '', ARGV[4]}))
 return {'posted', offset}

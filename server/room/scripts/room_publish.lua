@@ -8,5 +8,5 @@ local now = redis.call('TIME')
 local at = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local offset = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   't', ARGV[3], 'd', ARGV[4], 'u', ARGV[5], 'at', at)
-redis.call('PUBLISH', ARGV[1], cmsgpack.pack({offset, at, ARGV[3], ARGV[5], ARGV[4]}))
+redis.call('SPUBLISH', ARGV[1], cmsgpack.pack({offset, at, ARGV[3], ARGV[5], ARGV[4]}))
 return offset

@@ -1,0 +1,93 @@
+"""Sharded pub/sub subscriptions of one server process, on one Redis or a Redis Cluster.
+
+A room's channel is a shard channel (SSUBSCRIBE): on a cluster it lives on the shard that
+owns the room's slot, so publishing costs one shard, not the whole cluster bus. This keeps
+one subscriber connection per shard that has a subscribed room (just one on a single
+Redis), and a reader per connection feeding one queue the hub reads from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
+
+_FAILED = "failed"
+
+
+class ShardedSubscriber:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._shards: dict[str, tuple[Redis | None, PubSub]] = {}
+        self._shard_of: dict[str, str] = {}
+        self._readers: dict[str, asyncio.Task[None]] = {}
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def _shard(self, channel: str) -> str:
+        if isinstance(self.redis, RedisCluster):
+            return str(self.redis.get_node_from_key(channel).name)
+        return "redis"
+
+    def _connect(self, shard: str) -> tuple[Redis | None, PubSub]:
+        if isinstance(self.redis, RedisCluster):
+            node = self.redis.get_node(node_name=shard)
+            assert node is not None
+            client = Redis(host=node.host, port=node.port, decode_responses=False)
+            return client, client.pubsub(ignore_subscribe_messages=True)
+        return None, self.redis.pubsub(ignore_subscribe_messages=True)
+
+    async def subscribe(self, channel: str) -> None:
+        shard = self._shard(channel)
+        if shard not in self._shards:
+            self._shards[shard] = self._connect(shard)
+        await self._shards[shard][1].ssubscribe(channel)
+        self._shard_of[channel] = shard
+        # Only now may the reader ask for messages: before its first subscription the
+        # pub/sub connection does not exist yet.
+        if shard not in self._readers:
+            self._readers[shard] = asyncio.create_task(self._read(self._shards[shard][1]))
+
+    async def unsubscribe(self, channel: str) -> None:
+        shard = self._shard_of.pop(channel, None)
+        if shard is not None and shard in self._shards:
+            await self._shards[shard][1].sunsubscribe(channel)
+
+    async def _read(self, pubsub: PubSub) -> None:
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None and message["type"] == "smessage":
+                    await self._queue.put(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The hub sees the failure in its next read and starts over.
+            await self._queue.put({"type": _FAILED, "error": exc})
+
+    async def get_message(self, wait_s: float) -> dict[str, Any] | None:
+        """The next message from any shard, or None after ``wait_s`` seconds."""
+        try:
+            message = await asyncio.wait_for(self._queue.get(), wait_s)
+        except TimeoutError:
+            return None
+        if message["type"] == _FAILED:
+            raise message["error"]
+        return message
+
+    async def aclose(self) -> None:
+        for reader in self._readers.values():
+            reader.cancel()
+        await asyncio.gather(*self._readers.values(), return_exceptions=True)
+        for client, pubsub in self._shards.values():
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+        self._shards.clear()
+        self._shard_of.clear()
+        self._readers.clear()

@@ -1,0 +1,132 @@
+"""The service unchanged against a 3-master Redis Cluster: storms, rooms, hosts, orders.
+
+Every key of an offer carries ``{offer:ID}`` and every key of a room ``{room:ID}``, so each
+script runs on one shard; room events travel on sharded pub/sub. A CROSSSLOT error or a
+lost event anywhere here would fail these tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from server.app import create_app
+from server.settings import Settings
+
+from . import test_storm
+from .helpers import HOST, HOST_ID, HOST_PASSWORD, assert_consistent, create_live_offer, viewer
+from .room_helpers import ask, events_until, of_type
+from .test_rooms import token
+
+pytestmark = pytest.mark.slow
+
+
+async def test_cluster_has_three_masters(cluster_redis: Redis) -> None:
+    info = await cluster_redis.execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]
+    assert info["cluster_state"] == "ok"
+    assert info["cluster_size"] == "3"
+
+
+async def test_2000_buyers_against_100_units_on_the_cluster(
+    cluster_app_settings: Settings, cluster_redis: Redis
+) -> None:
+    await test_storm.test_2000_buyers_against_100_units_hold_exactly_100(
+        cluster_app_settings, cluster_redis
+    )
+
+
+async def test_multi_unit_storm_on_the_cluster_puts_every_order_in_kafka(
+    cluster_app_settings: Settings, cluster_redis: Redis
+) -> None:
+    await (
+        test_storm.test_multi_unit_storm_with_limit_3_never_oversells_and_every_order_reaches_kafka(
+            cluster_app_settings, cluster_redis
+        )
+    )
+
+
+@pytest.fixture
+async def two_servers(
+    cluster_app_settings: Settings, cluster_redis: Redis
+) -> AsyncIterator[list[str]]:
+    """Two app instances (as two server processes would be) over the cluster."""
+    servers = [TestServer(create_app(cluster_app_settings)) for _ in range(2)]
+    for server in servers:
+        await server.start_server()
+    yield [str(server.make_url("")).rstrip("/") for server in servers]
+    for server in servers:
+        await server.close()
+
+
+async def test_rooms_flags_and_hosts_work_across_servers_on_the_cluster(
+    two_servers: list[str], cluster_redis: Redis
+) -> None:
+    a, b = two_servers
+    # unsafe: keep cookies of a bare IP address such as 127.0.0.1.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        # A host signs in with a password (session and CSRF token kept in the cluster).
+        async with session.post(
+            f"{a}/api/host/login", json={"host_id": HOST_ID, "password": HOST_PASSWORD}
+        ) as resp:
+            assert resp.status == 200
+            csrf = (await resp.json())["csrf_token"]
+        async with session.post(
+            f"{a}/api/shows",
+            json={"room_id": "c-room", "title": "Cluster show"},
+            headers={"X-CSRF-Token": csrf},
+        ) as resp:
+            assert resp.status == 201
+
+        sockets = [
+            await session.ws_connect(f"{base}/rooms/c-room/live", params={"token": token(user)})
+            for base, user in ((a, "ann"), (b, "bob"))
+        ]
+        for ws in sockets:
+            await events_until(ws, of_type("snapshot"))
+        assert (await ask(sockets[0], "chat", text="from a"))["type"] == "chat_ack"
+        assert (await ask(sockets[1], "chat", text="from b"))["type"] == "chat_ack"
+        async with session.post(
+            f"{b}/api/rooms/c-room/announcements", json={"text": "hello all"}, headers=HOST
+        ) as resp:
+            assert resp.status == 201
+        orders = []
+        for ws in sockets:
+            seen = await events_until(ws, of_type("announcement"))
+            orders.append(
+                [(e["type"], e.get("text")) for e in seen if e["type"] in ("chat", "announcement")]
+            )
+        assert (
+            orders[0]
+            == orders[1]
+            == [
+                ("chat", "from a"),
+                ("chat", "from b"),
+                ("announcement", "hello all"),
+            ]
+        )
+
+        # One unit, sold through server A: server B says sold out, until A's buyer cancels.
+        offer_id = await create_live_offer(session, a, stock=1)
+        async with session.post(
+            f"{a}/api/offers/{offer_id}/reservations",
+            json={"idempotency_key": "press-ann-0001"},
+            headers=viewer("ann"),
+        ) as resp:
+            hold_id = (await resp.json())["hold"]["hold_id"]
+        refused = await ask(
+            sockets[1], "reserve", offer_id=offer_id, quantity=1, idempotency_key="press-bob-0001"
+        )
+        assert refused["error"]["code"] == "sold_out"
+        async with session.post(f"{a}/api/holds/{hold_id}/cancel", headers=viewer("ann")) as resp:
+            assert resp.status == 200
+        again = await ask(
+            sockets[1], "reserve", offer_id=offer_id, quantity=1, idempotency_key="press-bob-0002"
+        )
+        assert again["outcome"] == "reserved"
+        assert (await assert_consistent(cluster_redis, offer_id))["held"] == 1
+        for ws in sockets:
+            await ws.close()
