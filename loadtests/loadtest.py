@@ -119,8 +119,9 @@ class RunContext:
         self.bootstrap = bootstrap
         self.orders_so_far = 0
 
-    def _scenario_env(self, offer_id: str = "") -> dict[str, str]:
+    def _scenario_env(self, offer_id: str = "", pay_all_after_ms: float = 0) -> dict[str, str]:
         return {
+            "LOADTEST_PAY_ALL_AFTER_MS": str(pay_all_after_ms or float("inf")),
             **os.environ,
             "LOADTEST_VIEWER_SECRET": self.env["LIVESALE_VIEWER_SECRET"],
             "LOADTEST_HOST_TOKEN": self.host_token,
@@ -130,7 +131,12 @@ class RunContext:
         }
 
     def locust_run(
-        self, name: str, files: list[str], users: int, offer_id: str = ""
+        self,
+        name: str,
+        files: list[str],
+        users: int,
+        offer_id: str = "",
+        pay_all_after_ms: float = 0,
     ) -> dict[str, Any]:
         seconds = self.args.seconds
         prefix = self.out / f"{name}-{users}u"
@@ -166,7 +172,10 @@ class RunContext:
         print(f"{name}: {users} users for {seconds} s (Locust)", flush=True)
         with (self.out / f"{name}-{users}u.log").open("wb") as log:
             locust = subprocess.Popen(
-                cmd, env=self._scenario_env(offer_id), stdout=log, stderr=subprocess.STDOUT
+                cmd,
+                env=self._scenario_env(offer_id, pay_all_after_ms),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             sampler = CpuSampler({**self.pids, "locust": locust.pid})
             sampler.start()
@@ -217,7 +226,11 @@ class RunContext:
         http_json(
             "POST", f"{self.base}/api/shows/{ROOM}/offers/{offer['id']}/launch", self.host_token, {}
         )
-        result = self.locust_run("flash_sale", ["flash_sale.py"], users, offer_id=offer["id"])
+        # Holds taken near the end are paid, so no unit comes back after the buyers are gone.
+        pay_all_after_ms = (time.time() + self.args.seconds - HOLD_SECONDS - 3) * 1000
+        result = self.locust_run(
+            "flash_sale", ["flash_sale.py"], users, offer["id"], pay_all_after_ms
+        )
         result["offer"] = {"id": offer["id"], "stock": stock, "per_user_limit": 1}
         result["checks"] = asyncio.run(self._check_sale(offer["id"], stock, limit=1))
         return result

@@ -29,6 +29,9 @@ class ScenarioSettings:
     greedy_share: float
     #: Share of room viewers who chat.
     chat_share: float
+    #: From this moment (epoch ms) every buyer pays: a hold left to lapse after the run
+    #: ends would put a unit back on sale with nobody left to buy it.
+    pay_all_after_ms: float
 
     @classmethod
     def from_env(cls) -> ScenarioSettings:
@@ -43,6 +46,7 @@ class ScenarioSettings:
             retry_share=float(env.get("LOADTEST_RETRY_SHARE", "0.2")),
             greedy_share=float(env.get("LOADTEST_GREEDY_SHARE", "0.1")),
             chat_share=float(env.get("LOADTEST_CHAT_SHARE", "0.1")),
+            pay_all_after_ms=float(env.get("LOADTEST_PAY_ALL_AFTER_MS", "inf")),
         )
 
 
