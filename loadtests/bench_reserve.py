@@ -40,7 +40,7 @@ from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
 from .measure import machine
-from .server_process import fresh_database, http_json, server_process
+from .server_process import fresh_database, http_json, open_offer_now, server_process
 
 BENCH_DB = 13
 WRK_SCRIPT = Path(__file__).with_name("wrk_reserve.lua")
@@ -152,32 +152,8 @@ def _run_phases(
         for i in range(5000)
     ]
 
-    def offer(stock: int, limit: int) -> str:
-        created = http_json(
-            "POST",
-            f"{base}/api/offers",
-            host,
-            {
-                "room_id": "bench",
-                "sku": "SKU-BENCH",
-                "title": "Benchmark item",
-                "unit_price": 990,
-                "currency": "EUR",
-                "stock": stock,
-                "per_user_limit": limit,
-                "hold_seconds": 3600,
-            },
-        )
-        http_json(
-            "POST",
-            f"{base}/api/offers/{created['id']}/open",
-            host,
-            {"countdown_seconds": 0, "window_seconds": 3600},
-        )
-        return cast(str, created["id"])
-
-    storm_offer = offer(args.stock, 1000)
-    sold_out_offer = offer(1, 1)
+    storm_offer = open_offer_now(base, host, "bench", "STORM", args.stock)
+    sold_out_offer = open_offer_now(base, host, "bench", "SOLD-OUT", stock=1, limit=1)
     http_json(
         "POST",
         f"{base}/api/offers/{sold_out_offer}/reservations",

@@ -37,7 +37,7 @@ from server.tokens import mint_viewer_token
 
 from .measure import machine
 from .room_clients import Totals, Viewer, open_viewers
-from .server_process import fresh_database, http_json, server_process
+from .server_process import fresh_database, open_offer_now, server_process
 
 BENCH_DB = 13
 RESERVE_RESULT = b'"type":"reserve_result"'
@@ -180,31 +180,11 @@ def main(args: argparse.Namespace) -> None:
     with server_process(env) as server:
         print(f"Broadcast: {args.viewers} viewers, {args.rate} events/s", flush=True)
         results["broadcast"] = uvloop.run(_broadcast(args, port, server.pid, redis_url))
-        offer = http_json(
-            "POST",
-            f"{base}/api/offers",
-            host_token,
-            {
-                "room_id": "bench-buy",
-                "sku": "WS",
-                "title": "Socket buying",
-                "unit_price": 100,
-                "currency": "EUR",
-                "stock": 10_000_000,
-                "per_user_limit": 1000,
-                "hold_seconds": 3600,
-            },
-        )
-        http_json(
-            "POST",
-            f"{base}/api/offers/{offer['id']}/open",
-            host_token,
-            {"countdown_seconds": 0, "window_seconds": 3600},
-        )
+        offer_id = open_offer_now(base, host_token, "bench-buy", "WS")
         print("Hello world over HTTP (wrk)", flush=True)
         hello = _hello_world(base, args.seconds)
         print(f"Reservations over {args.buyers} sockets", flush=True)
-        buying = uvloop.run(_socket_reservations(args, port, secret, offer["id"]))
+        buying = uvloop.run(_socket_reservations(args, port, secret, offer_id))
         results["socket_buying"] = {
             **buying,
             "http_hello_world_per_s": round(hello),

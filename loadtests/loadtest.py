@@ -36,7 +36,7 @@ from stockkeeper.keys import OfferKeys
 
 from .lean_reserve import press_buy
 from .measure import CpuSampler, busiest, machine
-from .server_process import fresh_database, http_json, server_process
+from .server_process import fresh_database, http_json, open_offer_now, server_process
 
 LOADTEST_DB = 12
 ROOM = "load-room"
@@ -286,27 +286,7 @@ class RunContext:
         return checks
 
     def lean_run(self) -> dict[str, Any]:
-        offer = http_json(
-            "POST",
-            f"{self.base}/api/offers",
-            self.host_token,
-            {
-                "room_id": ROOM,
-                "sku": "LEAN",
-                "title": "Lean generator",
-                "unit_price": 100,
-                "currency": "EUR",
-                "stock": 10_000_000,
-                "per_user_limit": 1000,
-                "hold_seconds": 3600,
-            },
-        )
-        http_json(
-            "POST",
-            f"{self.base}/api/offers/{offer['id']}/open",
-            self.host_token,
-            {"countdown_seconds": 0, "window_seconds": 3600},
-        )
+        offer_id = open_offer_now(self.base, self.host_token, ROOM, "LEAN")
         print(f"lean: reservations for {self.args.lean_seconds} s (asyncio generator)", flush=True)
         # The generator runs in this process, whose children (the server) are counted apart.
         sampler = CpuSampler({**self.pids, "generator": os.getpid()}, own_only={"generator"})
@@ -315,7 +295,7 @@ class RunContext:
             figures = asyncio.run(
                 press_buy(
                     self.base,
-                    offer["id"],
+                    offer_id,
                     self.env["LIVESALE_VIEWER_SECRET"],
                     self.args.lean_seconds,
                     self.args.lean_concurrency,

@@ -29,6 +29,35 @@ def http_json(method: str, url: str, token: str | None = None, body: Any = None)
         return orjson.loads(resp.read())
 
 
+def open_offer_now(
+    base: str, host_token: str, room_id: str, sku: str, stock: int = 10_000_000, limit: int = 1000
+) -> str:
+    """An offer on sale from now for an hour (by default with more units than any run
+    takes, and a limit nobody reaches); its id."""
+    created = http_json(
+        "POST",
+        f"{base}/api/offers",
+        host_token,
+        {
+            "room_id": room_id,
+            "sku": sku,
+            "title": f"Benchmark item {sku}",
+            "unit_price": 990,
+            "currency": "EUR",
+            "stock": stock,
+            "per_user_limit": limit,
+            "hold_seconds": 3600,
+        },
+    )
+    http_json(
+        "POST",
+        f"{base}/api/offers/{created['id']}/open",
+        host_token,
+        {"countdown_seconds": 0, "window_seconds": 3600},
+    )
+    return str(created["id"])
+
+
 @contextlib.contextmanager
 def server_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A server started with ``env``, ready for traffic (its log is shown if it fails)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -15,12 +16,25 @@ from server.tokens import mint_viewer_token
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
 from stockkeeper.models import OfferSpec
+from stockkeeper.settings import StockSettings
 
 VIEWER_SECRET = "test-viewer-secret"
 HOST_ID = "test-host"
 HOST_PASSWORD = "correct horse battery"
 HOST_TOKEN = "lsh_test-host-token"
 HOST = {"Authorization": f"Bearer {HOST_TOKEN}"}
+
+
+def server_env(settings: StockSettings, port: int) -> dict[str, str]:
+    """The environment of a `livesale serve` process over the test Redis and Kafka."""
+    return {
+        **os.environ,
+        "LIVESALE_REDIS_URL": settings.redis_url,
+        "LIVESALE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "LIVESALE_VIEWER_SECRET": VIEWER_SECRET,
+        "LIVESALE_PORT": str(port),
+        "LIVESALE_RUN_RELAY": "0",
+    }
 
 
 async def sign_up_test_host_at(redis_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import pytest
 from deploy.stack import free_ports, port_open
 from stockkeeper.settings import StockSettings
 
-from .helpers import HOST, VIEWER_SECRET
+from .helpers import HOST, server_env
 from .room_helpers import ask, events_until, of_type
 from .test_rooms import token
 
@@ -31,14 +30,7 @@ def two_servers(
     ports = free_ports(2)
     processes = []
     for port in ports:
-        env = {
-            **os.environ,
-            "LIVESALE_REDIS_URL": stock_settings.redis_url,
-            "LIVESALE_KAFKA_BOOTSTRAP": stock_settings.kafka_bootstrap,
-            "LIVESALE_VIEWER_SECRET": VIEWER_SECRET,
-            "LIVESALE_PORT": str(port),
-            "LIVESALE_RUN_RELAY": "0",
-        }
+        env = server_env(stock_settings, port)
         with (tmp_path / f"server-{port}.log").open("wb") as log:
             processes.append(
                 subprocess.Popen(

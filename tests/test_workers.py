@@ -6,7 +6,6 @@ and moderation must agree across them, and a stop closes every viewer with 1001.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 from deploy.stack import free_port, port_open
 from stockkeeper.settings import StockSettings
 
-from .helpers import HOST, VIEWER_SECRET
+from .helpers import HOST, server_env
 from .room_helpers import ask, close_code, events_until, of_type
 from .test_rooms import token
 
@@ -36,14 +35,7 @@ def workers(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`livesale serve --workers 2` over the test Redis: its base URL and supervisor."""
     port = free_port()
-    env = {
-        **os.environ,
-        "LIVESALE_REDIS_URL": stock_settings.redis_url,
-        "LIVESALE_KAFKA_BOOTSTRAP": stock_settings.kafka_bootstrap,
-        "LIVESALE_VIEWER_SECRET": VIEWER_SECRET,
-        "LIVESALE_PORT": str(port),
-        "LIVESALE_RUN_RELAY": "0",
-    }
+    env = server_env(stock_settings, port)
     with (tmp_path / "workers.log").open("wb") as log:
         supervisor = subprocess.Popen(
             [
