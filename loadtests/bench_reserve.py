@@ -130,6 +130,7 @@ def main(args: argparse.Namespace) -> None:
         "LIVESALE_VIEWER_SECRET": secrets.token_urlsafe(24),
         "LIVESALE_PORT": str(stack.free_port()),
         "LIVESALE_LOG_LEVEL": "WARNING",
+        "LIVESALE_WORKERS": str(args.workers),
     }
     settings = StockSettings.from_env(env)
     host_token = asyncio.run(fresh_database(settings.redis_url))
@@ -180,6 +181,7 @@ def _run_phases(
             rounds[name].append(run_phase())
     results: dict[str, Any] = {
         "machine": machine(),
+        "server_processes": args.workers,
         "connections": args.connections,
         "seconds_per_phase": args.seconds,
         "rounds": args.rounds,
@@ -236,7 +238,7 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"Python {m['python']}, kernel {m['kernel']}"
     )
     print(
-        f"One server process (uvloop); wrk -t1 -c{args.connections}; "
+        f"{args.workers} server process(es) (uvloop); wrk -t1 -c{args.connections}; "
         f"{args.rounds} rounds of {args.seconds:.0f} s per phase, medians"
     )
     print(f"{'phase':<30}{'req/s':>9}{'answers/s':>11}{'p50':>10}{'p99':>10}{'errors':>8}")

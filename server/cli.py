@@ -317,6 +317,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--rounds", type=int, default=3, help="rounds of all phases (medians)")
     b.add_argument("--connections", type=int, default=64, help="concurrent clients")
     b.add_argument("--stock", type=int, default=1_000_000, help="units in the storm offer")
+    b.add_argument(
+        "--workers", type=int, default=1, help="server processes on the port (serve --workers)"
+    )
     b.add_argument("--out", help="also write the figures as JSON to this file")
     b.set_defaults(func=cmd_bench)
 
