@@ -100,9 +100,15 @@ def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamRe
     ) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
+        streamed = False
         try:
             response = await handler(request)
             status = response.status
+            # A room socket or event stream answers when the viewer leaves, minutes later:
+            # counted, but kept out of the request latencies.
+            streamed = isinstance(response, web.WebSocketResponse) or (
+                response.content_type == "text/event-stream"
+            )
             return response
         except web.HTTPException as exc:
             status = exc.status
@@ -110,7 +116,8 @@ def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamRe
         finally:
             route = route_of(request)
             metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(route).observe(time.perf_counter() - started)
+            if not streamed:
+                metrics.latency.labels(route).observe(time.perf_counter() - started)
 
     return measure
 

@@ -42,6 +42,7 @@ class Supervisor:
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.started_at: dict[int, float] = {}
         self.stopping = False
+        self.failed = False
 
     def _start(self, index: int) -> None:
         env = {
@@ -83,6 +84,7 @@ class Supervisor:
                     continue
                 if time.monotonic() - self.started_at[index] < FAST_FAILURE_S:
                     log.error("Worker %d failed at start (exit %d); stopping all", index, code)
+                    self.failed = True
                     self._signal(signal.SIGTERM, None)
                     break
                 log.warning("Worker %d exited (code %d); starting a new one", index, code)
@@ -94,4 +96,4 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
         log.info("All %d workers stopped", self.count)
-        return 0
+        return 1 if self.failed else 0
