@@ -5,10 +5,13 @@ Screenshots land in test-artifacts/screenshots/ for a person to look at.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
@@ -19,6 +22,8 @@ from server.app import create_app
 from server.settings import Settings
 
 from .helpers import HOST_ID, HOST_PASSWORD
+from .room_helpers import ask, events_until, of_type
+from .test_rooms import token
 
 SCREENSHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
 PHONE = ViewportSize(width=390, height=844)
@@ -183,3 +188,84 @@ async def test_the_console_page_cannot_change_anything_without_its_csrf_token(
     await expect(anonymous.locator("#login")).to_be_visible()
     status = await anonymous.evaluate("async () => (await fetch('/api/shows')).status")
     assert status == 401
+
+
+class CuttableProxy:
+    """A TCP proxy in front of the server whose connections the test can cut, as a phone
+    losing its network does."""
+
+    def __init__(self, target: str) -> None:
+        self.target_port = int(target.rsplit(":", 1)[1])
+        self.down = False
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        self.down = True
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+
+
+async def test_a_viewer_who_loses_the_network_gets_what_was_missed(
+    browser: Browser, base_url: str
+) -> None:
+    host = await host_logs_in(browser, base_url)
+    await host_creates_a_live_show(host, "drop-net", countdown_s=0)
+    proxy = CuttableProxy(base_url)
+    through_proxy = await proxy.start()
+    try:
+        viewer = await viewer_joins(browser, through_proxy, "drop-net", "Ann")
+        errors = no_page_errors(viewer)
+        async with aiohttp.ClientSession() as session:
+            bea = await session.ws_connect(
+                f"{base_url}/rooms/drop-net/live", params={"token": token("bea")}
+            )
+            await events_until(bea, of_type("snapshot"))
+            assert (await ask(bea, "chat", text="before the tunnel"))["type"] == "chat_ack"
+            await expect(viewer.locator("#messages")).to_contain_text("before the tunnel")
+
+            proxy.cut()
+            await expect(viewer.locator("#status")).not_to_have_text("live")
+            await asyncio.sleep(1.0)  # Bea's own chat rate limit
+            assert (await ask(bea, "chat", text="while you were away"))["type"] == "chat_ack"
+            await host.fill("#announce-text", "Restock at nine!")
+            await host.click("#announce button[type=submit]")
+            await asyncio.sleep(0.5)
+            proxy.down = False
+
+            await expect(viewer.locator("#status")).to_have_text("live", timeout=15_000)
+            await expect(viewer.locator("#messages")).to_contain_text("while you were away")
+            await expect(viewer.locator("#announcement")).to_contain_text("Restock at nine!")
+            # Resumed from its last offset: nothing twice.
+            assert await viewer.locator("#messages li").count() == 2
+            await bea.close()
+        assert errors == []
+    finally:
+        await proxy.close()
