@@ -394,19 +394,21 @@ class RedisClusterNodes:
             RedisServer(port, self.data_dir / str(port), options=options) for port in self.ports
         ]
 
-    def _cluster_info(self) -> str:
+    def _cluster_info(self, port: int | None = None) -> str:
         result = subprocess.run(
-            ["redis-cli", "-p", str(self.ports[0]), "cluster", "info"],
+            ["redis-cli", "-p", str(port or self.ports[0]), "cluster", "info"],
             capture_output=True,
             text=True,
             check=False,
         )
         return result.stdout
 
+    def _all_agree(self) -> bool:
+        """Every node says the cluster is ok: after a restart one node may say so first."""
+        return all("cluster_state:ok" in self._cluster_info(port) for port in self.ports)
+
     def is_up(self) -> bool:
-        return (
-            all(node.ping() for node in self.nodes) and "cluster_state:ok" in self._cluster_info()
-        )
+        return all(node.ping() for node in self.nodes) and self._all_agree()
 
     def start(self) -> None:
         for node in self.nodes:
@@ -425,7 +427,7 @@ class RedisClusterNodes:
                 ]
             )
         deadline = time.monotonic() + 30
-        while "cluster_state:ok" not in self._cluster_info():
+        while not self._all_agree():
             if time.monotonic() > deadline:
                 raise StackError(f"The Redis Cluster on {self.ports} did not become ready")
             time.sleep(0.2)

@@ -17,6 +17,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 
 _FAILED = "failed"
+CLOSE_TIMEOUT_S = 5.0
 
 
 class ShardedSubscriber:
@@ -83,11 +84,12 @@ class ShardedSubscriber:
             reader.cancel()
         await asyncio.gather(*self._readers.values(), return_exceptions=True)
         for client, pubsub in self._shards.values():
+            # Bounded: a connection to a shard that went away must not hold up a shutdown.
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_S)  # type: ignore[no-untyped-call]
             if client is not None:
                 with contextlib.suppress(Exception):
-                    await client.aclose()
+                    await asyncio.wait_for(client.aclose(), CLOSE_TIMEOUT_S)
         self._shards.clear()
         self._shard_of.clear()
         self._readers.clear()
