@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from redis.asyncio import Redis
@@ -18,6 +19,8 @@ from redis.asyncio.cluster import RedisCluster
 
 _FAILED = "failed"
 CLOSE_TIMEOUT_S = 5.0
+CONFIRM_TIMEOUT_S = 2.0
+log = logging.getLogger(__name__)
 
 
 class ShardedSubscriber:
@@ -27,6 +30,7 @@ class ShardedSubscriber:
         self._shard_of: dict[str, str] = {}
         self._readers: dict[str, asyncio.Task[None]] = {}
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._confirmed: dict[bytes, asyncio.Event] = {}
 
     def _shard(self, channel: str) -> str:
         if isinstance(self.redis, RedisCluster):
@@ -38,19 +42,26 @@ class ShardedSubscriber:
             node = self.redis.get_node(node_name=shard)
             assert node is not None
             client = Redis(host=node.host, port=node.port, decode_responses=False)
-            return client, client.pubsub(ignore_subscribe_messages=True)
-        return None, self.redis.pubsub(ignore_subscribe_messages=True)
+            return client, client.pubsub()
+        return None, self.redis.pubsub()
 
     async def subscribe(self, channel: str) -> None:
+        """Subscribe, and return once Redis confirms: a viewer's snapshot or history is read
+        after this, so no event can fall between the two."""
         shard = self._shard(channel)
         if shard not in self._shards:
             self._shards[shard] = self._connect(shard)
+        confirmed = self._confirmed[channel.encode()] = asyncio.Event()
         await self._shards[shard][1].ssubscribe(channel)
         self._shard_of[channel] = shard
         # Only now may the reader ask for messages: before its first subscription the
         # pub/sub connection does not exist yet.
         if shard not in self._readers:
             self._readers[shard] = asyncio.create_task(self._read(self._shards[shard][1]))
+        try:
+            await asyncio.wait_for(confirmed.wait(), CONFIRM_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("Redis did not confirm the subscription to %s in time", channel)
 
     async def unsubscribe(self, channel: str) -> None:
         shard = self._shard_of.pop(channel, None)
@@ -61,8 +72,14 @@ class ShardedSubscriber:
         try:
             while True:
                 message = await pubsub.get_message(timeout=1.0)
-                if message is not None and message["type"] == "smessage":
+                if message is None:
+                    continue
+                if message["type"] == "smessage":
                     await self._queue.put(message)
+                elif message["type"] == "ssubscribe":
+                    confirmed = self._confirmed.pop(message["channel"], None)
+                    if confirmed is not None:
+                        confirmed.set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
