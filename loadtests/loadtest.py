@@ -24,6 +24,7 @@ import secrets
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -97,27 +98,20 @@ def main(args: argparse.Namespace) -> None:
     print_report(summary, out)
 
 
+@dataclass
 class RunContext:
-    def __init__(
-        self,
-        args: argparse.Namespace,
-        out: Path,
-        base: str,
-        env: dict[str, str],
-        host_token: str,
-        pids: dict[str, int | None],
-        redis_url: str,
-        bootstrap: str,
-    ) -> None:
-        self.args = args
-        self.out = out
-        self.base = base
-        self.env = env
-        self.host_token = host_token
-        self.pids = pids
-        self.redis_url = redis_url
-        self.bootstrap = bootstrap
-        self.orders_so_far = 0
+    """What every run of one load test shares: its options, server, stack and report folder."""
+
+    args: argparse.Namespace
+    out: Path
+    base: str
+    env: dict[str, str]
+    host_token: str
+    pids: dict[str, int | None]
+    redis_url: str
+    bootstrap: str
+    #: Confirmed orders of the rushes so far; they all share one orders topic.
+    orders_so_far: int = 0
 
     def _scenario_env(self, offer_id: str = "", pay_all_after_ms: float = 0) -> dict[str, str]:
         return {
@@ -249,13 +243,17 @@ class RunContext:
                 await asyncio.sleep(0.5)
             offer = cast(dict[str, str], await redis.hgetall(k.offer))
             per_user = [int(v) for v in cast(list[str], await redis.hvals(k.users))]
-            confirmed: set[str] = set()
-            async for key in redis.scan_iter(match=f"{k.hold_prefix}*", count=1000):
-                status, order_id = cast(
-                    list[str | None], await redis.hmget(key, "status", "order_id")
-                )
-                if status == "confirmed" and order_id:
-                    confirmed.add(order_id)
+            hold_keys = [
+                key async for key in redis.scan_iter(match=f"{k.hold_prefix}*", count=1000)
+            ]
+            pipe = redis.pipeline(transaction=False)
+            for key in hold_keys:
+                pipe.hmget(key, "status", "order_id")
+            confirmed = {
+                order_id
+                for status, order_id in cast(list[list[str | None]], await pipe.execute())
+                if status == "confirmed" and order_id
+            }
         finally:
             await redis.aclose()
         self.orders_so_far += len(confirmed)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import orjson
 from aiohttp import web
 
 from .api_room import OFFER_FIELD, _room_id
@@ -14,7 +12,7 @@ from .auth import require_room_host
 from .errors import bad_request
 from .responses import json_response
 from .room.publisher import OFFSET
-from .validation import USER_FIELD, Bool, Int, Str, read_body
+from .validation import USER_FIELD, Bool, Int, Str, read_body, read_json_object
 
 TEXT = Str("text", re.compile(r"[^\x00-\x08\x0b-\x1f]{1,500}", re.S), "1-500 characters")
 MAX_BLOCKED_WORDS = 500
@@ -103,11 +101,8 @@ async def blocked_words(request: web.Request) -> web.Response:
     """Replace the room's blocked words (case-insensitive, matched anywhere in a message)."""
     room_id = _room_id(request)
     await require_room_host(request, room_id)
-    try:
-        data: Any = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
-    words = data.get("words") if isinstance(data, dict) and set(data) == {"words"} else None
+    data = await read_json_object(request)
+    words = data.get("words") if set(data) == {"words"} else None
     if (
         not isinstance(words, list)
         or len(words) > MAX_BLOCKED_WORDS

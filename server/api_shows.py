@@ -22,7 +22,7 @@ from .errors import ApiError, bad_request
 from .responses import json_response
 from .shows.figures import report_csv, show_figures
 from .shows.store import Show
-from .validation import SLUG, SLUG_HINT, Str, check_fields, read_body
+from .validation import SLUG, SLUG_HINT, Str, check_fields, read_body, read_json_object
 
 MAX_PRODUCTS = 50
 TITLE = Str("title", re.compile(r"[^\x00-\x1f]{1,120}"), "1-120 characters on one line")
@@ -72,12 +72,7 @@ async def _own_show(request: web.Request) -> Show:
 async def create_show(request: web.Request) -> web.Response:
     """Create a show in a new room, with its line-up of products (each becomes an offer)."""
     caller = await require_host(request)
-    try:
-        data: Any = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise bad_request("invalid_body", "The body must be a JSON object.")
+    data = await read_json_object(request)
     body = check_fields(
         data, (Str("room_id", SLUG, SLUG_HINT), TITLE), ignore=frozenset({"products"})
     )

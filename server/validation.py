@@ -48,6 +48,11 @@ USER_FIELD = Str("user_id", re.compile(r"[A-Za-z0-9_.:@-]{1,64}"), "a user id")
 
 async def read_body(request: web.Request, spec: Sequence[FieldSpec]) -> dict[str, Any]:
     """The request's JSON object, checked against ``spec``; unknown fields are refused."""
+    return check_fields(await read_json_object(request), spec)
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The request's body as a JSON object (an empty body is ``{}``), unchecked."""
     raw = await request.read()
     if not raw.strip():
         data: Any = {}
@@ -58,7 +63,7 @@ async def read_body(request: web.Request, spec: Sequence[FieldSpec]) -> dict[str
             raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise bad_request("invalid_body", "The body must be a JSON object.")
-    return check_fields(data, spec)
+    return data
 
 
 def check_fields(

@@ -354,9 +354,11 @@ class RoomHub:
                 self.redis.hgetall(k.viewers), self.redis.get(k.likes)
             )
             viewers = live_viewers(cast(dict[bytes, bytes], per_process), now_ms)
-            await self.redis.zadd(k.peak_viewers, {"viewers": viewers}, gt=True)
-            await self.publisher.publish(
-                room.room_id, "counts", {"viewers": viewers, "likes": int(total_likes or 0)}
+            await asyncio.gather(
+                self.redis.zadd(k.peak_viewers, {"viewers": viewers}, gt=True),
+                self.publisher.publish(
+                    room.room_id, "counts", {"viewers": viewers, "likes": int(total_likes or 0)}
+                ),
             )
 
 

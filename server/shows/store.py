@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Literal, cast
@@ -44,9 +45,6 @@ class ShowStore:
         if previous is not None and previous != host_id:
             raise not_your_room()
 
-    async def owner(self, room_id: str) -> str | None:
-        return cast(str | None, await self.redis.get(RoomKeys(room_id).owner))
-
     async def create(self, room_id: str, host_id: str, title: str) -> Show:
         await self.claim(room_id, host_id)
         k = RoomKeys(room_id)
@@ -64,17 +62,7 @@ class ShowStore:
 
     async def get(self, room_id: str) -> Show | None:
         raw = cast(dict[str, str], await self.redis.hgetall(RoomKeys(room_id).show))
-        if "host_id" not in raw:
-            return None
-        return Show(
-            room_id=room_id,
-            host_id=raw["host_id"],
-            title=raw["title"],
-            status=cast(ShowStatus, raw["status"]),
-            created_at=int(raw["created_at"]),
-            live_at=int(raw.get("live_at", 0)),
-            ended_at=int(raw.get("ended_at", 0)),
-        )
+        return _show(room_id, raw)
 
     async def require(self, room_id: str, host_id: str) -> Show:
         """The host's own show in this room; 404 for a room without one, 403 for others'."""
@@ -87,7 +75,12 @@ class ShowStore:
 
     async def for_host(self, host_id: str) -> list[Show]:
         room_ids = cast(list[str], await self.redis.zrevrange(host_keys.host_shows(host_id), 0, 99))
-        shows = [await self.get(room_id) for room_id in room_ids]
+        pipe = self.redis.pipeline(transaction=False)
+        for room_id in room_ids:
+            pipe.hgetall(RoomKeys(room_id).show)
+        shows = [
+            _show(room_id, raw) for room_id, raw in zip(room_ids, await pipe.execute(), strict=True)
+        ]
         return [show for show in shows if show is not None]
 
     async def go_live(self, show: Show) -> Show:
@@ -99,19 +92,31 @@ class ShowStore:
         await self.redis.hset(
             RoomKeys(show.room_id).show, mapping={"status": "live", "live_at": now}
         )
-        return Show(show.room_id, show.host_id, show.title, "live", show.created_at, now, 0)
+        return dataclasses.replace(show, status="live", live_at=now)
 
     async def end(self, show: Show) -> Show:
         now = _now_ms()
         await self.redis.hset(
             RoomKeys(show.room_id).show, mapping={"status": "ended", "ended_at": now}
         )
-        return Show(
-            show.room_id, show.host_id, show.title, "ended", show.created_at, show.live_at, now
-        )
+        return dataclasses.replace(show, status="ended", ended_at=now)
 
     async def save_report(self, room_id: str, report: bytes) -> None:
         await self.redis.set(RoomKeys(room_id).report, report)
 
     async def saved_report(self, room_id: str) -> str | None:
         return cast(str | None, await self.redis.get(RoomKeys(room_id).report))
+
+
+def _show(room_id: str, raw: dict[str, str]) -> Show | None:
+    if "host_id" not in raw:
+        return None
+    return Show(
+        room_id=room_id,
+        host_id=raw["host_id"],
+        title=raw["title"],
+        status=cast(ShowStatus, raw["status"]),
+        created_at=int(raw["created_at"]),
+        live_at=int(raw.get("live_at", 0)),
+        ended_at=int(raw.get("ended_at", 0)),
+    )
