@@ -23,6 +23,7 @@ from prometheus_client import (
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.relay import outbox_depth
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamRe
 async def watch_outbox(metrics: Metrics, redis: Redis) -> None:
     """Keep the outbox depth gauge fresh (runs in the background)."""
     while True:
+        stop_if_cancelled()
         try:
             metrics.outbox_depth.set(await outbox_depth(redis))
         except (RedisError, OSError) as exc:

@@ -19,6 +19,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from .cancellation import stop_if_cancelled
 from .settings import StockSettings
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class FulfilmentConsumer:
         await consumer.start()
         try:
             while stop is None or not stop.is_set():
+                stop_if_cancelled()
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
                 for messages in batches.values():
                     for message in messages:

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from . import events, keys
+from .cancellation import stop_if_cancelled
 from .keys import OfferKeys
 from .settings import StockSettings
 
@@ -60,6 +61,7 @@ class OutboxRelay:
         backoff = 0.2
         try:
             while True:
+                stop_if_cancelled()
                 try:
                     sent = await self.relay_once()
                 except asyncio.CancelledError:
@@ -185,7 +187,10 @@ class OutboxRelay:
         # all of them before anything is removed from the outbox. Bounded: a producer that
         # lost its broker must not hold the relay forever (the batch is simply sent again).
         started = time.monotonic()
-        await asyncio.wait_for(asyncio.gather(*sends), SEND_TIMEOUT_S)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the sends complete, and a relay being stopped would run on.
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await asyncio.gather(*sends)
         self.on_sent(len(sends), time.monotonic() - started)
 
     async def _acknowledge(self, batch: list[Entry]) -> None:
@@ -224,7 +229,8 @@ class OutboxRelay:
         if producer is not None:
             # stop() flushes what is still pending, which can wait on a broker that is gone.
             try:
-                await asyncio.wait_for(producer.stop(), STOP_TIMEOUT_S)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await producer.stop()
             except Exception as exc:
                 log.debug("Kafka producer did not stop cleanly: %s", exc)
 

@@ -8,6 +8,7 @@ import logging
 from redis.exceptions import RedisError
 
 from . import keys
+from .cancellation import stop_if_cancelled
 from .keeper import StockKeeper
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 async def watch_stock(keeper: StockKeeper) -> None:
     """Follow the stock channel until cancelled, reconnecting after Redis outages."""
     while True:
+        stop_if_cancelled()
         pubsub = keeper.redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(keys.STOCK_CHANNEL)

@@ -7,6 +7,7 @@ import logging
 
 from redis.exceptions import RedisError
 
+from .cancellation import stop_if_cancelled
 from .errors import StockUnavailable
 from .keeper import StockKeeper
 
@@ -24,6 +25,7 @@ async def run_sweeper(keeper: StockKeeper) -> None:
     """Sweep forever. Safe to run in every process: each hold is released exactly once."""
     interval = keeper.settings.sweep_interval_s
     while True:
+        stop_if_cancelled()
         try:
             returned = await sweep_once(keeper)
             if returned:

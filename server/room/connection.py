@@ -203,9 +203,8 @@ class WsConnection(Connection):
     async def close(self, code: int, reason: str) -> None:
         self.closed = True
         try:
-            await asyncio.wait_for(
-                self.ws.close(code=code, message=reason.encode()), CLOSE_TIMEOUT_S
-            )
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.ws.close(code=code, message=reason.encode())
         except (TimeoutError, ConnectionError, RuntimeError):
             # A peer that cannot even take the close frame (its network stalled) is cut
             # off, so its backlog is freed.

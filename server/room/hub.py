@@ -20,6 +20,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
 
@@ -178,6 +179,7 @@ class RoomHub:
 
     async def _every(self, name: str, step: Callable[[], Awaitable[None]], period: float) -> None:
         while True:
+            stop_if_cancelled()
             started = time.monotonic()
             try:
                 await step()
@@ -191,6 +193,7 @@ class RoomHub:
 
     async def _read_forever(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 if not self._by_channel:
                     await asyncio.sleep(0.05)

@@ -17,6 +17,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 
+from stockkeeper.cancellation import stop_if_cancelled
+
 _FAILED = "failed"
 CLOSE_TIMEOUT_S = 5.0
 CONFIRM_TIMEOUT_S = 2.0
@@ -59,7 +61,8 @@ class ShardedSubscriber:
         if shard not in self._readers:
             self._readers[shard] = asyncio.create_task(self._read(self._shards[shard][1]))
         try:
-            await asyncio.wait_for(confirmed.wait(), CONFIRM_TIMEOUT_S)
+            async with asyncio.timeout(CONFIRM_TIMEOUT_S):
+                await confirmed.wait()
         except TimeoutError:
             log.warning("Redis did not confirm the subscription to %s in time", channel)
 
@@ -71,6 +74,7 @@ class ShardedSubscriber:
     async def _read(self, pubsub: PubSub) -> None:
         try:
             while True:
+                stop_if_cancelled()
                 message = await pubsub.get_message(timeout=1.0)
                 if message is None:
                     continue
@@ -88,8 +92,11 @@ class ShardedSubscriber:
 
     async def get_message(self, wait_s: float) -> dict[str, Any] | None:
         """The next message from any shard, or None after ``wait_s`` seconds."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives with a message, and the hub being stopped would read on for ever.
         try:
-            message = await asyncio.wait_for(self._queue.get(), wait_s)
+            async with asyncio.timeout(wait_s):
+                message = await self._queue.get()
         except TimeoutError:
             return None
         if message["type"] == _FAILED:
@@ -103,10 +110,12 @@ class ShardedSubscriber:
         for client, pubsub in self._shards.values():
             # Bounded: a connection to a shard that went away must not hold up a shutdown.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_S)  # type: ignore[no-untyped-call]
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
             if client is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.aclose(), CLOSE_TIMEOUT_S)
+                    async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                        await client.aclose()
         self._shards.clear()
         self._shard_of.clear()
         self._readers.clear()
