@@ -62,6 +62,24 @@ async def ask(ws: aiohttp.ClientWebSocketResponse, type_: str, **fields: Any) ->
     return events[-1]
 
 
+async def ask_until(
+    ws: aiohttp.ClientWebSocketResponse,
+    done: Callable[[Event], bool],
+    within_s: float,
+    type_: str,
+    **fields: Any,
+) -> Event:
+    """Ask again until ``done`` accepts the answer or ``within_s`` has passed; the last
+    answer. For news that travels between processes (a sold-out flag lowered over pub/sub)
+    and so lands a few milliseconds after the action that caused it."""
+    deadline = time.monotonic() + within_s
+    while True:
+        answer = await ask(ws, type_, **fields)
+        if done(answer) or time.monotonic() >= deadline:
+            return answer
+        await asyncio.sleep(0.02)
+
+
 async def close_code(ws: aiohttp.ClientWebSocketResponse, timeout_s: float = 15.0) -> int | None:
     """Read (and drop) frames until the server closes the socket; its close code."""
     deadline = time.monotonic() + timeout_s

@@ -19,7 +19,7 @@ from server.settings import Settings
 
 from . import test_storm
 from .helpers import HOST, HOST_ID, HOST_PASSWORD, assert_consistent, create_live_offer, viewer
-from .room_helpers import ask, events_until, of_type
+from .room_helpers import ask, ask_until, events_until, of_type
 from .test_rooms import token
 
 pytestmark = pytest.mark.slow
@@ -123,8 +123,16 @@ async def test_rooms_flags_and_hosts_work_across_servers_on_the_cluster(
         assert refused["error"]["code"] == "sold_out"
         async with session.post(f"{a}/api/holds/{hold_id}/cancel", headers=viewer("ann")) as resp:
             assert resp.status == 200
-        again = await ask(
-            sockets[1], "reserve", offer_id=offer_id, quantity=1, idempotency_key="press-bob-0002"
+        # The other process hears of the returned unit over pub/sub within milliseconds;
+        # well before its own sold-out flag would lapse by age (1 s).
+        again = await ask_until(
+            sockets[1],
+            lambda answer: answer.get("outcome") == "reserved",
+            0.8,
+            "reserve",
+            offer_id=offer_id,
+            quantity=1,
+            idempotency_key="press-bob-0002",
         )
         assert again["outcome"] == "reserved"
         assert (await assert_consistent(cluster_redis, offer_id))["held"] == 1

@@ -21,7 +21,7 @@ from deploy.stack import free_port, port_open
 from stockkeeper.settings import StockSettings
 
 from .helpers import HOST, server_env
-from .room_helpers import ask, close_code, events_until, of_type
+from .room_helpers import ask, ask_until, close_code, events_until, of_type
 from .test_rooms import token
 
 pytestmark = pytest.mark.slow
@@ -123,8 +123,16 @@ async def test_two_workers_share_rooms_flags_and_moderation(
         assert refused["error"]["code"] == "sold_out"
         cancelled = await ask(a, "cancel", hold_id=got["hold"]["hold_id"])
         assert cancelled["outcome"] == "cancelled"
-        again = await ask(
-            d, "reserve", offer_id=offer_id, quantity=1, idempotency_key="press-bob-02"
+        # The other process hears of the returned unit over pub/sub within milliseconds;
+        # well before its own sold-out flag would lapse by age (1 s).
+        again = await ask_until(
+            d,
+            lambda answer: answer.get("outcome") == "reserved",
+            0.8,
+            "reserve",
+            offer_id=offer_id,
+            quantity=1,
+            idempotency_key="press-bob-02",
         )
         assert again["outcome"] == "reserved"
 
