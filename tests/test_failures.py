@@ -268,6 +268,10 @@ async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
     base = str(server.make_url("")).rstrip("/")
     rng = random.Random(3)
     unavailable = 0
+    # Redis stops once a third of the stock is taken, whatever the machine's speed, so the
+    # outage always lands while units are still on sale (a sold-out flag answers without it).
+    answered: list[int] = []
+    sale_under_way = asyncio.Event()
 
     async def buyer(session: aiohttp.ClientSession, n: int) -> tuple[str, dict[str, Any]]:
         nonlocal unavailable
@@ -280,6 +284,9 @@ async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
             ) as resp:
                 body = await resp.json()
                 if resp.status != 503:
+                    answered.append(n)
+                    if len(answered) == 100:
+                        sale_under_way.set()
                     return f"buyer-{n}", body
                 assert body["error"]["code"] == "stock_unavailable"
                 assert resp.headers["Retry-After"] == "1"
@@ -288,7 +295,7 @@ async def test_redis_restarted_mid_sale_loses_and_doubles_no_unit(
         raise AssertionError("Redis never came back")
 
     async def outage() -> None:
-        await asyncio.sleep(0.5)
+        await sale_under_way.wait()
         await asyncio.to_thread(redis_server.stop)
         await asyncio.sleep(0.7)
         await asyncio.to_thread(redis_server.start)
