@@ -8,10 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
+from stockkeeper.buckets import MAX_BUCKETS
 from stockkeeper.models import Offer, OfferSpec, StockLevel
 
 from .appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER
 from .auth import require_host, require_offer_host, require_room_host
+from .errors import bad_request
 from .responses import json_response
 from .validation import SLUG, SLUG_HINT, Int, Str, read_body
 
@@ -39,6 +41,8 @@ CREATE_BODY = (
     ),
     Int("countdown_seconds", 0, 3600, required=False, default=10),
     Int("window_seconds", 1, 7 * 86_400, required=False, default=600),
+    # A hot offer's stock split over this many Redis slots; see docs/scaling.md.
+    Int("buckets", 1, MAX_BUCKETS, required=False, default=1),
 )
 OPEN_BODY = (
     Int("countdown_seconds", 0, 3600, required=False),
@@ -69,6 +73,10 @@ async def _tell_room(request: web.Request, type_: str, offer: Offer) -> None:
 async def create_offer(request: web.Request) -> web.Response:
     await require_host(request)
     body = await read_body(request, CREATE_BODY)
+    if body["buckets"] > body["stock"]:
+        raise bad_request(
+            "invalid_field", "Field 'buckets' must be at most the stock.", field="buckets"
+        )
     await require_room_host(request, body["room_id"])
     offer = await add_offer(request.app, spec_of(body))
     return json_response(offer_view(offer), status=201)
@@ -89,6 +97,7 @@ def spec_of(body: dict[str, Any]) -> OfferSpec:
         image_url=body["image_url"],
         countdown_s=body["countdown_seconds"],
         window_s=body["window_seconds"],
+        buckets=body["buckets"],
     )
 
 

@@ -6,6 +6,13 @@ errors; these are for requests that cannot be carried out at all.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+
+T = TypeVar("T")
+
 
 class StockKeeperError(Exception):
     """Root of every stock keeper error."""
@@ -83,3 +90,11 @@ class HoldAlreadyConfirmed(StockKeeperError):
         super().__init__(f"Hold {hold_id} is already paid as order {order_id}.")
         self.hold_id = hold_id
         self.order_id = order_id
+
+
+async def redis_call(call: Awaitable[T]) -> T:
+    """Await a Redis command, turning an unreachable Redis into :class:`StockUnavailable`."""
+    try:
+        return await call
+    except (ConnectionError, TimeoutError, BusyLoadingError, OSError) as exc:
+        raise StockUnavailable(f"Redis did not answer: {exc}") from exc

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import random
 import re
 import secrets
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import BusyLoadingError, ConnectionError, RedisError, TimeoutError
+from redis.exceptions import RedisError
 
 from . import keys
 from .batcher import ScriptBatcher
+from .buckets import MAX_BUCKETS, Buckets, split_stock
 from .errors import (
     HoldAlreadyConfirmed,
     InsufficientStock,
     InvalidState,
     InvalidWindow,
-    StockUnavailable,
     UnknownHold,
     UnknownOffer,
+    redis_call,
 )
 from .fastpath import RecentReservations, SoldOutFlags
-from .keys import OfferKeys
+from .keys import OfferKeys, bucket_id, parent_of
 from .models import (
     CancelResult,
     ConfirmResult,
@@ -47,22 +49,14 @@ from .settings import StockSettings
 log = logging.getLogger(__name__)
 
 OFFER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
-HOLD_ID = re.compile(r"^([1-9][0-9]{0,17})-[0-9a-f]{16}$")
+#: "<offer>-<hex>" or, in bucket i > 0 of a hot offer, "<offer>.<i>-<hex>".
+HOLD_ID = re.compile(r"^(([1-9][0-9]{0,17})(?:\.[1-9][0-9]?)?)-[0-9a-f]{16}$")
 
-T = TypeVar("T")
 
-
-def offer_of_hold(hold_id: str) -> str | None:
-    """The offer a hold id belongs to, or None when it is not a hold id at all."""
+def offer_of_hold(hold_id: str) -> tuple[str, str] | None:
+    """The offer and the bucket a hold id belongs to, or None when it is not a hold id."""
     match = HOLD_ID.match(hold_id)
-    return match.group(1) if match else None
-
-
-async def _redis_call(call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except (ConnectionError, TimeoutError, BusyLoadingError, OSError) as exc:
-        raise StockUnavailable(f"Redis did not answer: {exc}") from exc
+    return (match.group(2), match.group(1)) if match else None
 
 
 class StockKeeper:
@@ -75,6 +69,7 @@ class StockKeeper:
         self.sold_out = SoldOutFlags(settings.sold_out_flag_max_age_s)
         self._recent = RecentReservations()
         self._batcher = ScriptBatcher(redis)
+        self.buckets = Buckets(redis, self.scripts, self._run)
         self._ids = random.Random(secrets.randbits(128))
         #: When a live-room hub runs in this process it turns these into room events:
         #: offers whose stock changed, and news for buyers. Off otherwise, so nothing piles up.
@@ -84,7 +79,7 @@ class StockKeeper:
 
     async def start(self) -> None:
         """Load the scripts into Redis; raises StockUnavailable when Redis is down."""
-        await _redis_call(self.scripts.load(self.redis))
+        await redis_call(self.scripts.load(self.redis))
 
     async def close(self) -> None:
         await self._batcher.close()
@@ -95,68 +90,80 @@ class StockKeeper:
     # ----------------------------------------------------------------- offers
 
     async def create_offer(self, spec: OfferSpec) -> Offer:
-        """Create a draft offer with all its stock available."""
-        offer_id = str(await _redis_call(self.redis.incr(keys.OFFER_SEQ)))
-        # Indexed before it exists: the sweeper and the relay must never miss an offer that
-        # has holds or orders, and an index entry without an offer costs nothing.
+        """Create a draft offer with all its stock available, split over ``spec.buckets``
+        buckets for a hot offer."""
+        if not 1 <= spec.buckets <= min(MAX_BUCKETS, spec.stock):
+            raise ValueError(f"buckets must be 1 to {MAX_BUCKETS} and at most the stock")
+        offer_id = str(await redis_call(self.redis.incr(keys.OFFER_SEQ)))
+        buckets = [bucket_id(offer_id, i) for i in range(spec.buckets)]
+        # Indexed before they exist: the sweeper and the relay walk every bucket and must
+        # never miss one with holds or orders; an index entry without an offer costs nothing.
         pipe = self.redis.pipeline(transaction=False)
-        pipe.sadd(keys.OFFERS, offer_id)
+        pipe.sadd(keys.OFFERS, *buckets)
         pipe.sadd(keys.room_offers(spec.room_id), offer_id)
-        await _redis_call(pipe.execute())
-        k = OfferKeys(offer_id)
-        await self._run(
-            self.scripts.offer_create,
-            [k.offer],
-            [
-                offer_id,
-                spec.room_id,
-                spec.sku,
-                spec.title,
-                spec.unit_price,
-                spec.currency,
-                spec.stock,
-                spec.per_user_limit,
-                spec.hold_seconds * 1000,
-                spec.opens_at,
-                spec.closes_at,
-                spec.image_url,
-                spec.countdown_s,
-                spec.window_s,
-            ],
-        )
+        await redis_call(pipe.execute())
+        # Bucket 0 last: until it exists the offer does not, so a failure half-way leaves
+        # no offer with missing buckets.
+        shares = split_stock(spec.stock, spec.buckets)
+        for bucket, share in reversed(list(zip(buckets, shares, strict=True))):
+            await self._run(
+                self.scripts.offer_create,
+                [OfferKeys(bucket).offer],
+                [
+                    bucket,
+                    spec.room_id,
+                    spec.sku,
+                    spec.title,
+                    spec.unit_price,
+                    spec.currency,
+                    share,
+                    spec.per_user_limit,
+                    spec.hold_seconds * 1000,
+                    spec.opens_at,
+                    spec.closes_at,
+                    spec.image_url,
+                    spec.countdown_s,
+                    spec.window_s,
+                    spec.buckets,
+                    "" if bucket == offer_id else offer_id,
+                ],
+            )
+        self.buckets.remember(offer_id, spec.buckets)
         return await self.get_offer(offer_id)
 
     async def get_offer(self, offer_id: str) -> Offer:
         if not OFFER_ID.match(offer_id):
             raise UnknownOffer(offer_id)
-        raw = await _redis_call(self.redis.hgetall(OfferKeys(offer_id).offer))
+        raw = await redis_call(self.redis.hgetall(OfferKeys(offer_id).offer))
         if not raw:
             raise UnknownOffer(offer_id)
-        return _offer(cast(dict[str, str], raw))
+        (offer,) = await self.buckets.with_bucket_counts([_offer(cast(dict[str, str], raw))])
+        return offer
 
     async def room_offers(self, room_id: str) -> list[Offer]:
         """Every offer of a room, oldest first."""
-        ids = cast(set[str], await _redis_call(self.redis.smembers(keys.room_offers(room_id))))
+        ids = cast(set[str], await redis_call(self.redis.smembers(keys.room_offers(room_id))))
         pipe = self.redis.pipeline(transaction=False)
         ordered = sorted(ids, key=int)
         for offer_id in ordered:
             pipe.hgetall(OfferKeys(offer_id).offer)
-        rows = await _redis_call(pipe.execute())
-        return [_offer(row) for row in rows if row]
+        rows = await redis_call(pipe.execute())
+        return await self.buckets.with_bucket_counts([_offer(row) for row in rows if row])
 
-    async def buyers(self, offer_ids: Sequence[str]) -> set[str]:
+    async def buyers(self, offers: Sequence[Offer]) -> set[str]:
         """Users with at least one confirmed order for any of these offers."""
         pipe = self.redis.pipeline(transaction=False)
-        for offer_id in offer_ids:
-            pipe.smembers(OfferKeys(offer_id).buyers)
+        for offer in offers:
+            for bucket in self.buckets.all_buckets(offer.id, offer.buckets):
+                pipe.smembers(OfferKeys(bucket).buyers)
         buyers: set[str] = set()
-        for members in await _redis_call(pipe.execute()):
+        for members in await redis_call(pipe.execute()):
             buyers |= members
         return buyers
 
     async def offer_ids(self) -> set[str]:
-        """Every offer ever created."""
-        return cast(set[str], await _redis_call(self.redis.smembers(keys.OFFERS)))
+        """Every offer ever created, and every bucket of the hot ones."""
+        return cast(set[str], await redis_call(self.redis.smembers(keys.OFFERS)))
 
     async def open_offer(
         self, offer_id: str, *, countdown_ms: int | None = None, window_ms: int | None = None
@@ -168,6 +175,7 @@ class StockKeeper:
             [OfferKeys(offer_id).offer],
             [-1 if countdown_ms is None else countdown_ms, -1 if window_ms is None else window_ms],
         )
+        await self._sync_buckets(offer_id, reply[0])
         match reply[0]:
             case "unknown_offer":
                 raise UnknownOffer(offer_id)
@@ -191,21 +199,70 @@ class StockKeeper:
         reply = await self._run(
             self.scripts.offer_transition, [OfferKeys(offer_id).offer], [action]
         )
+        await self._sync_buckets(offer_id, reply[0])
         if reply[0] == "unknown_offer":
             raise UnknownOffer(offer_id)
         if reply[0] == "invalid_state":
             raise InvalidState(offer_id, reply[1], done)
         return await self.get_offer(offer_id)
 
+    async def _sync_buckets(self, offer_id: str, reply: str) -> None:
+        # Also after a refusal: a retry of a request that died half-way finishes the job.
+        if reply != "unknown_offer" and (count := await self.buckets.count(offer_id)) > 1:
+            await self.buckets.sync(offer_id, count)
+
+    async def repair_buckets(self, offer_id: str) -> None:
+        """Give a hot offer's buckets its state again if a request died half-way."""
+        if await self.buckets.repair(offer_id, await self.buckets.count(offer_id)):
+            log.warning("Buckets of offer %s had fallen out of step; synced them", offer_id)
+
     async def restock(self, offer_id: str, quantity: int) -> StockLevel:
-        """Add units to an offer; buyers waiting on a sold-out offer can buy again."""
+        """Add units to an offer (to bucket 0 of a hot offer, whence they move where
+        buyers are); buyers waiting on a sold-out offer can buy again."""
         level = await self._adjust_stock(offer_id, quantity)
+        if await self.buckets.count(offer_id) > 1:
+            level = await self._level(offer_id)
         await self.publish_stock(offer_id, level.available)
         return level
 
     async def pull_stock(self, offer_id: str, quantity: int) -> StockLevel:
         """Take available units off sale; held and sold units are never pulled."""
-        return await self._adjust_stock(offer_id, -quantity)
+        count = await self.buckets.count(offer_id)
+        if count == 1:
+            return await self._adjust_stock(offer_id, -quantity)
+        # A hot offer gives up units from its fullest buckets. Buyers may take some of them
+        # meanwhile; if the whole quantity cannot be pulled, none is.
+        pulled: list[tuple[str, int]] = []
+        remaining = quantity
+        for available, bucket in await self._bucket_levels(offer_id, count):
+            if remaining == 0:
+                break
+            take = min(available, remaining)
+            if take < 1:
+                continue
+            with contextlib.suppress(InsufficientStock):
+                await self._adjust_stock(bucket, -take)
+                pulled.append((bucket, take))
+                remaining -= take
+        if remaining:
+            for bucket, units in pulled:
+                await self._adjust_stock(bucket, units)
+            raise InsufficientStock((await self._level(offer_id)).available)
+        self._changed(offer_id)
+        return await self._level(offer_id)
+
+    async def _bucket_levels(self, offer_id: str, count: int) -> list[tuple[int, str]]:
+        """(available, bucket id) of every bucket, fullest first."""
+        buckets = self.buckets.all_buckets(offer_id, count)
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket in buckets:
+            pipe.hget(OfferKeys(bucket).offer, "available")
+        levels = [int(v or 0) for v in await redis_call(pipe.execute())]
+        return sorted(zip(levels, buckets, strict=True), reverse=True)
+
+    async def _level(self, offer_id: str) -> StockLevel:
+        offer = await self.get_offer(offer_id)
+        return StockLevel(offer_id, offer.available, offer.total)
 
     def _changed(self, offer_id: str) -> None:
         if self.collect_room_updates:
@@ -216,7 +273,7 @@ class StockKeeper:
             self.purchase_notices.append(PurchaseNotice(room_id, user_id, data))
 
     async def _adjust_stock(self, offer_id: str, delta: int) -> StockLevel:
-        self._check_offer_id(offer_id)
+        self._check_offer_id(parent_of(offer_id))
         reply = await self._run(
             self.scripts.offer_adjust_stock, [OfferKeys(offer_id).offer], [delta]
         )
@@ -227,7 +284,7 @@ class StockKeeper:
                 raise InvalidState(offer_id, reply[1], "restocked" if delta > 0 else "pulled")
             case "insufficient":
                 raise InsufficientStock(int(reply[1]))
-        self._changed(offer_id)
+        self._changed(parent_of(offer_id))
         return StockLevel(offer_id, int(reply[1]), int(reply[2]))
 
     async def publish_stock(self, offer_id: str, available: int) -> None:
@@ -255,17 +312,11 @@ class StockKeeper:
             if known is not None:
                 return dataclasses.replace(known, replayed=True)
             return ReserveResult("sold_out", available=0)
-        k = OfferKeys(offer_id)
-        # Unique, not secret: every hold operation checks the buyer's user id. A PRNG avoids
-        # a getrandom() system call per press.
-        hold_id = f"{offer_id}-{self._ids.getrandbits(64):016x}"
-        reply = await self._batcher.call_merged(
-            self.scripts.hold_reserve,
-            [k.offer, k.users, k.deadlines],
-            [k.prefix, self.settings.idempotency_ttl_s],
-            [user_id, quantity, hold_id, idempotency_key],
-        )
-        result = _reserve_result(reply)
+        count = await self.buckets.count(offer_id)
+        if count == 1:
+            result = await self._reserve_in(offer_id, user_id, quantity, idempotency_key)
+        else:
+            result = await self._reserve_hot(offer_id, count, user_id, quantity, idempotency_key)
         if result.outcome == "reserved":
             self._recent.remember(offer_id, user_id, idempotency_key, result)
             if self.collect_room_updates and not result.replayed:
@@ -274,17 +325,46 @@ class StockKeeper:
             self.sold_out.raise_flag(offer_id)
         return result
 
+    async def _reserve_in(
+        self, bucket: str, user_id: str, quantity: int, idempotency_key: str
+    ) -> ReserveResult:
+        k = OfferKeys(bucket)
+        # Unique, not secret: every hold operation checks the buyer's user id. A PRNG avoids
+        # a getrandom() system call per press.
+        hold_id = f"{bucket}-{self._ids.getrandbits(64):016x}"
+        reply = await self._batcher.call_merged(
+            self.scripts.hold_reserve,
+            [k.offer, k.users, k.deadlines],
+            [k.prefix, self.settings.idempotency_ttl_s],
+            [user_id, quantity, hold_id, idempotency_key],
+        )
+        return _reserve_result(reply)
+
+    async def _reserve_hot(
+        self, offer_id: str, count: int, user_id: str, quantity: int, idempotency_key: str
+    ) -> ReserveResult:
+        """Reserve in the buyer's home bucket, moving units into it when it is empty. Only
+        when no other bucket has a unit to give is the offer sold out."""
+        home = self.buckets.home(offer_id, user_id, count)
+        for _ in range(3):
+            result = await self._reserve_in(home, user_id, quantity, idempotency_key)
+            if result.outcome != "sold_out":
+                # One bucket's stock is not the offer's; the room's stock events carry that.
+                return dataclasses.replace(result, available=None)
+            if not await self.buckets.refill(offer_id, home, count, quantity):
+                return result
+            self._changed(offer_id)
+        return dataclasses.replace(result, available=None)
+
     async def confirm(self, hold_id: str, user_id: str, payment_ref: str) -> ConfirmResult:
         """Turn a paid hold into an order; confirming twice returns the same order."""
-        offer_id = offer_of_hold(hold_id)
-        if offer_id is None:
-            raise UnknownHold(hold_id)
-        k = OfferKeys(offer_id)
-        reply = await self._run(
-            self.scripts.hold_confirm,
-            [k.offer, k.users, k.deadlines, k.hold(hold_id), k.outbox, k.buyers],
-            [user_id, payment_ref, f"o{hold_id}", offer_id, hold_id],
-        )
+        offer_id, bucket = self._offer_of(hold_id)
+        count = await self.buckets.count(offer_id)
+        reply = await self._confirm_in(bucket, hold_id, user_id, payment_ref, count > 1)
+        if reply[0] == "short":
+            # A late payment in a hot offer's empty bucket: units may be left in another.
+            await self.buckets.refill(offer_id, bucket, count, int(reply[1]))
+            reply = await self._confirm_in(bucket, hold_id, user_id, payment_ref, False)
         match reply[0]:
             case "unknown_hold":
                 raise UnknownHold(hold_id)
@@ -326,12 +406,27 @@ class StockKeeper:
             )
         return result
 
+    async def _confirm_in(
+        self, bucket: str, hold_id: str, user_id: str, payment_ref: str, may_refill: bool
+    ) -> Any:
+        k = OfferKeys(bucket)
+        return await self._run(
+            self.scripts.hold_confirm,
+            [k.offer, k.users, k.deadlines, k.hold(hold_id), k.outbox, k.buyers],
+            [user_id, payment_ref, f"o{hold_id}", parent_of(bucket), hold_id, int(may_refill)],
+        )
+
+    def _offer_of(self, hold_id: str) -> tuple[str, str]:
+        """The offer and the bucket of a hold; UnknownHold when it is not a hold id."""
+        found = offer_of_hold(hold_id)
+        if found is None:
+            raise UnknownHold(hold_id)
+        return found
+
     async def cancel(self, hold_id: str, user_id: str) -> CancelResult:
         """Give a hold up; its units go back on sale at once."""
-        offer_id = offer_of_hold(hold_id)
-        if offer_id is None:
-            raise UnknownHold(hold_id)
-        k = OfferKeys(offer_id)
+        offer_id, bucket = self._offer_of(hold_id)
+        k = OfferKeys(bucket)
         reply = await self._run(
             self.scripts.hold_cancel,
             [k.offer, k.users, k.deadlines, k.hold(hold_id)],
@@ -347,15 +442,15 @@ class StockKeeper:
         available = int(reply[1])
         self._changed(offer_id)
         await self.publish_stock(offer_id, available)
+        if await self.buckets.count(offer_id) > 1:
+            return CancelResult("cancelled")  # one bucket's stock is not the offer's
         return CancelResult("cancelled", available)
 
     async def get_hold(self, hold_id: str, user_id: str) -> Hold:
-        offer_id = offer_of_hold(hold_id)
-        if offer_id is None:
-            raise UnknownHold(hold_id)
+        offer_id, bucket = self._offer_of(hold_id)
         raw = cast(
             dict[str, str],
-            await _redis_call(self.redis.hgetall(OfferKeys(offer_id).hold(hold_id))),
+            await redis_call(self.redis.hgetall(OfferKeys(bucket).hold(hold_id))),
         )
         if not raw or raw.get("user_id") != user_id:
             raise UnknownHold(hold_id)
@@ -371,22 +466,28 @@ class StockKeeper:
             confirmed_at=int(raw["confirmed_at"]) if "confirmed_at" in raw else None,
         )
 
-    async def expire_due(self, offer_id: str) -> ExpireResult:
-        """Return the units of this offer's holds whose deadline has passed."""
-        k = OfferKeys(offer_id)
+    async def expire_due(self, bucket: str) -> ExpireResult:
+        """Return the units of this offer's (or this bucket's) holds whose deadline has
+        passed, and finish any move of units the bucket started and nobody finished."""
+        k = OfferKeys(bucket)
+        offer_id = parent_of(bucket)
         reply = await self._run(
             self.scripts.holds_expire,
             [k.offer, k.users, k.deadlines],
             [k.hold_prefix, self.settings.sweep_batch],
         )
-        pairs = reply[4:]
+        pairs = reply[5:]
         result = ExpireResult(
             int(reply[0]),
             int(reply[1]),
             int(reply[2] or 0),
             room_id=reply[3],
+            sent_pending=int(reply[4] or 0),
             expired=tuple(zip(pairs[::2], pairs[1::2], strict=True)),
         )
+        if result.sent_pending and (delivered := await self.buckets.finish_transfers(bucket)):
+            self._changed(offer_id)
+            await self.publish_stock(offer_id, delivered)
         if result.units_returned:
             self._changed(offer_id)
             for hold_id, user_id in result.expired:
@@ -429,6 +530,8 @@ def _reserve_result(reply: list[Any]) -> ReserveResult:
 
 
 def _offer(raw: dict[str, str]) -> Offer:
+    # Units this bucket gave away and that are not settled yet are still the offer's.
+    pending = int(raw.get("sent_pending", 0))
     return Offer(
         id=raw["id"],
         room_id=raw["room_id"],
@@ -441,8 +544,8 @@ def _offer(raw: dict[str, str]) -> Offer:
         opens_at=int(raw["opens_at"]),
         closes_at=int(raw["closes_at"]),
         state=cast(OfferState, raw["state"]),
-        total=int(raw["total"]),
-        available=int(raw["available"]),
+        total=int(raw["total"]) + pending,
+        available=int(raw["available"]) + pending,
         held=int(raw["held"]),
         sold=int(raw["sold"]),
         created_at=int(raw["created_at"]),
@@ -451,4 +554,5 @@ def _offer(raw: dict[str, str]) -> Offer:
         window_s=int(raw.get("window_s", 0)),
         reservations=int(raw.get("reservations", 0)),
         orders=int(raw.get("orders", 0)),
+        buckets=int(raw.get("buckets") or 1),
     )

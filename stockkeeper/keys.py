@@ -1,7 +1,9 @@
 """Every Redis key the stock keeper uses, in one place.
 
 All keys of one offer carry the hash tag ``{offer:ID}``, so in Redis Cluster they live in
-one slot and each Lua script touches a single slot.
+one slot and each Lua script touches a single slot. A hot offer split into buckets keeps
+bucket 0 under its own id and bucket ``i`` under ``{offer:ID.i}``, each a complete offer
+record of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +18,17 @@ OFFER_SEQ = f"{PREFIX}:offer-seq"
 STOCK_CHANNEL = f"{PREFIX}:stock"
 #: Consumer group of the outbox relays on every offer's outbox stream.
 RELAY_GROUP = "relay"
+
+
+def bucket_id(offer_id: str, index: int) -> str:
+    """Bucket ``index`` of a hot offer. Bucket 0 is the offer itself; the others are kept
+    under their own hash tag, so a cluster spreads them over its slots."""
+    return offer_id if index == 0 else f"{offer_id}.{index}"
+
+
+def parent_of(bucket: str) -> str:
+    """The offer a bucket id belongs to (an offer id is its own bucket 0)."""
+    return bucket.partition(".")[0]
 
 
 def room_offers(room_id: str) -> str:
@@ -55,6 +68,16 @@ class OfferKeys:
     def buyers(self) -> str:
         """Set of users with a confirmed order (conversion on the show's report)."""
         return f"{self._base}:buyers"
+
+    @property
+    def transfers(self) -> str:
+        """Units this bucket gave to another and that are not settled yet."""
+        return f"{self._base}:transfers"
+
+    @property
+    def received(self) -> str:
+        """Transfer ids this bucket has taken, so each is taken once."""
+        return f"{self._base}:received"
 
     @property
     def hold_prefix(self) -> str:

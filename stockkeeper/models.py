@@ -38,6 +38,8 @@ class OfferSpec:
     #: Launch presets the host console uses: countdown and sale window, in seconds.
     countdown_s: int = 0
     window_s: int = 0
+    #: Split the stock over this many buckets (hash slots) for a hot offer; see buckets.py.
+    buckets: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class Offer:
     #: Holds ever granted, and holds that became orders (for the show's dashboard).
     reservations: int = 0
     orders: int = 0
+    buckets: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,8 @@ class ExpireResult:
     units_returned: int
     available: int
     room_id: str = ""
+    #: Units this bucket gave another and nobody settled yet (the sweeper finishes them).
+    sent_pending: int = 0
     #: (hold id, user id) of every hold this call expired.
     expired: tuple[tuple[str, str], ...] = ()
 

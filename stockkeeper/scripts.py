@@ -29,6 +29,10 @@ class Scripts:
     hold_confirm: AsyncScript
     hold_cancel: AsyncScript
     holds_expire: AsyncScript
+    bucket_give: AsyncScript
+    bucket_take: AsyncScript
+    bucket_settle: AsyncScript
+    bucket_sync: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -10,14 +10,19 @@ from redis.exceptions import RedisError
 from .cancellation import stop_if_cancelled
 from .errors import StockUnavailable
 from .keeper import StockKeeper
+from .keys import parent_of
 
 log = logging.getLogger(__name__)
 
 
 async def sweep_once(keeper: StockKeeper) -> int:
-    """Expire every overdue hold of every offer; returns the units given back."""
-    offer_ids = await keeper.offer_ids()
-    results = await asyncio.gather(*(keeper.expire_due(offer_id) for offer_id in offer_ids))
+    """Expire every overdue hold of every offer and bucket, finish moves of units between
+    buckets that a failed process left, and bring buckets' states in line with their
+    offer's; returns the units given back by expired holds."""
+    buckets = await keeper.offer_ids()
+    results = await asyncio.gather(*(keeper.expire_due(bucket) for bucket in buckets))
+    hot_offers = {parent_of(bucket) for bucket in buckets if "." in bucket}
+    await asyncio.gather(*(keeper.repair_buckets(offer_id) for offer_id in hot_offers))
     return sum(result.units_returned for result in results)
 
 

@@ -14,7 +14,7 @@ from server.hosts.accounts import HostAccounts
 from server.redis_client import connect
 from server.tokens import mint_viewer_token
 from stockkeeper.keeper import StockKeeper
-from stockkeeper.keys import OfferKeys
+from stockkeeper.keys import OfferKeys, bucket_id
 from stockkeeper.models import OfferSpec
 from stockkeeper.settings import StockSettings
 
@@ -81,7 +81,7 @@ async def open_offer(keeper: StockKeeper, **overrides: Any) -> str:
 
 
 async def create_live_offer(
-    session: aiohttp.ClientSession, base: str, stock: int, limit: int = 1
+    session: aiohttp.ClientSession, base: str, stock: int, limit: int = 1, buckets: int = 1
 ) -> str:
     """An offer on sale now over the HTTP API of the server at ``base``; its id."""
     body = {
@@ -92,6 +92,7 @@ async def create_live_offer(
         "currency": "EUR",
         "stock": stock,
         "per_user_limit": limit,
+        "buckets": buckets,
     }
     async with session.post(f"{base}/api/offers", json=body, headers=HOST) as resp:
         assert resp.status == 201
@@ -103,8 +104,25 @@ async def create_live_offer(
 
 
 async def assert_consistent(redis: Redis, offer_id: str) -> dict[str, int]:
-    """Every unit is exactly one of available, held or sold, and the books agree."""
-    k = OfferKeys(offer_id)
+    """Every unit is exactly one of available, held or sold, and the books agree, in every
+    bucket of the offer; each buyer's units are all in one bucket. The offer's books, summed
+    (units on their way between buckets count as available)."""
+    count = int(await redis.hget(OfferKeys(offer_id).offer, "buckets") or 1)
+    books = {"total": 0, "available": 0, "held": 0, "sold": 0}
+    buyers: list[str] = []
+    for i in range(count):
+        bucket, users, pending = await _bucket_books(redis, bucket_id(offer_id, i))
+        for name, value in bucket.items():
+            books[name] += value
+        books["total"] += pending
+        books["available"] += pending
+        buyers += users
+    assert len(buyers) == len(set(buyers)), "a buyer has units in two buckets"
+    return books
+
+
+async def _bucket_books(redis: Redis, bucket: str) -> tuple[dict[str, int], list[str], int]:
+    k = OfferKeys(bucket)
     offer = await redis.hgetall(k.offer)
     total, available = int(offer["total"]), int(offer["available"])
     held, sold = int(offer["held"]), int(offer["sold"])
@@ -121,7 +139,8 @@ async def assert_consistent(redis: Redis, offer_id: str) -> dict[str, int]:
             holds_held += int(hold["quantity"])
     assert holds_held == held
     assert await redis.zcard(k.deadlines) <= held
-    return {"total": total, "available": available, "held": held, "sold": sold}
+    books = {"total": total, "available": available, "held": held, "sold": sold}
+    return books, [str(user) for user in per_user], int(offer.get("sent_pending", 0))
 
 
 async def wait_for(predicate: Any, timeout_s: float = 10.0, what: str = "condition") -> None:

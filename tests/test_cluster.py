@@ -31,20 +31,22 @@ async def test_cluster_has_three_masters(cluster_redis: Redis) -> None:
     assert info["cluster_size"] == "3"
 
 
+@pytest.mark.parametrize("buckets", [1, 6], ids=["one-slot", "6-buckets"])
 async def test_2000_buyers_against_100_units_on_the_cluster(
-    cluster_app_settings: Settings, cluster_redis: Redis
+    cluster_app_settings: Settings, cluster_redis: Redis, buckets: int
 ) -> None:
     await test_storm.test_2000_buyers_against_100_units_hold_exactly_100(
-        cluster_app_settings, cluster_redis
+        cluster_app_settings, cluster_redis, buckets
     )
 
 
+@pytest.mark.parametrize("buckets", [1, 6], ids=["one-slot", "6-buckets"])
 async def test_multi_unit_storm_on_the_cluster_puts_every_order_in_kafka(
-    cluster_app_settings: Settings, cluster_redis: Redis
+    cluster_app_settings: Settings, cluster_redis: Redis, buckets: int
 ) -> None:
     await (
         test_storm.test_multi_unit_storm_with_limit_3_never_oversells_and_every_order_reaches_kafka(
-            cluster_app_settings, cluster_redis
+            cluster_app_settings, cluster_redis, buckets
         )
     )
 

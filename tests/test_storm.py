@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp
 import jsonschema
+import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from server.app import create_app
 from server.settings import Settings
 from stockkeeper.audit import read_topic
-from stockkeeper.keys import OfferKeys
 
 from .helpers import assert_consistent, create_live_offer, viewer
 
@@ -52,15 +52,24 @@ async def storm(
     return await asyncio.gather(*tasks)
 
 
+async def available(session: aiohttp.ClientSession, base: str, offer_id: str) -> int:
+    """The offer's available units as the API shows them (summed over its buckets)."""
+    async with session.get(f"{base}/api/offers/{offer_id}") as resp:
+        units: int = (await resp.json())["available"]
+        return units
+
+
+@pytest.mark.parametrize("buckets", [1, 8])
 async def test_2000_buyers_against_100_units_hold_exactly_100(
-    app_settings: Settings, redis: Redis
+    app_settings: Settings, redis: Redis, buckets: int
 ) -> None:
-    """Guards against stock going negative when decrement and check are separate steps."""
+    """Guards against stock going negative when decrement and check are separate steps,
+    and against a unit sold twice while a hot offer's buckets hand units to each other."""
     server = await start_server(app_settings)
     base = str(server.make_url("")).rstrip("/")
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        offer_id = await create_live_offer(session, base, stock=100, limit=1)
+        offer_id = await create_live_offer(session, base, stock=100, limit=1, buckets=buckets)
         # 2,000 buyers, a fifth of them pressing twice in the same instant.
         presses = [(f"buyer-{i}", 1) for i in range(2000)]
         presses += [(f"buyer-{i}", 1) for i in range(0, 2000, 5)]
@@ -78,8 +87,9 @@ async def test_2000_buyers_against_100_units_hold_exactly_100(
     assert books == {"total": 100, "available": 0, "held": 100, "sold": 0}
 
 
+@pytest.mark.parametrize("buckets", [1, 8])
 async def test_multi_unit_storm_with_limit_3_never_oversells_and_every_order_reaches_kafka(
-    app_settings: Settings, redis: Redis
+    app_settings: Settings, redis: Redis, buckets: int
 ) -> None:
     """Then confirming every hold puts exactly one message per order on the orders topic."""
     settings = dataclasses.replace(app_settings, run_relay=True)
@@ -89,11 +99,11 @@ async def test_multi_unit_storm_with_limit_3_never_oversells_and_every_order_rea
     presses = [(f"buyer-{i}", rng.randint(1, 3)) for i in range(2000)]
     presses += [(f"buyer-{i}", rng.randint(1, 3)) for i in range(0, 2000, 3)]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        offer_id = await create_live_offer(session, base, stock=100, limit=3)
+        offer_id = await create_live_offer(session, base, stock=100, limit=3, buckets=buckets)
         answers = await storm(session, base, offer_id, presses)
         # Whatever single units a multi-unit storm left over go to late single presses.
         extra = 0
-        while (await redis.hget(OfferKeys(offer_id).offer, "available")) != "0":
+        while await available(session, base, offer_id):
             extra += 1
             answers += await storm(session, base, offer_id, [(f"late-{extra}", 1)])
         holds = [(user, body["hold"]) for user, status, body in answers if status == 201]

@@ -21,8 +21,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stockkeeper.cancellation import stop_if_cancelled
+from stockkeeper.errors import UnknownOffer
 from stockkeeper.keeper import StockKeeper
-from stockkeeper.keys import OfferKeys
 
 from ..redis_client import discover
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
@@ -313,25 +313,21 @@ class RoomHub:
             if not await self.redis.set(stock_tick(offer_id), self.process_id, nx=True, px=200):
                 self.keeper.changed_offers.add(offer_id)
                 continue
-            fields = cast(
-                list[bytes | None],
-                await self.redis.hmget(
-                    OfferKeys(offer_id).offer, "room_id", "available", "held", "sold", "total"
-                ),
-            )
-            if fields[0] is None:
+            try:
+                # Summed over the buckets of a hot offer.
+                offer = await self.keeper.get_offer(offer_id)
+            except UnknownOffer:
                 continue
-            room_id = fields[0].decode()
-            available, held, sold, total = (int(v or 0) for v in fields[1:])
+            room_id, available = offer.room_id, offer.available
             await self.publisher.publish(
                 room_id,
                 "stock",
                 {
                     "offer_id": offer_id,
                     "available": available,
-                    "held": held,
-                    "sold": sold,
-                    "total": total,
+                    "held": offer.held,
+                    "sold": offer.sold,
+                    "total": offer.total,
                     "sold_out": available == 0,
                 },
             )

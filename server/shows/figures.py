@@ -51,7 +51,7 @@ def offer_figures(offer: Offer) -> dict[str, Any]:
 async def show_figures(redis: Redis, keeper: StockKeeper, show: Show) -> dict[str, Any]:
     """Everything the host dashboard shows, read in a handful of round trips."""
     offers = await keeper.room_offers(show.room_id)
-    buyers = await keeper.buyers([offer.id for offer in offers])
+    buyers = await keeper.buyers(offers)
     k = RoomKeys(show.room_id)
     pipe = redis.pipeline(transaction=False)
     pipe.hgetall(k.viewers)

@@ -3,7 +3,9 @@
 -- KEYS[1] offer hash   KEYS[2] units per user hash   KEYS[3] hold deadlines zset
 -- KEYS[4] hold hash    KEYS[5] outbox stream   KEYS[6] buyers set (for the show's report)
 -- ARGV[1] user id   ARGV[2] payment reference   ARGV[3] order id   ARGV[4] offer id
--- ARGV[5] hold id
+-- ARGV[5] hold id   ARGV[6] '1' when the offer is split in buckets and the caller can move
+--         units into this one: a late payment short of stock then answers 'short' instead
+--         of owing the money back, and is sent again once units have been moved
 -- Returns one of:
 --   {'confirmed', order_id, quantity, amount, confirmed_at, replayed (0|1), late (0|1),
 --    room_id}
@@ -11,6 +13,7 @@
 --                                payment is owed back (a refund_due entry is in the outbox)
 --   {'already_confirmed', order_id}   paid before with another payment reference: this
 --                                     second payment is owed back (refund_due entry)
+--   {'short', quantity}   (only with ARGV[6] = '1') no order and no refund was written
 --   {'unknown_hold'}
 local user, payment_ref, hold_id = ARGV[1], ARGV[2], ARGV[5]
 local h = redis.call('HMGET', KEYS[4], 'user_id', 'quantity', 'status', 'deadline',
@@ -58,7 +61,11 @@ else
   -- them again if they are still there, or this payment would oversell.
   local available = tonumber(redis.call('HGET', KEYS[1], 'available'))
   local have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
-  if available < quantity or have + quantity > tonumber(o[5]) then
+  local within_limit = have + quantity <= tonumber(o[5])
+  if available < quantity and within_limit and ARGV[6] == '1' then
+    return {'short', quantity}
+  end
+  if available < quantity or not within_limit then
     refund_due('hold_expired', '')
     return {'hold_expired', quantity, o[2]}
   end

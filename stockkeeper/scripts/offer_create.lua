@@ -5,6 +5,8 @@
 -- ARGV[8] per-user limit                      ARGV[9] hold ms
 -- ARGV[10] opens at (epoch ms, 0 = set when opened)  ARGV[11] closes at (epoch ms, 0 = same)
 -- ARGV[12] image URL ('' = none)   ARGV[13] countdown s   ARGV[14] sale window s (launch presets)
+-- ARGV[15] buckets the offer's stock is split over (kept on the offer itself, bucket 0)
+-- ARGV[16] the offer a bucket belongs to ('' for the offer itself)
 -- Returns {'created', created_at} or {'exists'}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
@@ -18,5 +20,6 @@ redis.call('HSET', KEYS[1],
   'opens_at', ARGV[10], 'closes_at', ARGV[11],
   'state', 'draft', 'created_at', now,
   'image_url', ARGV[12], 'countdown_s', ARGV[13], 'window_s', ARGV[14],
-  'reservations', 0, 'orders', 0)
+  'reservations', 0, 'orders', 0,
+  'buckets', ARGV[15], 'parent_id', ARGV[16], 'sent_pending', 0)
 return {'created', now}

@@ -1,0 +1,219 @@
+"""Hot offers split into buckets, so one offer's rush spreads over several Redis shards.
+
+An offer with K buckets is K complete offer records: bucket 0 is the offer itself, bucket
+``i`` lives under its own hash tag (``{offer:ID.i}``) and so, on a cluster, in another slot.
+Every buyer always reserves in one home bucket, chosen by a hash of the user id. A buyer's
+holds, orders and idempotency keys therefore all live in one slot, and the per-user limit
+stays exact with no cross-slot step.
+
+When a home bucket runs out, units move to it from the fullest other buckets. Each move
+is three atomic steps, each in one slot:
+
+1. ``bucket_give``: the giver takes the units off its stock and writes the transfer down;
+2. ``bucket_take``: the receiver adds them, once per transfer id;
+3. ``bucket_settle``: the giver crosses the transfer off.
+
+Units are taken from the giver before they are added to the receiver, so a unit can never
+be on sale twice. If a process dies between the steps, the transfer stays written down
+and the sweeper finishes it. The units are off sale for that moment and are never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import secrets
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from .errors import redis_call
+from .keys import OfferKeys, bucket_id
+from .models import Offer
+from .scripts import Scripts
+
+#: Enough to spread one offer over every shard of a large cluster.
+MAX_BUCKETS = 64
+#: Counters summed over the buckets to show the offer as one.
+COUNTERS = ("total", "available", "held", "sold", "reservations", "orders", "sent_pending")
+
+Run = Callable[[AsyncScript, Sequence[str], Sequence[Any]], Awaitable[Any]]
+
+
+def home_index(user_id: str, count: int) -> int:
+    """The bucket a buyer always reserves in. Every process computes the same index."""
+    return zlib.crc32(user_id.encode()) % count
+
+
+def split_stock(stock: int, count: int) -> list[int]:
+    """Units per bucket at creation: as even as possible, the remainder to the first."""
+    share, extra = divmod(stock, count)
+    return [share + (1 if i < extra else 0) for i in range(count)]
+
+
+class Buckets:
+    """Bucket counts, moves of units between buckets, and the sums shown to people."""
+
+    def __init__(self, redis: Redis, scripts: Scripts, run: Run) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._run = run
+        #: An offer's bucket count never changes after creation, so it is read once.
+        self._counts: dict[str, int] = {}
+        self._refills: dict[str, asyncio.Task[int]] = {}
+        self._ids = random.Random(secrets.randbits(128))
+        #: Units moved between buckets by this process (for benchmarks and logs).
+        self.units_moved = 0
+
+    def remember(self, offer_id: str, count: int) -> None:
+        self._counts[offer_id] = count
+
+    async def count(self, offer_id: str) -> int:
+        """How many buckets an offer has (1 for an ordinary offer or an unknown id)."""
+        known = self._counts.get(offer_id)
+        if known is not None:
+            return known
+        found, count = await redis_call(
+            self._redis.hmget(OfferKeys(offer_id).offer, "id", "buckets")
+        )
+        if found is None:
+            # Not created yet: remembering 1 could put a buyer in the wrong home bucket.
+            return 1
+        self._counts[offer_id] = int(count or 1)
+        return self._counts[offer_id]
+
+    def home(self, offer_id: str, user_id: str, count: int) -> str:
+        return bucket_id(offer_id, home_index(user_id, count))
+
+    # ---------------------------------------------------------------- moves
+
+    async def refill(self, offer_id: str, home: str, count: int, quantity: int) -> int:
+        """Move units into ``home`` from the fullest other buckets; the units moved (0
+        when every other bucket is empty). Presses that find the same bucket empty at the
+        same time share one refill instead of each draining another bucket."""
+        task = self._refills.get(home)
+        if task is None:
+            task = asyncio.create_task(self._refill(offer_id, home, count, quantity))
+            self._refills[home] = task
+            task.add_done_callback(self._refill_done(home))
+        # A caller that gives up does not stop a move half-way; the task finishes it.
+        return await asyncio.shield(task)
+
+    def _refill_done(self, home: str) -> Callable[[asyncio.Task[int]], None]:
+        def done(task: asyncio.Task[int]) -> None:
+            self._refills.pop(home, None)
+            if not task.cancelled():
+                task.exception()  # retrieved here even if every waiter gave up
+
+        return done
+
+    async def _refill(self, offer_id: str, home: str, count: int, quantity: int) -> int:
+        others = [bucket_id(offer_id, i) for i in range(count)]
+        others.remove(home)
+        pipe = self._redis.pipeline(transaction=False)
+        for other in others:
+            pipe.hget(OfferKeys(other).offer, "available")
+        levels = [int(v or 0) for v in await redis_call(pipe.execute())]
+        moved = 0
+        for available, giver in sorted(zip(levels, others, strict=True), reverse=True):
+            if available < 1 or moved >= quantity:
+                break
+            # Half of what the giver has, so stock follows demand in few moves.
+            moved += await self._move(giver, home, max(quantity - moved, (available + 1) // 2))
+        return moved
+
+    async def _move(self, giver: str, receiver: str, units: int) -> int:
+        transfer_id = f"{int(time.time() * 1000)}-{self._ids.getrandbits(64):016x}"
+        g = OfferKeys(giver)
+        reply = await self._run(
+            self._scripts.bucket_give,
+            [g.offer, g.users, g.deadlines, g.transfers],
+            [g.hold_prefix, transfer_id, units, receiver],
+        )
+        if reply[0] != "given":
+            return 0
+        given = int(reply[1])
+        await self._finish(giver, transfer_id, receiver, given)
+        self.units_moved += given
+        return given
+
+    async def _finish(self, giver: str, transfer_id: str, receiver: str, units: int) -> None:
+        r, g = OfferKeys(receiver), OfferKeys(giver)
+        await self._run(self._scripts.bucket_take, [r.offer, r.received], [transfer_id, units])
+        await self._run(self._scripts.bucket_settle, [g.offer, g.transfers], [transfer_id])
+
+    async def finish_transfers(self, giver: str) -> int:
+        """Finish every transfer ``giver`` wrote down and nobody settled (a process died
+        between the steps); the units delivered. Safe alongside a move in progress."""
+        written = cast(
+            dict[str, str], await redis_call(self._redis.hgetall(OfferKeys(giver).transfers))
+        )
+        delivered = 0
+        for transfer_id, value in written.items():
+            receiver, units = value.rsplit(" ", 1)
+            await self._finish(giver, transfer_id, receiver, int(units))
+            delivered += int(units)
+        return delivered
+
+    # ------------------------------------------------------ lifecycle, sums
+
+    async def sync(self, offer_id: str, count: int) -> None:
+        """Give every bucket the offer's state and sale window (bucket 0 decides them)."""
+        state = await redis_call(
+            self._redis.hmget(OfferKeys(offer_id).offer, "state", "opens_at", "closes_at")
+        )
+        if state[0] is None:
+            return
+        sync = self._scripts.bucket_sync
+        buckets = self.all_buckets(offer_id, count)[1:]
+        await asyncio.gather(*(self._run(sync, [OfferKeys(b).offer], state) for b in buckets))
+
+    async def repair(self, offer_id: str, count: int) -> bool:
+        """Re-sync buckets whose state differs from the offer's (a request died after
+        changing bucket 0); True when some did."""
+        pipe = self._redis.pipeline(transaction=False)
+        for i in range(count):
+            pipe.hmget(OfferKeys(bucket_id(offer_id, i)).offer, "state", "opens_at", "closes_at")
+        main, *rest = await redis_call(pipe.execute())
+        stale = [row for row in rest if row[0] != "closed" and row != main]
+        if main[0] is None or not stale:
+            return False
+        await self.sync(offer_id, count)
+        return True
+
+    async def with_bucket_counts(self, offers: list[Offer]) -> list[Offer]:
+        """The offers with every bucket's units and counters added to bucket 0's."""
+        split = [offer for offer in offers if offer.buckets > 1]
+        if not split:
+            return offers
+        pipe = self._redis.pipeline(transaction=False)
+        for offer in split:
+            for i in range(1, offer.buckets):
+                pipe.hmget(OfferKeys(bucket_id(offer.id, i)).offer, *COUNTERS)
+        rows = iter(await redis_call(pipe.execute()))
+        summed: dict[str, Offer] = {}
+        for offer in split:
+            sums = dict.fromkeys(COUNTERS, 0)
+            for _ in range(1, offer.buckets):
+                for name, value in zip(COUNTERS, next(rows), strict=True):
+                    sums[name] += int(value or 0)
+            # Units on their way between buckets are still for sale: count them available.
+            pending = sums.pop("sent_pending")
+            summed[offer.id] = dataclasses.replace(
+                offer,
+                total=offer.total + sums["total"] + pending,
+                available=offer.available + sums["available"] + pending,
+                held=offer.held + sums["held"],
+                sold=offer.sold + sums["sold"],
+                reservations=offer.reservations + sums["reservations"],
+                orders=offer.orders + sums["orders"],
+            )
+        return [summed.get(offer.id, offer) for offer in offers]
+
+    def all_buckets(self, offer_id: str, count: int) -> list[str]:
+        return [bucket_id(offer_id, i) for i in range(count)]
