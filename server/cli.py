@@ -1,4 +1,4 @@
-"""The ``livesale`` command: serve, relay, fulfil, stack, token, bench."""
+"""The ``livesale`` command: serve, relay, fulfil, stack, token, host, benchmarks."""
 
 from __future__ import annotations
 
@@ -255,6 +255,12 @@ def cmd_bench_room(args: argparse.Namespace) -> None:
     run_benchmark(args)
 
 
+def cmd_bench_buckets(args: argparse.Namespace) -> None:
+    from loadtests.bench_buckets import main as run_benchmark
+
+    run_benchmark(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="livesale", description="Live-stream selling and flash sales: service, relay, tools."
@@ -341,6 +347,19 @@ def parser() -> argparse.ArgumentParser:
     br.add_argument("--window", type=int, default=8, help="reservations in flight per socket")
     br.add_argument("--out", help="also write the figures as JSON to this file")
     br.set_defaults(func=cmd_bench_room)
+
+    bb = sub.add_parser(
+        "bench-buckets",
+        help="a hot offer on the local 3-master cluster: one slot against K buckets",
+    )
+    bb.add_argument("--buckets", type=int, default=6, help="buckets of the split offer")
+    bb.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
+    bb.add_argument("--rounds", type=int, default=3, help="rounds of both settings (medians)")
+    bb.add_argument("--generators", type=int, default=2, help="load generator processes")
+    bb.add_argument("--concurrency", type=int, default=200, help="buyers per generator")
+    bb.add_argument("--sell-out-stock", type=int, default=5000, help="units in the sell-out check")
+    bb.add_argument("--out", help="also write the figures as JSON to this file")
+    bb.set_defaults(func=cmd_bench_buckets)
     return p
 
 

@@ -42,6 +42,10 @@ MAX_BUCKETS = 64
 #: Counters summed over the buckets to show the offer as one.
 COUNTERS = ("total", "available", "held", "sold", "reservations", "orders", "sent_pending")
 
+#: How long a refill waits for units in transit between other buckets to land.
+TRANSIT_CHECKS = 20
+TRANSIT_WAIT_S = 0.01
+
 Run = Callable[[AsyncScript, Sequence[str], Sequence[Any]], Awaitable[Any]]
 
 
@@ -65,6 +69,7 @@ class Buckets:
         self._run = run
         #: An offer's bucket count never changes after creation, so it is read once.
         self._counts: dict[str, int] = {}
+        self._lookups: dict[str, asyncio.Task[int]] = {}
         self._refills: dict[str, asyncio.Task[int]] = {}
         self._ids = random.Random(secrets.randbits(128))
         #: Units moved between buckets by this process (for benchmarks and logs).
@@ -78,6 +83,15 @@ class Buckets:
         known = self._counts.get(offer_id)
         if known is not None:
             return known
+        # The first presses of a rush all ask at once: one read answers them all.
+        lookup = self._lookups.get(offer_id)
+        if lookup is None:
+            lookup = asyncio.create_task(self._read_count(offer_id))
+            self._lookups[offer_id] = lookup
+            lookup.add_done_callback(self._forget(self._lookups, offer_id))
+        return await asyncio.shield(lookup)
+
+    async def _read_count(self, offer_id: str) -> int:
         found, count = await redis_call(
             self._redis.hmget(OfferKeys(offer_id).offer, "id", "buckets")
         )
@@ -100,32 +114,51 @@ class Buckets:
         if task is None:
             task = asyncio.create_task(self._refill(offer_id, home, count, quantity))
             self._refills[home] = task
-            task.add_done_callback(self._refill_done(home))
+            task.add_done_callback(self._forget(self._refills, home))
         # A caller that gives up does not stop a move half-way; the task finishes it.
         return await asyncio.shield(task)
 
-    def _refill_done(self, home: str) -> Callable[[asyncio.Task[int]], None]:
+    @staticmethod
+    def _forget(
+        tasks: dict[str, asyncio.Task[int]], key: str
+    ) -> Callable[[asyncio.Task[int]], None]:
         def done(task: asyncio.Task[int]) -> None:
-            self._refills.pop(home, None)
+            tasks.pop(key, None)
             if not task.cancelled():
                 task.exception()  # retrieved here even if every waiter gave up
 
         return done
 
     async def _refill(self, offer_id: str, home: str, count: int, quantity: int) -> int:
-        others = [bucket_id(offer_id, i) for i in range(count)]
-        others.remove(home)
+        for _ in range(TRANSIT_CHECKS):
+            moved, in_transit = await self._refill_once(offer_id, home, count, quantity)
+            if moved or not in_transit:
+                return moved
+            # The last units are on their way between two other buckets: wait for them to
+            # land rather than call the offer sold out while they are still for sale.
+            await asyncio.sleep(TRANSIT_WAIT_S)
+        return 0
+
+    async def _refill_once(
+        self, offer_id: str, home: str, count: int, quantity: int
+    ) -> tuple[int, bool]:
+        """Units moved into ``home``, and whether units were in transit elsewhere."""
+        buckets = self.all_buckets(offer_id, count)
         pipe = self._redis.pipeline(transaction=False)
-        for other in others:
-            pipe.hget(OfferKeys(other).offer, "available")
-        levels = [int(v or 0) for v in await redis_call(pipe.execute())]
+        for bucket in buckets:
+            pipe.hmget(OfferKeys(bucket).offer, "available", "sent_pending")
+        rows = await redis_call(pipe.execute())
+        in_transit = any(int(pending or 0) for _, pending in rows)
+        levels = [(int(available or 0), b) for (available, _), b in zip(rows, buckets, strict=True)]
         moved = 0
-        for available, giver in sorted(zip(levels, others, strict=True), reverse=True):
+        for available, giver in sorted(levels, reverse=True):
             if available < 1 or moved >= quantity:
                 break
+            if giver == home:
+                continue
             # Half of what the giver has, so stock follows demand in few moves.
             moved += await self._move(giver, home, max(quantity - moved, (available + 1) // 2))
-        return moved
+        return moved, in_transit
 
     async def _move(self, giver: str, receiver: str, units: int) -> int:
         transfer_id = f"{int(time.time() * 1000)}-{self._ids.getrandbits(64):016x}"

@@ -256,3 +256,34 @@ async def test_buyers_of_every_bucket_count_on_the_report(keeper: StockKeeper) -
     offer = await keeper.get_offer(offer_id)
     assert (offer.sold, offer.orders, offer.reservations) == (4, 4, 4)
     assert await keeper.buyers([offer]) == set(users)
+
+
+async def test_units_in_transit_between_two_buckets_are_waited_for_not_called_sold_out(
+    keeper: StockKeeper, redis: Redis
+) -> None:
+    """Guards against a last unit that nobody can buy because the offer was called sold
+    out while the unit was moving between two other buckets."""
+    offer_id = await open_offer(keeper, stock=3, buckets=3)
+    giver, receiver = bucket_id(offer_id, 1), bucket_id(offer_id, 2)
+    for user in users_of_bucket(0, 3, 1) + users_of_bucket(2, 3, 1):
+        assert (await keeper.reserve(offer_id, user, 1, "press-1")).outcome == "reserved"
+    transfer_id = await give_without_take(keeper, giver, receiver, 1)
+    assert await bucket_available(redis, offer_id, 3) == [0, 0, 0]
+
+    async def land_later() -> None:
+        await asyncio.sleep(0.05)
+        await keeper.buckets.finish_transfers(giver)
+
+    (late_buyer,) = users_of_bucket(0, 3, 2)[1:]
+    landing = asyncio.create_task(land_later())
+    result = await keeper.reserve(offer_id, late_buyer, 1, "press-1")
+    await landing
+    assert result.outcome == "reserved"
+    assert transfer_id
+    assert not keeper.sold_out.is_sold_out(offer_id)
+    assert await assert_consistent(redis, offer_id) == {
+        "total": 3,
+        "available": 0,
+        "held": 3,
+        "sold": 0,
+    }
