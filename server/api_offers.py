@@ -72,14 +72,19 @@ async def _tell_room(request: web.Request, type_: str, offer: Offer) -> None:
 
 async def create_offer(request: web.Request) -> web.Response:
     await require_host(request)
-    body = await read_body(request, CREATE_BODY)
+    body = check_offer(await read_body(request, CREATE_BODY))
+    await require_room_host(request, body["room_id"])
+    offer = await add_offer(request.app, spec_of(body))
+    return json_response(offer_view(offer), status=201)
+
+
+def check_offer(body: dict[str, Any]) -> dict[str, Any]:
+    """What the field checks alone cannot see; the body when it is fine."""
     if body["buckets"] > body["stock"]:
         raise bad_request(
             "invalid_field", "Field 'buckets' must be at most the stock.", field="buckets"
         )
-    await require_room_host(request, body["room_id"])
-    offer = await add_offer(request.app, spec_of(body))
-    return json_response(offer_view(offer), status=201)
+    return body
 
 
 def spec_of(body: dict[str, Any]) -> OfferSpec:

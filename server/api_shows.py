@@ -14,7 +14,7 @@ from aiohttp import web
 
 from stockkeeper.errors import StockKeeperError
 
-from .api_offers import CREATE_BODY, add_offer, launch, offer_view, spec_of
+from .api_offers import CREATE_BODY, add_offer, check_offer, launch, offer_view, spec_of
 from .api_room import _room_id
 from .appkeys import KEEPER, REDIS, ROOM_PUBLISHER, SHOWS
 from .auth import require_host
@@ -56,7 +56,7 @@ def _products(data: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise bad_request("invalid_field", f"Product {index + 1} must be an object.")
         try:
-            checked.append(check_fields(item, PRODUCT_SPEC))
+            checked.append(check_offer(check_fields(item, PRODUCT_SPEC)))
         except ApiError as exc:
             exc.details["product"] = index
             exc.message = f"Product {index + 1}: {exc.message}"
@@ -91,7 +91,7 @@ async def add_product(request: web.Request) -> web.Response:
     show = await _own_show(request)
     if show.status == "ended":
         raise ApiError(409, "show_ended", "This show has ended.")
-    product = await read_body(request, PRODUCT_SPEC)
+    product = check_offer(await read_body(request, PRODUCT_SPEC))
     offer = await add_offer(request.app, spec_of({**product, "room_id": show.room_id}))
     return json_response(offer_view(offer), status=201)
 

@@ -321,6 +321,9 @@ async def test_a_tampered_token_is_refused(client: Client) -> None:
         ("per_user_limit", 0, "out_of_range"),
         ("hold_seconds", 0, "out_of_range"),
         ("colour", "red", "unknown_field"),
+        ("buckets", 0, "out_of_range"),
+        ("buckets", 65, "out_of_range"),
+        ("buckets", 6, "invalid_field"),  # more buckets than the 5 units of stock
     ],
 )
 async def test_bad_offers_are_refused(client: Client, field: str, value: Any, code: str) -> None:

@@ -255,9 +255,12 @@ async def test_an_oversize_message_closes_the_socket_with_1009(connect: Connect)
 # ------------------------------------------------------------------ offers and buying
 
 
+@pytest.mark.parametrize("buckets", [1, 2], ids=["one-bucket", "hot-offer-2-buckets"])
 async def test_the_offer_countdown_stock_and_purchase_flow_over_the_socket(
-    room_client: Client, connect: Connect
+    room_client: Client, connect: Connect, buckets: int
 ) -> None:
+    """With 2 buckets, ivy's home bucket (1) holds one unit: her press for two fetches the
+    other from bucket 0, and the room still sees the offer's stock as one."""
     buyer, watcher = await connect("ivy"), await connect("watcher")
     offer = await host(
         room_client,
@@ -270,6 +273,7 @@ async def test_the_offer_countdown_stock_and_purchase_flow_over_the_socket(
             "currency": "EUR",
             "stock": 2,
             "per_user_limit": 2,
+            "buckets": buckets,
         },
     )
     opened = await host(
@@ -298,7 +302,8 @@ async def test_the_offer_countdown_stock_and_purchase_flow_over_the_socket(
     )
     assert again["replayed"] is True
     assert again["hold"]["hold_id"] == reserved["hold"]["hold_id"]
-    await events_until(watcher, of_type("stock", offer_id=offer["id"], available=0))
+    assert reserved["hold"]["hold_id"].startswith(offer["id"] + (".1-" if buckets > 1 else "-"))
+    await events_until(watcher, of_type("stock", offer_id=offer["id"], available=0, held=2))
     await events_until(watcher, of_type("sold_out", offer_id=offer["id"]))
 
     paid = await ask(buyer, "confirm", hold_id=reserved["hold"]["hold_id"], payment_ref="psp-ws-1")

@@ -7,6 +7,7 @@ import dataclasses
 import io
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
@@ -134,10 +135,11 @@ async def test_launching_needs_a_live_show_then_counts_down_and_pins(client: Cli
     await ws.close()
 
 
+@pytest.mark.parametrize("buckets", [1, 4], ids=["one-bucket", "hot-offer-4-buckets"])
 async def test_the_dashboard_counts_viewers_chat_reservations_orders_and_gmv(
-    client: Client,
+    client: Client, buckets: int
 ) -> None:
-    show = await create_show(client)
+    show = await create_show(client, buckets=buckets)
     offer_id = show["offers"][0]["id"]
     await client.post("/api/shows/show-a/live", headers=HOST)
     await client.post(f"/api/shows/show-a/offers/{offer_id}/launch", headers=HOST)

@@ -106,6 +106,8 @@ const PRODUCT_FIELDS = [
   ["hold_minutes", "Minutes to pay", "number", "5", { required: true, min: 1, max: 1440 }],
   ["countdown_seconds", "Countdown (s)", "number", "10", { required: true, min: 0, max: 3600 }],
   ["window_minutes", "Sale window (min)", "number", "10", { required: true, min: 1 }],
+  // A hot offer's stock spread over several Redis shards (docs/scaling.md); 1 for most.
+  ["buckets", "Buckets (hot offer)", "number", "1", { required: true, min: 1, max: 64 }],
 ];
 
 function addProductRow(container) {
@@ -129,6 +131,7 @@ function productOf(row) {
     hold_seconds: parseInt(value("hold_minutes"), 10) * 60,
     countdown_seconds: parseInt(value("countdown_seconds"), 10),
     window_seconds: parseInt(value("window_minutes"), 10) * 60,
+    buckets: parseInt(value("buckets"), 10),
   };
   if (value("image_url")) product.image_url = value("image_url");
   return product;
