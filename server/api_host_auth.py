@@ -9,7 +9,7 @@ from aiohttp import web
 from .appkeys import HOST_ACCOUNTS, LOGIN_GUARD, SESSIONS, SETTINGS
 from .auth import require_host
 from .errors import ApiError
-from .hosts.accounts import HOST_ID_HINT
+from .hosts.accounts import HOST_ID_HINT, token_id
 from .hosts.passwords import MAX_LENGTH
 from .hosts.sessions import COOKIE_NAME
 from .responses import json_response
@@ -94,7 +94,31 @@ async def create_api_token(request: web.Request) -> web.Response:
     caller = await require_host(request)
     body = await read_body(request, TOKEN_BODY)
     token = await request.app[HOST_ACCOUNTS].mint_api_token(caller.host_id, body["label"])
-    return json_response({"token": token, "label": body["label"]}, status=201)
+    return json_response(
+        {"token": token, "token_id": token_id(token), "label": body["label"]}, status=201
+    )
+
+
+async def list_api_tokens(request: web.Request) -> web.Response:
+    caller = await require_host(request)
+    tokens = await request.app[HOST_ACCOUNTS].api_tokens(caller.host_id)
+    return json_response(
+        {
+            "tokens": [
+                {"token_id": t.token_id, "label": t.label, "created_at_ms": t.created_at}
+                for t in tokens
+            ]
+        }
+    )
+
+
+async def revoke_api_token(request: web.Request) -> web.Response:
+    """Revoke one of the caller's API tokens by its id; it stops working at once."""
+    caller = await require_host(request)
+    token_id = request.match_info["token_id"]
+    if not await request.app[HOST_ACCOUNTS].revoke_api_token(caller.host_id, token_id):
+        raise ApiError(404, "unknown_token", "You have no API token with this id.")
+    return json_response({"revoked": token_id})
 
 
 def add_routes(app: web.Application) -> None:
@@ -102,3 +126,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/host/logout", logout)
     app.router.add_get("/api/host/me", me)
     app.router.add_post("/api/host/tokens", create_api_token)
+    app.router.add_get("/api/host/tokens", list_api_tokens)
+    app.router.add_delete("/api/host/tokens/{token_id}", revoke_api_token)

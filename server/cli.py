@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -201,7 +202,7 @@ def cmd_host(args: argparse.Namespace) -> None:
 
     from stockkeeper.settings import StockSettings
 
-    from .hosts.accounts import AccountError, HostAccounts
+    from .hosts.accounts import AccountError, HostAccounts, token_id
     from .redis_client import connect
 
     _start_local_stack(need_kafka=False)
@@ -227,8 +228,20 @@ def cmd_host(args: argparse.Namespace) -> None:
             elif args.action == "password":
                 await accounts.set_password(args.host_id, new_password())
                 print(f"Password of {args.host_id} changed.")
+            elif args.action == "api-token":
+                token = await accounts.mint_api_token(args.host_id, args.label)
+                print(token)
+                print(f"Token id (to list or revoke it): {token_id(token)}", file=sys.stderr)
+            elif args.action == "tokens":
+                for t in await accounts.api_tokens(args.host_id):
+                    created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(t.created_at / 1000))
+                    print(f"{t.token_id}  {created} UTC  {t.label}")
             else:
-                print(await accounts.mint_api_token(args.host_id, args.label))
+                if not args.token_id:
+                    sys.exit("Name the token: --token-id ID (see `livesale host tokens`).")
+                if not await accounts.revoke_api_token(args.host_id, args.token_id):
+                    sys.exit(f"{args.host_id} has no API token {args.token_id}; nothing changed.")
+                print(f"Token {args.token_id} of {args.host_id} revoked; it no longer works.")
         except AccountError as exc:
             sys.exit(str(exc))
         finally:
@@ -308,14 +321,15 @@ def parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser(
         "host",
-        help="host accounts: create, password, api-token",
+        help="host accounts: create, password, api-token, tokens, revoke-token",
         description="Passwords are asked for, read from stdin when piped, or taken from "
         "LIVESALE_HOST_PASSWORD. API tokens are printed once; store them safely.",
     )
-    h.add_argument("action", choices=["create", "password", "api-token"])
+    h.add_argument("action", choices=["create", "password", "api-token", "tokens", "revoke-token"])
     h.add_argument("host_id", help="the host's login name")
     h.add_argument("--name", help="display name (create; default: the login name)")
     h.add_argument("--label", default="automation", help="what an API token is for")
+    h.add_argument("--token-id", help="the API token to revoke (revoke-token)")
     h.set_defaults(func=cmd_host)
 
     b = sub.add_parser("bench", help="measure hello-world, reservation and sold-out rates")

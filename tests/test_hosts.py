@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 from aiohttp import web
@@ -15,6 +19,7 @@ from server.hosts.keys import host as host_key
 from server.hosts.login_guard import LoginLimits
 from server.hosts.passwords import verify_password
 from server.settings import Settings
+from stockkeeper.settings import StockSettings
 
 from .conftest import AiohttpClient
 from .helpers import HOST, HOST_ID, HOST_PASSWORD
@@ -171,6 +176,62 @@ async def test_a_host_mints_an_api_token_for_automation(client: Client) -> None:
     client.session.cookie_jar.clear()
     resp = await client.get("/api/host/me", headers={"Authorization": f"Bearer {token}"})
     assert (await resp.json())["host_id"] == HOST_ID
+
+
+async def test_a_host_lists_and_revokes_api_tokens_and_a_revoked_one_stops_at_once(
+    client: Client, redis: Redis
+) -> None:
+    csrf = await log_in(client)
+    session = {"X-CSRF-Token": csrf}
+    resp = await client.post("/api/host/tokens", json={"label": "OBS"}, headers=session)
+    minted = await resp.json()
+    listed = (await (await client.get("/api/host/tokens")).json())["tokens"]
+    assert [(t["token_id"], t["label"]) for t in listed][-1] == (minted["token_id"], "OBS")
+    assert "token" not in listed[-1]
+    scripted = {"Authorization": f"Bearer {minted['token']}"}
+    assert (await client.get("/api/host/me", headers=scripted)).status == 200
+
+    resp = await client.delete(f"/api/host/tokens/{minted['token_id']}")
+    assert (resp.status, await error_code(resp)) == (403, "csrf_failed")
+    rival = await other_host(redis)
+    rival_id = (await (await client.get("/api/host/tokens", headers=rival)).json())["tokens"]
+    resp = await client.delete(f"/api/host/tokens/{rival_id[0]['token_id']}", headers=session)
+    assert (resp.status, await error_code(resp)) == (404, "unknown_token")
+
+    resp = await client.delete(f"/api/host/tokens/{minted['token_id']}", headers=session)
+    assert await resp.json() == {"revoked": minted["token_id"]}
+    client.session.cookie_jar.clear()
+    resp = await client.get("/api/host/me", headers=scripted)
+    assert (resp.status, await error_code(resp)) == (401, "invalid_host_token")
+
+
+async def test_the_command_line_lists_and_revokes_a_hosts_tokens(
+    redis: Redis, stock_settings: StockSettings
+) -> None:
+    env = {**os.environ, "LIVESALE_REDIS_URL": stock_settings.redis_url}
+
+    def livesale(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from server.cli import main; main()", "host", *args, HOST_ID],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    minted = await asyncio.to_thread(livesale, "api-token", "--label", "nightly restock")
+    token = minted.stdout.strip()
+    accounts = HostAccounts(redis)
+    assert await accounts.host_for_api_token(token) == HOST_ID
+    listed = await asyncio.to_thread(livesale, "tokens")
+    line = next(line for line in listed.stdout.splitlines() if "nightly restock" in line)
+    token_id = line.split()[0]
+    revoked = await asyncio.to_thread(livesale, "revoke-token", "--token-id", token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert await accounts.host_for_api_token(token) is None
+    again = await asyncio.to_thread(livesale, "revoke-token", "--token-id", token_id)
+    assert again.returncode != 0
+    assert "nothing changed" in again.stderr
 
 
 async def test_hosts_cannot_touch_each_others_rooms(client: Client, redis: Redis) -> None:

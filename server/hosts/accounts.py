@@ -19,6 +19,19 @@ HOST_ID_HINT = "2-32 lowercase letters, digits or _ . - (starting with a letter 
 API_TOKEN_PREFIX = "lsh_"
 
 
+#: Hex digits of a token's digest that name it in lists and revocations.
+TOKEN_ID_LENGTH = 12
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """What is known of an API token after it was shown: never the token itself."""
+
+    token_id: str
+    label: str
+    created_at: int
+
+
 class AccountError(Exception):
     """Root of the host account errors; the message is written for the person typing."""
 
@@ -34,6 +47,11 @@ def _digest(token: str) -> str:
     # API tokens are long random strings: a plain SHA-256 is enough to keep them unreadable
     # in Redis and lets a request find its host in one GET.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_id(token: str) -> str:
+    """The id that names an API token in lists and revocations (not secret)."""
+    return _digest(token)[:TOKEN_ID_LENGTH]
 
 
 def check_new_password(password: str) -> None:
@@ -112,12 +130,27 @@ class HostAccounts:
     async def host_for_api_token(self, token: str) -> str | None:
         return cast(str | None, await self.redis.get(keys.api_token(_digest(token))))
 
-    async def revoke_api_token(self, host_id: str, token: str) -> bool:
-        digest = _digest(token)
-        if await self.redis.get(keys.api_token(digest)) != host_id:
+    async def api_tokens(self, host_id: str) -> list[ApiToken]:
+        """The host's API tokens, oldest first: an id to revoke each by, label and date."""
+        raw = cast(dict[str, str], await self.redis.hgetall(keys.host_tokens(host_id)))
+        tokens = []
+        for digest, value in raw.items():
+            label, _, created = value.rpartition(":")
+            tokens.append(ApiToken(digest[:TOKEN_ID_LENGTH], label, int(created or 0)))
+        return sorted(tokens, key=lambda t: t.created_at)
+
+    async def revoke_api_token(self, host_id: str, token_or_id: str) -> bool:
+        """Revoke one of the host's tokens, named by itself or by its id from
+        :meth:`api_tokens`; False when the host has no such token. Works at once: tokens
+        are looked up in Redis on every request."""
+        digests = cast(list[str], await self.redis.hkeys(keys.host_tokens(host_id)))
+        wanted = _digest(token_or_id)
+        matches = [d for d in digests if d == wanted or d[:TOKEN_ID_LENGTH] == token_or_id]
+        if len(matches) != 1:
             return False
+        # The lookup key first: from then on the token no longer works.
         pipe = self.redis.pipeline(transaction=False)
-        pipe.delete(keys.api_token(digest))
-        pipe.hdel(keys.host_tokens(host_id), digest)
+        pipe.delete(keys.api_token(matches[0]))
+        pipe.hdel(keys.host_tokens(host_id), matches[0])
         await pipe.execute()
         return True
