@@ -71,6 +71,8 @@ class Buckets:
         self._counts: dict[str, int] = {}
         self._lookups: dict[str, asyncio.Task[int]] = {}
         self._refills: dict[str, asyncio.Task[int]] = {}
+        #: Units wanted by presses waiting for a bucket's next refill.
+        self._demand: dict[str, int] = {}
         self._ids = random.Random(secrets.randbits(128))
         #: Units moved between buckets by this process (for benchmarks and logs).
         self.units_moved = 0
@@ -109,10 +111,13 @@ class Buckets:
     async def refill(self, offer_id: str, home: str, count: int, quantity: int) -> int:
         """Move units into ``home`` from the fullest other buckets; the units moved (0
         when every other bucket is empty). Presses that find the same bucket empty at the
-        same time share one refill instead of each draining another bucket."""
+        same time share one refill, which moves what they want together."""
+        # A merged batch answers all its presses in one step, and they all get here before
+        # the refill task first runs: it sees the whole batch's demand.
+        self._demand[home] = self._demand.get(home, 0) + quantity
         task = self._refills.get(home)
         if task is None:
-            task = asyncio.create_task(self._refill(offer_id, home, count, quantity))
+            task = asyncio.create_task(self._refill(offer_id, home, count))
             self._refills[home] = task
             task.add_done_callback(self._forget(self._refills, home))
         # A caller that gives up does not stop a move half-way; the task finishes it.
@@ -129,7 +134,9 @@ class Buckets:
 
         return done
 
-    async def _refill(self, offer_id: str, home: str, count: int, quantity: int) -> int:
+    async def _refill(self, offer_id: str, home: str, count: int) -> int:
+        # Presses that arrive while this runs wait for it, then ask again with their demand.
+        quantity = self._demand.pop(home, 1)
         for _ in range(TRANSIT_CHECKS):
             moved, in_transit = await self._refill_once(offer_id, home, count, quantity)
             if moved or not in_transit:

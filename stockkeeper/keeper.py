@@ -53,6 +53,10 @@ OFFER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 HOLD_ID = re.compile(r"^(([1-9][0-9]{0,17})(?:\.[1-9][0-9]?)?)-[0-9a-f]{16}$")
 
 
+#: See StockKeeper._reserve_hot.
+MAX_REFILLS_PER_PRESS = 50
+
+
 def offer_of_hold(hold_id: str) -> tuple[str, str] | None:
     """The offer and the bucket a hold id belongs to, or None when it is not a hold id."""
     match = HOLD_ID.match(hold_id)
@@ -346,7 +350,10 @@ class StockKeeper:
         """Reserve in the buyer's home bucket, moving units into it when it is empty. Only
         when no other bucket has a unit to give is the offer sold out."""
         home = self.buckets.home(offer_id, user_id, count)
-        for _ in range(3):
+        # Each turn either answers, or moves units into the home bucket (which other
+        # presses may take first), or finds no unit anywhere: the stock is finite, so this
+        # ends. The bound only guards against a bug turning it into a busy loop.
+        for _ in range(MAX_REFILLS_PER_PRESS):
             result = await self._reserve_in(home, user_id, quantity, idempotency_key)
             if result.outcome != "sold_out":
                 # One bucket's stock is not the offer's; the room's stock events carry that.
@@ -354,6 +361,7 @@ class StockKeeper:
             if not await self.buckets.refill(offer_id, home, count, quantity):
                 return result
             self._changed(offer_id)
+        log.warning("A press on offer %s gave up after %d refills", offer_id, MAX_REFILLS_PER_PRESS)
         return dataclasses.replace(result, available=None)
 
     async def confirm(self, hold_id: str, user_id: str, payment_ref: str) -> ConfirmResult:

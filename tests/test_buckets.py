@@ -89,6 +89,21 @@ async def test_an_empty_home_bucket_is_refilled_from_the_others_until_all_are_so
     assert (await keeper.get_offer(offer_id)).held == 8
 
 
+async def test_a_rush_on_one_bucket_is_refilled_for_all_its_presses_at_once(
+    keeper: StockKeeper, redis: Redis
+) -> None:
+    """Guards against "sold out" said to buyers while other buckets still have units: 40
+    presses at once on a bucket of 5, with 25 more units in the other buckets."""
+    offer_id = await open_offer(keeper, stock=30, buckets=6)
+    buyers = users_of_bucket(0, 6, 40)
+    answers = await asyncio.gather(
+        *(keeper.reserve(offer_id, user, 1, "press-1") for user in buyers)
+    )
+    assert Counter(a.outcome for a in answers) == {"reserved": 30, "sold_out": 10}
+    assert await bucket_available(redis, offer_id, 6) == [0] * 6
+    assert (await assert_consistent(redis, offer_id))["held"] == 30
+
+
 async def test_the_per_user_limit_is_exact_even_when_units_move(
     keeper: StockKeeper, redis: Redis
 ) -> None:

@@ -7,6 +7,8 @@ lost event anywhere here would fail these tests.
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -16,10 +18,21 @@ from redis.asyncio import Redis
 
 from server.app import create_app
 from server.settings import Settings
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import OfferKeys, bucket_id
 
 from . import test_storm
-from .helpers import HOST, HOST_ID, HOST_PASSWORD, assert_consistent, create_live_offer, viewer
+from .helpers import (
+    HOST,
+    HOST_ID,
+    HOST_PASSWORD,
+    assert_consistent,
+    create_live_offer,
+    open_offer,
+    viewer,
+)
 from .room_helpers import ask, ask_until, events_until, of_type
+from .test_buckets import users_of_bucket
 from .test_rooms import token
 
 pytestmark = pytest.mark.slow
@@ -49,6 +62,36 @@ async def test_multi_unit_storm_on_the_cluster_puts_every_order_in_kafka(
             cluster_app_settings, cluster_redis, buckets
         )
     )
+
+
+async def test_an_empty_bucket_takes_units_from_buckets_on_other_shards(
+    cluster_redis: Redis, cluster_app_settings: Settings
+) -> None:
+    """Every buyer's home is bucket 0, so all but its own share of the units must move
+    there from buckets on other masters, each move three scripts on two shards."""
+    keeper = StockKeeper(cluster_redis, cluster_app_settings.stock)
+    await keeper.start()
+    try:
+        offer_id = await open_offer(keeper, stock=30, buckets=6)
+        buyers = users_of_bucket(0, 6, 40)
+        answers = await asyncio.gather(
+            *(keeper.reserve(offer_id, user, 1, "press-1") for user in buyers)
+        )
+        assert Counter(a.outcome for a in answers) == {"reserved": 30, "sold_out": 10}
+        assert keeper.buckets.units_moved >= 25
+        masters = {
+            cluster_redis.get_node_from_key(OfferKeys(bucket_id(offer_id, i)).offer).port  # type: ignore[attr-defined]
+            for i in range(6)
+        }
+        assert len(masters) >= 2
+        assert await assert_consistent(cluster_redis, offer_id) == {
+            "total": 30,
+            "available": 0,
+            "held": 30,
+            "sold": 0,
+        }
+    finally:
+        await keeper.close()
 
 
 @pytest.fixture
