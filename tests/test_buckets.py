@@ -286,7 +286,7 @@ async def test_units_in_transit_between_two_buckets_are_waited_for_not_called_so
     assert await bucket_available(redis, offer_id, 3) == [0, 0, 0]
 
     async def land_later() -> None:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)  # the refill waits up to 0.2 s
         await keeper.buckets.finish_transfers(giver)
 
     (late_buyer,) = users_of_bucket(0, 3, 2)[1:]
