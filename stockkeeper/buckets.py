@@ -26,14 +26,14 @@ import random
 import secrets
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from .errors import redis_call
-from .keys import OfferKeys, bucket_id
+from .keys import OfferKeys, bucket_id, bucket_ids
 from .models import Offer
 from .scripts import Scripts
 
@@ -80,18 +80,18 @@ class Buckets:
     def remember(self, offer_id: str, count: int) -> None:
         self._counts[offer_id] = count
 
+    def known_count(self, offer_id: str) -> int | None:
+        """The bucket count when this process has read it already (no await: the press
+        path asks this first)."""
+        return self._counts.get(offer_id)
+
     async def count(self, offer_id: str) -> int:
         """How many buckets an offer has (1 for an ordinary offer or an unknown id)."""
         known = self._counts.get(offer_id)
         if known is not None:
             return known
         # The first presses of a rush all ask at once: one read answers them all.
-        lookup = self._lookups.get(offer_id)
-        if lookup is None:
-            lookup = asyncio.create_task(self._read_count(offer_id))
-            self._lookups[offer_id] = lookup
-            lookup.add_done_callback(self._forget(self._lookups, offer_id))
-        return await asyncio.shield(lookup)
+        return await _shared(self._lookups, offer_id, lambda: self._read_count(offer_id))
 
     async def _read_count(self, offer_id: str) -> int:
         found, count = await redis_call(
@@ -115,24 +115,7 @@ class Buckets:
         # A merged batch answers all its presses in one step, and they all get here before
         # the refill task first runs: it sees the whole batch's demand.
         self._demand[home] = self._demand.get(home, 0) + quantity
-        task = self._refills.get(home)
-        if task is None:
-            task = asyncio.create_task(self._refill(offer_id, home, count))
-            self._refills[home] = task
-            task.add_done_callback(self._forget(self._refills, home))
-        # A caller that gives up does not stop a move half-way; the task finishes it.
-        return await asyncio.shield(task)
-
-    @staticmethod
-    def _forget(
-        tasks: dict[str, asyncio.Task[int]], key: str
-    ) -> Callable[[asyncio.Task[int]], None]:
-        def done(task: asyncio.Task[int]) -> None:
-            tasks.pop(key, None)
-            if not task.cancelled():
-                task.exception()  # retrieved here even if every waiter gave up
-
-        return done
+        return await _shared(self._refills, home, lambda: self._refill(offer_id, home, count))
 
     async def _refill(self, offer_id: str, home: str, count: int) -> int:
         # Presses that arrive while this runs wait for it, then ask again with their demand.
@@ -150,15 +133,10 @@ class Buckets:
         self, offer_id: str, home: str, count: int, quantity: int
     ) -> tuple[int, bool]:
         """Units moved into ``home``, and whether units were in transit elsewhere."""
-        buckets = self.all_buckets(offer_id, count)
-        pipe = self._redis.pipeline(transaction=False)
-        for bucket in buckets:
-            pipe.hmget(OfferKeys(bucket).offer, "available", "sent_pending")
-        rows = await redis_call(pipe.execute())
-        in_transit = any(int(pending or 0) for _, pending in rows)
-        levels = [(int(available or 0), b) for (available, _), b in zip(rows, buckets, strict=True)]
+        levels = await self.levels(offer_id, count)
+        in_transit = any(pending for _, pending, _ in levels)
         moved = 0
-        for available, giver in sorted(levels, reverse=True):
+        for available, _, giver in levels:
             if available < 1 or moved >= quantity:
                 break
             if giver == home:
@@ -166,6 +144,18 @@ class Buckets:
             # Half of what the giver has, so stock follows demand in few moves.
             moved += await self._move(giver, home, max(quantity - moved, (available + 1) // 2))
         return moved, in_transit
+
+    async def levels(self, offer_id: str, count: int) -> list[tuple[int, int, str]]:
+        """(available, sent_pending, bucket id) of every bucket, fullest first."""
+        buckets = bucket_ids(offer_id, count)
+        pipe = self._redis.pipeline(transaction=False)
+        for bucket in buckets:
+            pipe.hmget(OfferKeys(bucket).offer, "available", "sent_pending")
+        rows = await redis_call(pipe.execute())
+        return sorted(
+            ((int(a or 0), int(p or 0), b) for (a, p), b in zip(rows, buckets, strict=True)),
+            reverse=True,
+        )
 
     async def _move(self, giver: str, receiver: str, units: int) -> int:
         transfer_id = f"{int(time.time() * 1000)}-{self._ids.getrandbits(64):016x}"
@@ -210,15 +200,15 @@ class Buckets:
         if state[0] is None:
             return
         sync = self._scripts.bucket_sync
-        buckets = self.all_buckets(offer_id, count)[1:]
+        buckets = bucket_ids(offer_id, count)[1:]
         await asyncio.gather(*(self._run(sync, [OfferKeys(b).offer], state) for b in buckets))
 
     async def repair(self, offer_id: str, count: int) -> bool:
         """Re-sync buckets whose state differs from the offer's (a request died after
         changing bucket 0); True when some did."""
         pipe = self._redis.pipeline(transaction=False)
-        for i in range(count):
-            pipe.hmget(OfferKeys(bucket_id(offer_id, i)).offer, "state", "opens_at", "closes_at")
+        for bucket in bucket_ids(offer_id, count):
+            pipe.hmget(OfferKeys(bucket).offer, "state", "opens_at", "closes_at")
         main, *rest = await redis_call(pipe.execute())
         stale = [row for row in rest if row[0] != "closed" and row != main]
         if main[0] is None or not stale:
@@ -233,8 +223,8 @@ class Buckets:
             return offers
         pipe = self._redis.pipeline(transaction=False)
         for offer in split:
-            for i in range(1, offer.buckets):
-                pipe.hmget(OfferKeys(bucket_id(offer.id, i)).offer, *COUNTERS)
+            for bucket in bucket_ids(offer.id, offer.buckets)[1:]:
+                pipe.hmget(OfferKeys(bucket).offer, *COUNTERS)
         rows = iter(await redis_call(pipe.execute()))
         summed: dict[str, Offer] = {}
         for offer in split:
@@ -255,5 +245,21 @@ class Buckets:
             )
         return [summed.get(offer.id, offer) for offer in offers]
 
-    def all_buckets(self, offer_id: str, count: int) -> list[str]:
-        return [bucket_id(offer_id, i) for i in range(count)]
+
+def _shared(
+    tasks: dict[str, asyncio.Task[int]], key: str, start: Callable[[], Coroutine[Any, Any, int]]
+) -> Awaitable[int]:
+    """One task per key for every caller that asks while it runs. A caller that gives up
+    does not stop it half-way (a move of units must finish)."""
+    task = tasks.get(key)
+    if task is None:
+        task = asyncio.create_task(start())
+        tasks[key] = task
+
+        def done(finished: asyncio.Task[int]) -> None:
+            tasks.pop(key, None)
+            if not finished.cancelled():
+                finished.exception()  # retrieved here even if every waiter gave up
+
+        task.add_done_callback(done)
+    return asyncio.shield(task)

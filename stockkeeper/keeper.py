@@ -28,7 +28,7 @@ from .errors import (
     redis_call,
 )
 from .fastpath import RecentReservations, SoldOutFlags
-from .keys import OfferKeys, bucket_id, parent_of
+from .keys import OfferKeys, bucket_ids, parent_of
 from .models import (
     CancelResult,
     ConfirmResult,
@@ -99,7 +99,7 @@ class StockKeeper:
         if not 1 <= spec.buckets <= min(MAX_BUCKETS, spec.stock):
             raise ValueError(f"buckets must be 1 to {MAX_BUCKETS} and at most the stock")
         offer_id = str(await redis_call(self.redis.incr(keys.OFFER_SEQ)))
-        buckets = [bucket_id(offer_id, i) for i in range(spec.buckets)]
+        buckets = bucket_ids(offer_id, spec.buckets)
         # Indexed before they exist: the sweeper and the relay walk every bucket and must
         # never miss one with holds or orders; an index entry without an offer costs nothing.
         pipe = self.redis.pipeline(transaction=False)
@@ -158,7 +158,7 @@ class StockKeeper:
         """Users with at least one confirmed order for any of these offers."""
         pipe = self.redis.pipeline(transaction=False)
         for offer in offers:
-            for bucket in self.buckets.all_buckets(offer.id, offer.buckets):
+            for bucket in bucket_ids(offer.id, offer.buckets):
                 pipe.smembers(OfferKeys(bucket).buyers)
         buyers: set[str] = set()
         for members in await redis_call(pipe.execute()):
@@ -238,7 +238,7 @@ class StockKeeper:
         # meanwhile; if the whole quantity cannot be pulled, none is.
         pulled: list[tuple[str, int]] = []
         remaining = quantity
-        for available, bucket in await self._bucket_levels(offer_id, count):
+        for available, _, bucket in await self.buckets.levels(offer_id, count):
             if remaining == 0:
                 break
             take = min(available, remaining)
@@ -254,15 +254,6 @@ class StockKeeper:
             raise InsufficientStock((await self._level(offer_id)).available)
         self._changed(offer_id)
         return await self._level(offer_id)
-
-    async def _bucket_levels(self, offer_id: str, count: int) -> list[tuple[int, str]]:
-        """(available, bucket id) of every bucket, fullest first."""
-        buckets = self.buckets.all_buckets(offer_id, count)
-        pipe = self.redis.pipeline(transaction=False)
-        for bucket in buckets:
-            pipe.hget(OfferKeys(bucket).offer, "available")
-        levels = [int(v or 0) for v in await redis_call(pipe.execute())]
-        return sorted(zip(levels, buckets, strict=True), reverse=True)
 
     async def _level(self, offer_id: str) -> StockLevel:
         offer = await self.get_offer(offer_id)
@@ -316,7 +307,7 @@ class StockKeeper:
             if known is not None:
                 return dataclasses.replace(known, replayed=True)
             return ReserveResult("sold_out", available=0)
-        count = await self.buckets.count(offer_id)
+        count = self.buckets.known_count(offer_id) or await self.buckets.count(offer_id)
         if count == 1:
             result = await self._reserve_in(offer_id, user_id, quantity, idempotency_key)
         else:

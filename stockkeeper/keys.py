@@ -26,6 +26,11 @@ def bucket_id(offer_id: str, index: int) -> str:
     return offer_id if index == 0 else f"{offer_id}.{index}"
 
 
+def bucket_ids(offer_id: str, count: int) -> list[str]:
+    """Every bucket of an offer with ``count`` buckets, bucket 0 (the offer) first."""
+    return [bucket_id(offer_id, i) for i in range(count)]
+
+
 def parent_of(bucket: str) -> str:
     """The offer a bucket id belongs to (an offer id is its own bucket 0)."""
     return bucket.partition(".")[0]
