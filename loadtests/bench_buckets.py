@@ -36,7 +36,7 @@ from stockkeeper.keys import OfferKeys, bucket_id
 from stockkeeper.models import OfferSpec
 from stockkeeper.settings import StockSettings
 
-from .measure import machine
+from .measure import machine, median_run
 
 BENCH_ROOM = "bench-buckets"
 
@@ -227,7 +227,7 @@ def main(args: argparse.Namespace) -> None:
         print("Sell-out check", flush=True)
         sell_out = _sell_out(args, url, pool)
     asyncio.run(_flush(url))
-    one, split = (_median(rounds[k]) for k in rounds)
+    one, split = (median_run(rounds[k], "reservations_per_s") for k in rounds)
     results: dict[str, Any] = {
         "machine": machine(),
         "cluster_masters": len(ports),
@@ -251,10 +251,6 @@ def main(args: argparse.Namespace) -> None:
     _report(results, args)
     if not sell_out["every_unit_held_once"]:
         sys.exit("The sell-out check failed: units were not held exactly once.")
-
-
-def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return sorted(runs, key=lambda r: float(r["reservations_per_s"]))[len(runs) // 2]
 
 
 def _report(results: dict[str, Any], args: argparse.Namespace) -> None:

@@ -39,7 +39,7 @@ from stockkeeper.keys import OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
-from .measure import machine
+from .measure import machine, median_run
 from .server_process import fresh_database, http_json, open_offer_now, server_process
 
 BENCH_DB = 13
@@ -185,7 +185,7 @@ def _run_phases(
         "connections": args.connections,
         "seconds_per_phase": args.seconds,
         "rounds": args.rounds,
-        **{name: _median(runs) for name, runs in rounds.items()},
+        **{name: median_run(runs, "requests_per_s") for name, runs in rounds.items()},
         "all_rounds": rounds,
     }
     print("Orders to Kafka", flush=True)
@@ -203,11 +203,6 @@ def _run_phases(
         / results["orders"]["confirmed_per_s"],
     }
     return results
-
-
-def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median request rate (its latencies and counts go with it)."""
-    return sorted(runs, key=lambda r: float(r["requests_per_s"]))[len(runs) // 2]
 
 
 def _bare_floor(args: argparse.Namespace, tokens: list[str], tmp: Path) -> dict[str, Any]:

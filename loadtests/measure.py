@@ -123,3 +123,9 @@ def busiest(cpu: dict[str, float]) -> str:
     if used >= 90:
         return f"CPU of {name} ({used:.0f}% of a core: one process, one core)"
     return f"none saturated (most CPU: {name}, {used:.0f}% of a core)"
+
+
+def median_run(runs: list[dict[str, Any]], rate: str) -> dict[str, Any]:
+    """The round with the median ``rate``; its latencies and counts go with it, so a
+    report's figures all come from one real round."""
+    return sorted(runs, key=lambda r: float(r[rate]))[len(runs) // 2]
