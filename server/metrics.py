@@ -55,6 +55,7 @@ class Metrics:
             ["outcome", "transport"],
             registry=r,
         )
+        self._reservation_counters: dict[tuple[str, str], Counter] = {}
         self.connections = Gauge(
             "livesale_room_connections", "Viewer connections open on this process.", registry=r
         )
@@ -84,7 +85,13 @@ class Metrics:
         self.kafka_sent.inc(count)
 
     def reservation(self, outcome: str, transport: str) -> None:
-        self.reservations.labels(outcome, transport).inc()
+        # Once per press: keep each outcome's counter rather than look it up by its labels.
+        counter = self._reservation_counters.get((outcome, transport))
+        if counter is None:
+            counter = self._reservation_counters[(outcome, transport)] = self.reservations.labels(
+                outcome, transport
+            )
+        counter.inc()
 
 
 def route_of(request: web.Request) -> str:

@@ -70,10 +70,10 @@ def check_fields(
     data: dict[str, Any], spec: Sequence[FieldSpec], ignore: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     """``data`` checked against ``spec``; fields in ``ignore`` are allowed and skipped."""
+    known = _names(spec)
     if len(data) > len(spec) + len(ignore) or any(
-        name not in _names(spec) and name not in ignore for name in data
+        name not in known and name not in ignore for name in data
     ):
-        known = _names(spec)
         unknown = sorted(name for name in data if name not in known and name not in ignore)
         raise bad_request(
             "unknown_field",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import random
 import re
@@ -323,14 +324,14 @@ class StockKeeper:
     async def _reserve_in(
         self, bucket: str, user_id: str, quantity: int, idempotency_key: str
     ) -> ReserveResult:
-        k = OfferKeys(bucket)
+        script_keys, prefix = _reserve_keys(bucket)
         # Unique, not secret: every hold operation checks the buyer's user id. A PRNG avoids
         # a getrandom() system call per press.
         hold_id = f"{bucket}-{self._ids.getrandbits(64):016x}"
         reply = await self._batcher.call_merged(
             self.scripts.hold_reserve,
-            [k.offer, k.users, k.deadlines],
-            [k.prefix, self.settings.idempotency_ttl_s],
+            script_keys,
+            [prefix, self.settings.idempotency_ttl_s],
             [user_id, quantity, hold_id, idempotency_key],
         )
         return _reserve_result(reply)
@@ -499,6 +500,14 @@ class StockKeeper:
     def _check_offer_id(self, offer_id: str) -> None:
         if not OFFER_ID.match(offer_id):
             raise UnknownOffer(offer_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reserve_keys(bucket: str) -> tuple[tuple[str, str, str], str]:
+    """The reserve script's keys and key prefix for a bucket, built once per bucket rather
+    than on every press."""
+    k = OfferKeys(bucket)
+    return (k.offer, k.users, k.deadlines), k.prefix
 
 
 def _reserve_result(reply: list[Any]) -> ReserveResult:
