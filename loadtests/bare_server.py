@@ -1,4 +1,5 @@
-"""A bare aiohttp + uvloop app: the floor for a request shaped like a reservation.
+"""A bare aiohttp + uvloop app: the floor for a request shaped like a reservation, and
+aiohttp's own hello world.
 
 ``livesale bench`` runs it in its own process and sends it exactly the requests of the
 purchase storm (same headers, same body), answered with a constant. The gap between this
@@ -21,9 +22,14 @@ async def reservation_shaped(request: web.Request) -> web.Response:
     return web.Response(body=ANSWER, status=409, content_type="application/json")
 
 
+async def hello_world(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
 def main() -> None:
     app = web.Application()
     app.router.add_post("/api/offers/{offer_id}/reservations", reservation_shaped)
+    app.router.add_get("/healthz", hello_world)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 

@@ -27,7 +27,7 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Make the cyclic garbage collector nearly free for a server process.
 
     Every request allocates a few dozen tracked objects, so at Python's default threshold
@@ -93,7 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log.warning("No LIVESALE_SESSION_SECRET set: hosts must log in again after a restart.")
     _install_uvloop()
     app = create_app(settings)
-    _tune_gc()
+    tune_gc()
     log.info("livesale serving on http://%s:%d", settings.host, settings.port)
     web.run_app(
         app,
@@ -285,6 +285,12 @@ def cmd_bench_room(args: argparse.Namespace) -> None:
     run_benchmark(args)
 
 
+def cmd_bench_costs(args: argparse.Namespace) -> None:
+    from loadtests.bench_costs import main as run_benchmark
+
+    run_benchmark(args)
+
+
 def cmd_bench_buckets(args: argparse.Namespace) -> None:
     from loadtests.bench_buckets import main as run_benchmark
 
@@ -359,6 +365,16 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--out", help="also write the figures as JSON to this file")
     b.set_defaults(func=cmd_bench)
+
+    bc = sub.add_parser(
+        "bench-costs",
+        help="server CPU per request (hello world, sold out, reservation), without sockets",
+    )
+    bc.add_argument("--requests", type=int, default=20_000, help="requests per case and round")
+    bc.add_argument("--rounds", type=int, default=5, help="rounds of all cases (medians)")
+    bc.add_argument("--connections", type=int, default=64, help="requests in flight at once")
+    bc.add_argument("--out", help="also write the figures as JSON to this file")
+    bc.set_defaults(func=cmd_bench_costs)
 
     lt = sub.add_parser(
         "loadtest",

@@ -1,0 +1,290 @@
+"""``livesale bench-costs``: the server's CPU per request, without the network.
+
+``livesale bench`` measures rates over real sockets, so the kernel's work and a load
+generator sharing the cores move its figures by 20% from run to run. This command asks a
+narrower question with far less noise: how much of one core does each kind of request take
+inside the server process? It feeds raw HTTP requests straight into aiohttp's protocol
+objects (no sockets: the responses go to an in-memory transport) and divides the process's
+CPU time by the requests answered.
+
+Cases, taking turns for ``--rounds`` rounds (each figure is the median round):
+
+- a bare aiohttp app (no middleware, two routes): ``GET /healthz``, and the purchase storm's
+  exact ``POST`` answered with a constant;
+- the livesale app: ``GET /healthz`` (the hello world of ``livesale bench``), a press on a
+  sold-out offer, and a press that reserves a unit (on the local Redis: the app's batching
+  merges the presses of ``--connections`` buyers, as in a storm).
+
+Redis's own CPU is not counted; it runs in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvloop
+from aiohttp import web
+
+from deploy import stack
+from server.app import create_app
+from server.appkeys import KEEPER, VIEWER_TOKENS
+from server.cli import tune_gc
+from server.settings import Settings
+from server.tokens import mint_viewer_token
+from stockkeeper.models import OfferSpec
+
+from .bare_server import hello_world, reservation_shaped
+from .measure import machine
+from .server_process import fresh_database
+
+BENCH_DB = 13
+SECRET = "bench-costs-viewer-secret-not-for-production"
+
+
+class Answers:
+    """Responses written on all connections; wakes the driver when a batch is answered."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.expected = 0
+        self.all_in = asyncio.Event()
+
+    def add(self, n: int) -> None:
+        self.count += n
+        if self.count >= self.expected:
+            self.all_in.set()
+
+    async def wait_for(self, expected: int) -> None:
+        self.expected = expected
+        self.all_in.clear()
+        if self.count < expected:
+            await self.all_in.wait()
+
+
+class MemoryTransport(asyncio.Transport):
+    """Takes what the server writes and counts the responses in it."""
+
+    def __init__(self, answers: Answers) -> None:
+        super().__init__()
+        self._answers = answers
+        self._closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._answers.add(bytes(data).count(b"HTTP/1.1 "))
+
+    def writelines(self, chunks: Any) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        self._closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8080)}.get(
+            name, default
+        )
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def can_write_eof(self) -> bool:
+        return False
+
+
+RequestMaker = Callable[[int, int], bytes]
+
+
+def _get(path: str) -> RequestMaker:
+    raw = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n".encode()
+    return lambda connection, n: raw
+
+
+def _press(path: str, tokens: list[str]) -> RequestMaker:
+    """The storm's request: a fresh press by a signed-in viewer (as wrk_reserve.lua sends)."""
+
+    def make(connection: int, n: int) -> bytes:
+        body = f'{{"quantity":1,"idempotency_key":"cost-{connection}-{n:09d}"}}'.encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+            f"Authorization: Bearer {tokens[(connection * 7919 + n) % len(tokens)]}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+    return make
+
+
+async def _cpu_per_request(
+    runner: web.AppRunner, make: RequestMaker, connections: int, requests: int
+) -> float:
+    """Microseconds of this process's CPU per request, ``connections`` requests at a time."""
+    assert runner.server is not None
+    answers = Answers()
+    protocols = []
+    for _ in range(connections):
+        protocol = runner.server()
+        protocol.connection_made(MemoryTransport(answers))
+        protocols.append(protocol)
+    rounds = max(1, requests // connections)
+    prepared = [[make(c, n) for c in range(connections)] for n in range(rounds + 20)]
+    started = 0.0
+    for n, batch in enumerate(prepared):
+        if n == 20:  # the first rounds warm caches (tokens, routes, scripts)
+            started = time.process_time()
+        # Every connection sends its next request once all have their answers: a client
+        # with one request in flight, as wrk's connections are.
+        for protocol, raw in zip(protocols, batch, strict=True):
+            protocol.data_received(raw)
+        await answers.wait_for((n + 1) * connections)
+    used = time.process_time() - started
+    for protocol in protocols:
+        protocol.connection_lost(None)
+    return 1e6 * used / (rounds * connections)
+
+
+def _bare_app() -> web.Application:
+    app = web.Application()
+    app.router.add_post("/api/offers/{offer_id}/reservations", reservation_shaped)
+    app.router.add_get("/healthz", hello_world)
+    return app
+
+
+async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
+    await fresh_database(redis_url)
+    env = {
+        **os.environ,
+        "LIVESALE_REDIS_URL": redis_url,
+        "LIVESALE_VIEWER_SECRET": SECRET,
+        "LIVESALE_RUN_RELAY": "0",
+        "LIVESALE_RUN_SWEEPER": "0",
+    }
+    app = create_app(Settings.from_env(env))
+    runner = web.AppRunner(app, access_log=None)
+    bare = web.AppRunner(_bare_app(), access_log=None)
+    await runner.setup()
+    await bare.setup()
+    try:
+        keeper = app[KEEPER]
+        tokens = [mint_viewer_token(SECRET, f"cost-{i}", f"Viewer {i}") for i in range(5000)]
+        for token in tokens:
+            # As in a storm, where each viewer presses many times: a token's signature is
+            # checked on its first press only.
+            app[VIEWER_TOKENS].verify(token)
+
+        async def offer(stock: int) -> str:
+            spec = OfferSpec("bench", "COST", "Benchmark item", 990, "EUR", stock, 1000, 3600)
+            created = await keeper.create_offer(spec)
+            await keeper.open_offer(created.id, countdown_ms=0, window_ms=3_600_000)
+            return created.id
+
+        storm, sold_out = await offer(10_000_000), await offer(1)
+        await keeper.reserve(sold_out, "first-buyer", 1, "the-only-unit")
+        storm_path = f"/api/offers/{storm}/reservations"
+        cases: dict[str, Callable[[], Awaitable[float]]] = {
+            "bare_hello_world": lambda: _cpu_per_request(
+                bare, _get("/healthz"), args.connections, args.requests
+            ),
+            "bare_same_request": lambda: _cpu_per_request(
+                bare, _press(storm_path, tokens), args.connections, args.requests
+            ),
+            "hello_world": lambda: _cpu_per_request(
+                runner, _get("/healthz"), args.connections, args.requests
+            ),
+            "sold_out": lambda: _cpu_per_request(
+                runner,
+                _press(f"/api/offers/{sold_out}/reservations", tokens),
+                args.connections,
+                args.requests,
+            ),
+            "reservation": lambda: _cpu_per_request(
+                runner, _press(storm_path, tokens), args.connections, args.requests
+            ),
+        }
+        tune_gc()  # as `livesale serve` does once it has started
+        rounds: dict[str, list[float]] = {name: [] for name in cases}
+        for n in range(1, args.rounds + 1):
+            print(f"Round {n}/{args.rounds}", flush=True)
+            for name, case in cases.items():
+                rounds[name].append(round(await case(), 1))
+        reserved = await keeper.get_offer(storm)
+    finally:
+        await runner.cleanup()
+        await bare.cleanup()
+    medians = {name: statistics.median(values) for name, values in rounds.items()}
+    return {
+        "machine": machine(),
+        "connections": args.connections,
+        "requests_per_case": args.requests,
+        "rounds": args.rounds,
+        "cpu_us_per_request": medians,
+        "all_rounds": rounds,
+        "units_held_by_reservation_case": reserved.held,
+        # Rates are inverse costs: these are the ratios `livesale bench` reports, without
+        # the network and the load generator.
+        "ratios": {
+            "sold_out_vs_hello_world": medians["hello_world"] / medians["sold_out"],
+            "reservation_vs_hello_world": medians["hello_world"] / medians["reservation"],
+            "bare_same_request_vs_bare_hello_world": medians["bare_hello_world"]
+            / medians["bare_same_request"],
+        },
+    }
+
+
+def main(args: argparse.Namespace) -> None:
+    redis_server = stack.local_redis()
+    if not redis_server.ping():
+        redis_server.start()
+    base = os.environ.get("LIVESALE_REDIS_URL", redis_server.url).rsplit("/", 1)[0]
+    results = uvloop.run(_measure(args, f"{base}/{BENCH_DB}"))
+    _report(results, args)
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
+    m, cost, ratios = results["machine"], results["cpu_us_per_request"], results["ratios"]
+    print()
+    print(f"Machine: {m['cores']} cores, {m['cpu']}, Python {m['python']}")
+    print(
+        f"Server CPU per request, in process (no sockets); {args.connections} connections, "
+        f"medians of {args.rounds} rounds"
+    )
+    labels = {
+        "bare_hello_world": "bare aiohttp, GET /healthz",
+        "bare_same_request": "bare aiohttp, the storm's POST",
+        "hello_world": "livesale, GET /healthz",
+        "sold_out": "livesale, press on a sold-out offer",
+        "reservation": "livesale, press that reserves",
+    }
+    for name, label in labels.items():
+        print(f"{label:<40}{cost[name]:>8.1f} us")
+    print(
+        f"as rates: sold out / hello world = {ratios['sold_out_vs_hello_world']:.2f} "
+        f"(target 0.9); reservations / hello world = "
+        f"{ratios['reservation_vs_hello_world']:.2f} (target 0.6)"
+    )
+    print(
+        "bare aiohttp, the storm's POST / its hello world = "
+        f"{ratios['bare_same_request_vs_bare_hello_world']:.2f}"
+    )
+    if args.out:
+        Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+        print(f"Figures written to {args.out}")
