@@ -26,12 +26,17 @@ async def hello_world(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-def main() -> None:
+def bare_app() -> web.Application:
+    """No middleware, two routes: what aiohttp itself costs."""
     app = web.Application()
     app.router.add_post("/api/offers/{offer_id}/reservations", reservation_shaped)
     app.router.add_get("/healthz", hello_world)
+    return app
+
+
+def main() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    web.run_app(bare_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 
 
 if __name__ == "__main__":

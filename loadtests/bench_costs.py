@@ -41,7 +41,7 @@ from server.settings import Settings
 from server.tokens import mint_viewer_token
 from stockkeeper.models import OfferSpec
 
-from .bare_server import hello_world, reservation_shaped
+from .bare_server import bare_app
 from .measure import machine
 from .server_process import fresh_database
 
@@ -162,13 +162,6 @@ async def _cpu_per_request(
     return 1e6 * used / (rounds * connections)
 
 
-def _bare_app() -> web.Application:
-    app = web.Application()
-    app.router.add_post("/api/offers/{offer_id}/reservations", reservation_shaped)
-    app.router.add_get("/healthz", hello_world)
-    return app
-
-
 async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     await fresh_database(redis_url)
     env = {
@@ -180,7 +173,7 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     }
     app = create_app(Settings.from_env(env))
     runner = web.AppRunner(app, access_log=None)
-    bare = web.AppRunner(_bare_app(), access_log=None)
+    bare = web.AppRunner(bare_app(), access_log=None)
     await runner.setup()
     await bare.setup()
     try:
