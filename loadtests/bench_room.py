@@ -65,6 +65,7 @@ async def _broadcast(
     publisher = RoomPublisher(redis, RoomSettings())
     totals.events, totals.latencies_ms = 0, []
     interval = 1 / args.rate
+    cpu_before = _cpu_seconds(pid), _cpu_seconds(os.getpid())
     begin = time.monotonic()
     published = 0
     while time.monotonic() - begin < args.seconds:
@@ -74,6 +75,8 @@ async def _broadcast(
         await asyncio.sleep(max(0.0, begin + published * interval - time.monotonic()))
     await asyncio.sleep(1.0)
     elapsed = time.monotonic() - begin
+    server_cpu = (_cpu_seconds(pid) - cpu_before[0]) / elapsed
+    clients_cpu = (_cpu_seconds(os.getpid()) - cpu_before[1]) / elapsed
     held = sum(1 for v in viewers if v.transport is not None and not v.transport.is_closing())
     for viewer in viewers:
         if viewer.transport is not None:
@@ -94,6 +97,8 @@ async def _broadcast(
         "latency_ms_p50": round(statistics.median(latencies), 1),
         "latency_ms_p99": round(latencies[int(len(latencies) * 0.99) - 1], 1),
         "latency_samples": len(totals.latencies_ms),
+        "server_cpu_share": round(server_cpu, 2),
+        "viewers_cpu_share": round(clients_cpu, 2),
     }
 
 
@@ -243,6 +248,10 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"Publish-to-receive: p50 {b['latency_ms_p50']} ms, p99 {b['latency_ms_p99']} ms "
         f"(target p99 <= 250 ms; {b['latency_samples']} samples)"
+    )
+    print(
+        f"CPU during the broadcast: server {b['server_cpu_share']:.0%} of a core, "
+        f"the viewers' client {b['viewers_cpu_share']:.0%}"
     )
     print(
         f"Reservations over sockets: {s['reservations_per_s']}/s vs HTTP hello world "

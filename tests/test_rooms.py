@@ -397,6 +397,42 @@ async def test_a_viewer_too_far_behind_gets_a_snapshot(
     await back.close()
 
 
+async def test_viewers_in_many_slices_get_every_event_in_offset_order_with_their_own(
+    aiohttp_client: Any, app_settings: Settings, redis: Any
+) -> None:
+    """A big room is written to a slice of viewers at a time while new events keep
+    arriving; each viewer still gets every room event once, in offset order, and its own
+    purchase news in its place among them (so its last offset is always safe to resume
+    from), and nobody else's."""
+    room = RoomSettings(batch_window_s=0.01, fan_out_slice=2)
+    client: Client = await aiohttp_client(create_app(dataclasses.replace(app_settings, room=room)))
+    users = [f"v{i}" for i in range(7)]
+    sockets = [
+        await client.ws_connect("/rooms/show-1/live", params={"token": token(user)})
+        for user in users
+    ]
+    for ws in sockets:
+        await events_until(ws, of_type("snapshot"))
+    publisher = client.app[ROOM_PUBLISHER]
+    published: list[tuple[str, str]] = []
+    for burst in range(10):
+        for i, user in enumerate(users):
+            offset = await publisher.publish("show-1", "announcement", {"text": f"{burst}.{i}"})
+            published.append((offset, ""))
+            if (burst + i) % 3 == 0:
+                news = {"status": "confirmed", "hold_id": f"h-{burst}-{i}"}
+                published.append((await publisher.publish("show-1", "purchase", news, user), user))
+        await asyncio.sleep(0.003)
+    last = await publisher.publish("show-1", "announcement", {"text": "end"})
+    published.append((last, ""))
+
+    for user, ws in zip(users, sockets, strict=True):
+        seen = await events_until(ws, of_type("announcement", offset=last))
+        offsets = [e["offset"] for e in seen if "offset" in e and e["type"] != "snapshot"]
+        assert offsets == [offset for offset, to in published if to in ("", user)], user
+        await ws.close()
+
+
 # ------------------------------------------------------------------ slow viewers
 
 

@@ -3,8 +3,9 @@
 Every process with viewers of a room subscribes to the room's channel: a sharded pub/sub
 channel (SSUBSCRIBE), which in Redis Cluster lives only on the shard of the room's slot.
 Events arriving within one batch window go out together: the frame is encoded once per room
-and the same bytes are queued to every viewer of the room. Each viewer has a bounded queue
-of its own, so a slow viewer never delays the others and is dropped when too far behind.
+(per slice of viewers, see fanout.py) and the same bytes are written to every viewer. Each
+viewer has a bounded queue of its own, so a slow viewer never delays the others and is
+dropped when too far behind.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -26,29 +26,14 @@ from stockkeeper.keeper import StockKeeper
 
 from ..redis_client import discover
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
-from .events import STATE_TYPES, RoomEvent, from_published
+from .events import RoomEvent, from_published
+from .fanout import Room, Slice, views_for
 from .keys import RoomKeys, stock_tick
 from .publisher import RoomPublisher
 from .settings import RoomSettings
 from .subscriber import ShardedSubscriber
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Room:
-    room_id: str
-    connections: set[Connection] = field(default_factory=set)
-    pending: list[RoomEvent] = field(default_factory=list)
-    likes: int = 0
-
-    def audience(self) -> int:
-        """Viewers here, leaving out host consoles watching their own room."""
-        return sum(1 for conn in self.connections if conn.counted)
-
-
-def _state_key(event: RoomEvent) -> tuple[str, Any]:
-    return event.type, event.data.get("offer_id")
 
 
 class RoomHub:
@@ -67,7 +52,7 @@ class RoomHub:
         self.process_id = process_id
         #: Told, per frame, the seconds from the oldest event's publication to fan-out.
         self.on_fan_out: Callable[[float], None] = lambda seconds: None
-        self._rooms: dict[str, _Room] = {}
+        self._rooms: dict[str, Room] = {}
         self._by_channel: dict[bytes, str] = {}
         self._pubsub = ShardedSubscriber(redis)
         self._subscriptions = asyncio.Lock()
@@ -82,18 +67,18 @@ class RoomHub:
         async with self._subscriptions:
             room = self._rooms.get(conn.room_id)
             if room is None:
-                room = self._rooms[conn.room_id] = _Room(conn.room_id)
+                room = self._rooms[conn.room_id] = Room(conn.room_id, self.settings.fan_out_slice)
                 channel = RoomKeys(conn.room_id).channel
                 await self._pubsub.subscribe(channel)
                 self._by_channel[channel.encode()] = conn.room_id
-            room.connections.add(conn)
+            room.add(conn)
 
     async def leave(self, conn: Connection) -> None:
         async with self._subscriptions:
             room = self._rooms.get(conn.room_id)
             if room is None:
                 return
-            room.connections.discard(conn)
+            room.remove(conn)
             if not room.connections:
                 del self._rooms[conn.room_id]
                 channel = RoomKeys(conn.room_id).channel
@@ -218,7 +203,7 @@ class RoomHub:
             room = self._rooms.get(room_id) if room_id else None
             if room is not None:
                 try:
-                    room.pending.append(from_published(message["data"]))
+                    room.append(from_published(message["data"]))
                 except (ValueError, KeyError, TypeError):
                     log.exception("Dropped an unreadable event on %s", message["channel"])
 
@@ -237,41 +222,41 @@ class RoomHub:
                     self._drop(conn, CLOSE_TOO_SLOW, "connection to the room lost, resume")
 
     async def _flush_once(self) -> None:
+        """Write to each slice of each room what it lacks, letting the loop run between
+        slices (server/room/fanout.py)."""
         for room in list(self._rooms.values()):
-            if room.pending:
-                events, room.pending = room.pending, []
-                self._fan_out(room, events)
+            for part in list(room.slices):
+                if part.sent < room.read:
+                    self._write(room, part)
+                    await asyncio.sleep(0)
+            for event in room.trim():
+                self._side_effects(room, event)
 
-    def _fan_out(self, room: _Room, events: list[RoomEvent]) -> None:
-        public = [e for e in events if not e.to_user]
-        # Only the latest of each state (stock per offer, counts) in a window matters.
-        latest = {_state_key(e): i for i, e in enumerate(public) if e.type in STATE_TYPES}
-        public = [
-            e
-            for i, e in enumerate(public)
-            if e.type not in STATE_TYPES or latest[_state_key(e)] == i
-        ]
-        if public:
-            self.on_fan_out(max(0.0, time.time() - public[0].at_ms / 1000))
-            views = [e.view() for e in public]
-            state_only = all(e.type in STATE_TYPES for e in public)
-            encoded: dict[str, bytes] = {}
-            for conn in list(room.connections):
+    def _write(self, room: Room, part: Slice) -> None:
+        due = room.take_due(part)
+        oldest_ms = due.oldest_public_ms()
+        if oldest_ms is not None:
+            self.on_fan_out(max(0.0, time.time() - oldest_ms / 1000))
+        views, state_only, encoded = due.views, due.state_only, due.encoded
+        for conn in list(part.connections):
+            if due.personal and conn.user_id in due.personal:
+                # The viewer's own events (purchase results) go in offset order with the
+                # room's, in a frame of its own.
+                own, own_state = views_for(due.events, conn.user_id or "")
+                kept = conn.deliver(conn.encode(own), own, own_state)
+            elif views:
                 data = encoded.get(conn.kind)
                 if data is None:
                     data = encoded[conn.kind] = conn.encode(views)
-                if not conn.deliver(data, views, state_only):
-                    self._drop(conn, CLOSE_TOO_SLOW, "too far behind, resume from last offset")
-        for event in events:
-            self._side_effects(room, event)
+                kept = conn.deliver(data, views, state_only)
+            else:
+                continue
+            if not kept:
+                self._drop(conn, CLOSE_TOO_SLOW, "too far behind, resume from last offset")
 
-    def _side_effects(self, room: _Room, event: RoomEvent) -> None:
-        if event.to_user:
-            view = [event.view()]
-            for conn in list(room.connections):
-                if conn.user_id == event.to_user:
-                    conn.deliver(conn.encode(view), view, False)
-        elif event.type == "user_banned":
+    def _side_effects(self, room: Room, event: RoomEvent) -> None:
+        """What an event changes here, once every viewer has been sent it."""
+        if event.type == "user_banned":
             for conn in list(room.connections):
                 if conn.user_id == event.data.get("user_id"):
                     self._drop(conn, CLOSE_BANNED, "removed from this room by the host")
@@ -285,7 +270,7 @@ class RoomHub:
         conn.closed = True
         room = self._rooms.get(conn.room_id)
         if room is not None:
-            room.connections.discard(conn)
+            room.remove(conn)
         task = asyncio.create_task(conn.close(code, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -293,12 +278,14 @@ class RoomHub:
     async def _keepalive_once(self) -> None:
         view = [{"type": "keepalive", "server_time_ms": int(time.time() * 1000)}]
         encoded: dict[str, bytes] = {}
-        for room in self._rooms.values():
-            for conn in room.connections:
-                data = encoded.get(conn.kind)
-                if data is None:
-                    data = encoded[conn.kind] = conn.encode(view)
-                conn.deliver(data, [], True)
+        for room in list(self._rooms.values()):
+            for part in list(room.slices):
+                for conn in list(part.connections):
+                    data = encoded.get(conn.kind)
+                    if data is None:
+                        data = encoded[conn.kind] = conn.encode(view)
+                    conn.deliver(data, [], True)
+                await asyncio.sleep(0)
 
     async def _stock_once(self) -> None:
         """Publish the stock of offers that changed, a few times a second at most."""

@@ -11,6 +11,8 @@ class RoomSettings:
     history_length: int = 2000
     #: Events of this window go out together in one frame.
     batch_window_s: float = 0.05
+    #: Viewers written to between two turns of the event loop (about 5 ms of sends).
+    fan_out_slice: int = 500
     #: A viewer whose unsent frames pass either bound is disconnected (close code 4001).
     max_queued_frames: int = 400
     max_queued_bytes: int = 1024 * 1024

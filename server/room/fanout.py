@@ -1,0 +1,133 @@
+"""A room's viewers on this process, written to in slices, and the frames each slice is due.
+
+A round over a big room is one ``send()`` per viewer: at 10,000 viewers that is longer than
+the batch window. Written in one go, it would stall the event loop (purchases wait) and
+every event arriving meanwhile would wait for the whole round to end and then for its own.
+So the viewers are cut into slices. The hub writes one slice, lets the loop run, and moves
+on; each slice remembers how many of the room's events it has been sent, and gets whatever
+it lacks when its turn comes. An event therefore reaches every viewer within about one
+round, and the loop is never held for more than a slice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .connection import Connection
+from .events import STATE_TYPES, RoomEvent
+
+
+@dataclass(eq=False, slots=True)
+class Slice:
+    connections: set[Connection] = field(default_factory=set)
+    #: How many of the room's events these viewers have been written.
+    sent: int = 0
+
+
+@dataclass(slots=True)
+class Due:
+    """What a slice lacks: the room's events from one number up to the latest read."""
+
+    events: list[RoomEvent]
+    #: The events for everyone, with only the latest of each state (stock, counts).
+    views: list[dict[str, Any]]
+    state_only: bool
+    #: Users with events of their own in the range: their connections get their own frame.
+    personal: frozenset[str]
+    #: The public frame, encoded once per kind of connection.
+    encoded: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, events: list[RoomEvent]) -> Due:
+        views, state_only = views_for(events, "")
+        personal = frozenset(e.to_user for e in events if e.to_user)
+        return cls(events, views, state_only, personal)
+
+    def oldest_public_ms(self) -> int | None:
+        return next((e.at_ms for e in self.events if not e.to_user), None)
+
+
+def views_for(events: list[RoomEvent], user_id: str) -> tuple[list[dict[str, Any]], bool]:
+    """The events one viewer sees (public ones and its own, in offset order), keeping only
+    the latest of each state; and whether they are all state."""
+    chosen = [e for e in events if not e.to_user or e.to_user == user_id]
+    latest = {_state_key(e): i for i, e in enumerate(chosen) if e.type in STATE_TYPES}
+    kept = [
+        e for i, e in enumerate(chosen) if e.type not in STATE_TYPES or latest[_state_key(e)] == i
+    ]
+    return [e.view() for e in kept], all(e.type in STATE_TYPES for e in kept)
+
+
+def _state_key(event: RoomEvent) -> tuple[str, Any]:
+    return event.type, event.data.get("offer_id")
+
+
+class Room:
+    """One room's viewers on this process and the events not yet written to all of them."""
+
+    def __init__(self, room_id: str, slice_size: int) -> None:
+        self.room_id = room_id
+        self._slice_size = slice_size
+        self.connections: set[Connection] = set()
+        self.slices: list[Slice] = []
+        self.likes = 0
+        self._slice_of: dict[Connection, Slice] = {}
+        #: Events read from the room's channel that some slice still lacks; the first is
+        #: the room's event number ``_first``.
+        self._events: list[RoomEvent] = []
+        self._first = 0
+        self._due: dict[tuple[int, int], Due] = {}
+
+    @property
+    def read(self) -> int:
+        """How many of the room's events this process has read."""
+        return self._first + len(self._events)
+
+    def audience(self) -> int:
+        """Viewers here, leaving out host consoles watching their own room."""
+        return sum(1 for conn in self.connections if conn.counted)
+
+    def add(self, conn: Connection) -> None:
+        # A new slice starts at the latest event: the viewer's history or snapshot, fetched
+        # after joining, covers everything read before.
+        part = next((s for s in self.slices if len(s.connections) < self._slice_size), None)
+        if part is None:
+            part = Slice(sent=self.read)
+            self.slices.append(part)
+        part.connections.add(conn)
+        self._slice_of[conn] = part
+        self.connections.add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        part = self._slice_of.pop(conn, None)
+        if part is not None:
+            part.connections.discard(conn)
+            if not part.connections:
+                self.slices.remove(part)
+
+    def append(self, event: RoomEvent) -> None:
+        self._events.append(event)
+
+    def pending(self) -> bool:
+        return any(part.sent < self.read for part in self.slices)
+
+    def take_due(self, part: Slice) -> Due:
+        """What ``part`` lacks, now counted as sent to it."""
+        start, end = part.sent, self.read
+        part.sent = end
+        due = self._due.get((start, end))
+        if due is None:
+            due = self._due[start, end] = Due.of(self._events[start - self._first :])
+        return due
+
+    def trim(self) -> list[RoomEvent]:
+        """Forget the events every slice has been sent; they are returned."""
+        done = min((part.sent for part in self.slices), default=self.read)
+        finished = self._events[: done - self._first]
+        if finished:
+            del self._events[: done - self._first]
+            self._first = done
+            self._due.clear()
+        return finished
