@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import re
 import secrets
@@ -37,10 +38,14 @@ from server.room.settings import RoomSettings
 from server.tokens import mint_viewer_token
 
 from .measure import machine, median_run
-from .room_clients import Totals, Viewer, open_viewers
+from .room_clients import Totals, Viewer, hold_quiet_viewers, open_viewers
 from .server_process import fresh_database, open_offer_now, server_process
 
 BENCH_DB = 13
+#: One viewer in this many records each event's delay.
+SAMPLE_EVERY = 50
+#: How often the counted-only viewers read their sockets.
+QUIET_SWEEP_S = 0.25
 RESERVE_RESULT = b'"type":"reserve_result"'
 
 
@@ -54,10 +59,24 @@ def _rss_kib(pid: int) -> int:
 async def _broadcast(
     args: argparse.Namespace, port: int, pid: int, redis_url: str
 ) -> dict[str, Any]:
+    path = "/rooms/bench/live"
+    timed = args.viewers // SAMPLE_EVERY
+    quiet = 0 if args.eager_viewers else args.viewers - timed
     totals = Totals()
     rss_before = _rss_kib(pid)
     started = time.monotonic()
-    viewers = await open_viewers(port, "/rooms/bench/live", args.viewers, totals, sample_every=50)
+    # The counted-only viewers live in a process of their own (room_clients.QuietViewers);
+    # the timed ones read here as each frame arrives.
+    pipe, child_end = multiprocessing.Pipe()
+    holder = multiprocessing.get_context("spawn").Process(
+        target=hold_quiet_viewers, args=(port, path, quiet, QUIET_SWEEP_S, child_end)
+    )
+    holder.start()
+    loop = asyncio.get_running_loop()
+    viewers = await open_viewers(
+        port, path, args.viewers - quiet, totals, sample_every=1 if quiet else SAMPLE_EVERY
+    )
+    quiet_open = (await loop.run_in_executor(None, pipe.recv))["open"]
     connect_s = time.monotonic() - started
     await asyncio.sleep(2)
     rss_after = _rss_kib(pid)
@@ -65,7 +84,8 @@ async def _broadcast(
     publisher = RoomPublisher(redis, RoomSettings())
     totals.events, totals.latencies_ms = 0, []
     interval = 1 / args.rate
-    cpu_before = _cpu_seconds(pid), _cpu_seconds(os.getpid())
+    clients = (os.getpid(), holder.pid or 0)
+    cpu_before = _cpu_seconds(pid), sum(map(_cpu_seconds, clients))
     begin = time.monotonic()
     published = 0
     while time.monotonic() - begin < args.seconds:
@@ -76,24 +96,33 @@ async def _broadcast(
     await asyncio.sleep(1.0)
     elapsed = time.monotonic() - begin
     server_cpu = (_cpu_seconds(pid) - cpu_before[0]) / elapsed
-    clients_cpu = (_cpu_seconds(os.getpid()) - cpu_before[1]) / elapsed
-    held = sum(1 for v in viewers if v.transport is not None and not v.transport.is_closing())
+    clients_cpu = (sum(map(_cpu_seconds, clients)) - cpu_before[1]) / elapsed
+    pipe.send("stop")
+    quiet_totals = await loop.run_in_executor(None, pipe.recv)
+    holder.join()
+    held = quiet_totals["open"] + sum(
+        1 for v in viewers if v.transport is not None and not v.transport.is_closing()
+    )
     for viewer in viewers:
         if viewer.transport is not None:
             viewer.transport.close()
     await redis.aclose()
     latencies = sorted(totals.latencies_ms) or [0.0]
+    delivered = totals.events + quiet_totals["events"]
     return {
         "viewers": args.viewers,
+        "viewers_timed": len(viewers) if quiet else len(viewers) // SAMPLE_EVERY,
+        "viewers_reading": "sweeps" if quiet else "eager",
         "connections_held": held,
+        "connections_opened": len(viewers) + quiet_open,
         "connect_seconds": round(connect_s, 1),
         "server_rss_mib_before": round(rss_before / 1024, 1),
         "server_rss_mib_with_viewers": round(rss_after / 1024, 1),
         "memory_kib_per_connection": round((rss_after - rss_before) / args.viewers, 1),
         "events_published": published,
-        "events_delivered": totals.events,
+        "events_delivered": delivered,
         "expected_deliveries": published * args.viewers,
-        "deliveries_per_s": round(totals.events / elapsed),
+        "deliveries_per_s": round(delivered / elapsed),
         "latency_ms_p50": round(statistics.median(latencies), 1),
         "latency_ms_p99": round(latencies[int(len(latencies) * 0.99) - 1], 1),
         "latency_samples": len(totals.latencies_ms),

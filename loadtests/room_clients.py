@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import cast
+
+import uvloop
 
 HANDSHAKE = (
     "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
@@ -130,3 +134,87 @@ async def open_viewers(
             viewers.append(viewer)
         await asyncio.gather(*(v.upgraded for v in viewers[start:]))
     return viewers
+
+
+@dataclass(eq=False, slots=True)
+class _QuietSocket:
+    sock: socket.socket
+    tail: bytes = b""
+    open: bool = True
+
+
+class QuietViewers:
+    """Viewers that are counted, not timed: plain sockets read in one sweep every so often
+    rather than as each frame arrives.
+
+    Real viewers' phones read on their own CPUs. Here they share the server's two cores,
+    and a Python loop woken by each of 10,000 sockets' frames would take CPU from the
+    server it measures and delay the timed viewers' clocks. A socket holds far more than a
+    sweep's worth of frames, so every event is still received and counted.
+    """
+
+    def __init__(self, pattern: bytes = TICK) -> None:
+        self.pattern = pattern
+        self.events = 0
+        self._sockets: list[_QuietSocket] = []
+
+    @property
+    def open(self) -> int:
+        return sum(1 for s in self._sockets if s.open)
+
+    async def connect(self, port: int, path: str, count: int, batch: int = 500) -> None:
+        request = HANDSHAKE.format(path=path, port=port).encode()
+        for start in range(0, count, batch):
+            size = min(count, start + batch) - start
+            await asyncio.gather(*(self._connect_one(port, request) for _ in range(size)))
+
+    async def _connect_one(self, port: int, request: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+        await loop.sock_sendall(sock, request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = await loop.sock_recv(sock, 65536)
+            if not data:
+                raise ConnectionError("closed before the upgrade")
+            head += data
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise ConnectionError(head[:200].decode())
+        self._sockets.append(_QuietSocket(sock))
+
+    def sweep(self) -> None:
+        """Read whatever every socket holds and count the pattern in it."""
+        pattern, keep = self.pattern, len(self.pattern) - 1
+        for viewer in self._sockets:
+            while viewer.open:
+                try:
+                    data = viewer.sock.recv(262144)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    data = b""
+                if not data:
+                    viewer.open = False
+                    break
+                chunk = viewer.tail + data
+                self.events += chunk.count(pattern) - viewer.tail.count(pattern)
+                viewer.tail = chunk[-keep:]
+
+    def close(self) -> None:
+        for viewer in self._sockets:
+            viewer.sock.close()
+
+
+def hold_quiet_viewers(port: int, path: str, count: int, period_s: float, pipe: Connection) -> None:
+    """A process holding ``count`` quiet viewers, driven over ``pipe``: it sends how many
+    opened, sweeps every ``period_s`` until it receives anything, then sends its totals."""
+    viewers = QuietViewers()
+    uvloop.run(viewers.connect(port, path, count))
+    pipe.send({"open": viewers.open})
+    while not pipe.poll(period_s):
+        viewers.sweep()
+    viewers.sweep()
+    pipe.send({"open": viewers.open, "events": viewers.events})
+    viewers.close()

@@ -388,6 +388,12 @@ def parser() -> argparse.ArgumentParser:
     br = sub.add_parser("bench-room", help="measure a room: viewers held, fan-out, delay")
     br.add_argument("--viewers", type=int, default=10_000, help="WebSocket viewers")
     br.add_argument("--rate", type=float, default=20.0, help="events published a second")
+    br.add_argument(
+        "--eager-viewers",
+        action="store_true",
+        help="every viewer reads as its frames arrive, in one client process (the load "
+        "generator then takes far more CPU); by default only the timed viewers do",
+    )
     br.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     br.add_argument("--batch-ms", type=int, default=50, help="the server's batch window")
     br.add_argument("--buyers", type=int, default=64, help="sockets buying at once")
