@@ -26,6 +26,7 @@ from .appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER
 from .errors import ApiError
 from .middleware import api_error_for
 from .room.connection import Connection, SseConnection, WsConnection
+from .room.inbox import Inbox
 from .tokens import Viewer
 from .validation import SLUG, Str, check_fields
 
@@ -37,6 +38,8 @@ CONFIRM_MESSAGE = (HOLD_FIELD, *CONFIRM_BODY)
 CANCEL_MESSAGE = (HOLD_FIELD,)
 AUTH_MESSAGE = (Str("token", re.compile(r".{1,2048}"), "a token"),)
 HISTORY_FRAME = 200
+#: Unanswered messages a socket may have before the server stops reading it.
+MESSAGES_IN_FLIGHT = 16
 
 
 def _now_ms() -> int:
@@ -150,11 +153,12 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     conn.counted = request.query.get("console") != "1"
     async with _in_room(request, conn, request.query.get("since")):
         handler = SocketMessages(request, conn)
-        async for message in ws:
-            if message.type == WSMsgType.TEXT:
-                await handler.handle(message.data)
-            elif message.type == WSMsgType.BINARY:
-                conn.send([_error("binary_not_supported", "Send JSON text messages.")])
+        try:
+            async for message in ws:
+                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    await handler.take(message.data)
+        finally:
+            await handler.drain()
     return ws
 
 
@@ -183,14 +187,29 @@ def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message, **details}
 
 
+def _parse(data: str | bytes) -> dict[str, Any] | ApiError:
+    """A viewer's message, or what is wrong with it."""
+    if isinstance(data, bytes):
+        return ApiError(400, "binary_not_supported", "Send JSON text messages.")
+    try:
+        message = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return ApiError(400, "invalid_json", "Messages must be JSON objects.")
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return ApiError(400, "invalid_message", 'Messages need a "type".')
+    return message
+
+
 class SocketMessages:
-    """What a viewer may say over the socket."""
+    """What a viewer may say over the socket. Presses run alongside each other, everything
+    else one at a time, answers in order (server/room/inbox.py)."""
 
     def __init__(self, request: web.Request, conn: WsConnection) -> None:
         self.request = request
         self.app = request.app
         self.conn = conn
         self.settings = request.app[SETTINGS].room
+        self._inbox = Inbox(self.handle, conn.send, MESSAGES_IN_FLIGHT)
         self._likes_second = 0
         self._likes_in_second = 0
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
@@ -203,15 +222,21 @@ class SocketMessages:
             "cancel": self._cancel,
         }
 
-    async def handle(self, text: str) -> None:
+    async def take(self, data: str | bytes) -> None:
+        """Start on a message; waits only while the viewer has many unanswered."""
+        message = _parse(data)
+        alongside = isinstance(message, dict) and message["type"] == "reserve"
+        await self._inbox.put(message, alongside)
+
+    async def drain(self) -> None:
+        await self._inbox.drain()
+
+    async def handle(self, message: dict[str, Any] | ApiError) -> dict[str, Any]:
+        """The answer to a message ({} when it needs none)."""
         request_id: Any = None
         try:
-            try:
-                message = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                raise ApiError(400, "invalid_json", "Messages must be JSON objects.") from exc
-            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-                raise ApiError(400, "invalid_message", 'Messages need a "type".')
+            if isinstance(message, ApiError):
+                raise message
             request_id = message.pop("request_id", None)
             handler = self._handlers.get(message.pop("type"))
             if handler is None:
@@ -224,10 +249,9 @@ class SocketMessages:
         except StockKeeperError as exc:
             error = api_error_for(exc)
             answer = _error(error.code, error.message, **error.details)
-        if answer:
-            if request_id is not None:
-                answer["request_id"] = request_id
-            self.conn.send([answer])
+        if answer and request_id is not None:
+            answer["request_id"] = request_id
+        return answer
 
     def _signed_in(self) -> str:
         if self.conn.viewer is None:

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
-from server.appkeys import ROOM_HUB, ROOM_PUBLISHER
+from server.appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER
 from server.room.settings import RoomSettings
 from server.settings import Settings
 from server.tokens import mint_viewer_token
@@ -314,6 +314,76 @@ async def test_the_offer_countdown_stock_and_purchase_flow_over_the_socket(
     await host(room_client, "/api/rooms/show-1/announcements", {"text": "marker"})
     seen = await events_until(watcher, of_type("announcement", text="marker"))
     assert not [e for e in seen if e["type"] == "purchase"]
+
+
+async def test_messages_sent_together_are_answered_in_order_each_as_its_sender(
+    room_client: Client, connect: Connect
+) -> None:
+    """A phone in a rush sends presses without waiting for answers. Presses run alongside
+    each other, but a message of another kind takes effect exactly where it was sent: the
+    first press is ann's, the auth switches to bob, and the presses after it are bob's.
+    Every answer comes back in the order of the messages, also past the number of messages
+    a socket may have in flight."""
+    offer = await host(
+        room_client,
+        "/api/offers",
+        {
+            "room_id": "show-1",
+            "sku": "MUG",
+            "title": "Mug",
+            "unit_price": 900,
+            "currency": "EUR",
+            "stock": 100,
+            "per_user_limit": 50,
+        },
+    )
+    await host(
+        room_client,
+        f"/api/offers/{offer['id']}/open",
+        {"countdown_seconds": 0, "window_seconds": 60},
+    )
+    ws = await connect("ann")
+
+    def press(n: int, key: str) -> dict[str, Any]:
+        return {
+            "type": "reserve",
+            "request_id": n,
+            "offer_id": offer["id"],
+            "quantity": 1,
+            "idempotency_key": key,
+        }
+
+    messages: list[dict[str, Any] | str] = [
+        press(0, "press-ann-0001"),
+        {"type": "auth", "request_id": 1, "token": token("bob")},
+        *(press(n, f"press-bob-{n:04d}") for n in range(2, 32)),
+        {"type": "ping", "request_id": 32},
+        "not json",
+        press(34, "press-bob-0002"),
+    ]
+    for message in messages:
+        await ws.send_str(message if isinstance(message, str) else orjson.dumps(message).decode())
+    answers = await events_until(ws, lambda e: e.get("request_id") == 34)
+    answers = [e for e in answers if "offset" not in e]
+
+    assert [a.get("request_id") for a in answers] == [*range(33), None, 34]
+    assert [a["type"] for a in answers] == [
+        "reserve_result",
+        "auth_ok",
+        *["reserve_result"] * 30,
+        "pong",
+        "error",
+        "reserve_result",
+    ]
+    assert answers[33]["code"] == "invalid_json"
+    assert all(a["status"] == 201 for a in answers[2:32])
+    assert (answers[34]["replayed"], answers[34]["hold"]) == (True, answers[2]["hold"])
+    keeper = room_client.app[KEEPER]
+    assert (await keeper.get_hold(answers[0]["hold"]["hold_id"], "ann")).quantity == 1
+    for answer in answers[2:32]:
+        assert (await keeper.get_hold(answer["hold"]["hold_id"], "bob")).quantity == 1
+    offer_now = await keeper.get_offer(offer["id"])
+    assert (offer_now.held, offer_now.available) == (31, 69)
 
 
 async def test_an_expired_hold_is_told_to_its_buyer(
