@@ -180,14 +180,19 @@ async def _socket_reservations(
     }
 
 
-def _hello_world(base: str, seconds: float) -> float:
+def _hello_world(base: str, seconds: float) -> tuple[float, int]:
+    """wrk's requests a second, and how many requests it made."""
     out = subprocess.run(
         ["wrk", "-t1", "-c64", f"-d{round(seconds)}s", f"{base}/healthz"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    made = re.search(r"(\d+) requests in", out)
+    if rate is None or made is None:
+        raise RuntimeError(f"wrk printed no figures: {out}")
+    return float(rate.group(1)), int(made.group(1))
 
 
 def _buying_rounds(
@@ -199,7 +204,12 @@ def _buying_rounds(
     buying_rounds: list[dict[str, Any]] = []
     for n in range(1, args.rounds + 1):
         print(f"Round {n}/{args.rounds}: hello world over HTTP (wrk)", flush=True)
-        hello_rounds.append({"requests_per_s": round(_hello_world(base, args.seconds))})
+        cpu_before = _cpu_seconds(pid)
+        rate, made = _hello_world(base, args.seconds)
+        hello_cpu = (_cpu_seconds(pid) - cpu_before) / made
+        hello_rounds.append(
+            {"requests_per_s": round(rate), "server_cpu_us_per_request": round(1e6 * hello_cpu, 1)}
+        )
         print(f"Round {n}/{args.rounds}: reservations over {args.buyers} sockets", flush=True)
         cpu_before = _cpu_seconds(pid)
         buying = uvloop.run(_socket_reservations(args, port, secret, offer_id))
@@ -210,10 +220,16 @@ def _buying_rounds(
         buying_rounds.append(buying)
     hello = median_run(hello_rounds, "requests_per_s")["requests_per_s"]
     buying = median_run(buying_rounds, "reservations_per_s")
+    # The rates move with the shared machine's load; CPU per request moves much less.
+    hello_us = statistics.median(r["server_cpu_us_per_request"] for r in hello_rounds)
+    buying_us = statistics.median(r["server_cpu_us_per_reservation"] for r in buying_rounds)
     return {
         **buying,
         "http_hello_world_per_s": hello,
         "ratio": round(buying["reservations_per_s"] / hello, 2),
+        "http_hello_world_cpu_us_per_request": hello_us,
+        "median_cpu_us_per_reservation": buying_us,
+        "cpu_ratio": round(hello_us / buying_us, 2),
         "rounds": args.rounds,
         "all_rounds": {"http_hello_world": hello_rounds, "socket_reservations": buying_rounds},
     }
@@ -285,8 +301,12 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"Reservations over sockets: {s['reservations_per_s']}/s vs HTTP hello world "
         f"{s['http_hello_world_per_s']}/s = {s['ratio']} (target 1.0; medians of "
-        f"{s['rounds']} rounds, server CPU {s['server_cpu_us_per_reservation']} us "
-        "per reservation)"
+        f"{s['rounds']} rounds)"
+    )
+    print(
+        f"Server CPU: {s['median_cpu_us_per_reservation']} us per socket reservation, "
+        f"{s['http_hello_world_cpu_us_per_request']} us per hello world: "
+        f"{s['cpu_ratio']} reservations per hello world at equal CPU"
     )
     if args.out:
         Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))

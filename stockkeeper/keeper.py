@@ -56,6 +56,8 @@ HOLD_ID = re.compile(r"^(([1-9][0-9]{0,17})(?:\.[1-9][0-9]?)?)-[0-9a-f]{16}$")
 
 #: See StockKeeper._reserve_hot.
 MAX_REFILLS_PER_PRESS = 50
+#: Units one press may ask for: far above any offer's stock, and exact in Lua and msgpack.
+MAX_QUANTITY = 1_000_000_000
 
 
 def offer_of_hold(hold_id: str) -> tuple[str, str] | None:
@@ -303,6 +305,9 @@ class StockKeeper:
             return ReserveResult("unknown_offer")
         if not idempotency_key:
             return ReserveResult("invalid", reason="an idempotency key is required")
+        if quantity > MAX_QUANTITY:
+            # Refused here: a number past 64 bits could not even be packed for the script.
+            return ReserveResult("invalid", reason=f"quantity must be at most {MAX_QUANTITY:,}")
         if self.sold_out.is_sold_out(offer_id):
             known = self._recent.get(offer_id, user_id, idempotency_key)
             if known is not None:

@@ -178,7 +178,9 @@ async def test_a_cancelled_hold_gives_the_allowance_back(keeper: StockKeeper) ->
     assert (await keeper.reserve(offer_id, "u1", 1, "press-0002")).outcome == "reserved"
 
 
-@pytest.mark.parametrize(("quantity", "key"), [(0, "press-0001"), (-2, "press-0001"), (1, "")])
+@pytest.mark.parametrize(
+    ("quantity", "key"), [(0, "press-0001"), (-2, "press-0001"), (10**30, "press-0001"), (1, "")]
+)
 async def test_an_invalid_request_is_refused_and_takes_nothing(
     keeper: StockKeeper, redis: Redis, quantity: int, key: str
 ) -> None:

@@ -7,7 +7,8 @@
 -- ARGV[1] the offer's key prefix, "ls:{offer:ID}:" (hold and idempotency keys are built
 --         from it; they share the offer's hash tag, so they live in the same cluster slot)
 -- ARGV[2] idempotency key lifetime (seconds)
--- ARGV[3..] four per reservation: user id, quantity (>= 1), new hold id, idempotency key
+-- ARGV[3] the reservations as one msgpack array, each [user id, quantity (>= 1), new hold id,
+--         idempotency key] (one argument, so the client does not encode four per press)
 -- Returns one reply per reservation, each one of:
 --   {'reserved', hold_id, quantity, reserved_at, deadline, available, replayed (0|1), status}
 --   {'sold_out', available}   {'limit_reached', units_already_held_or_bought, limit, available}
@@ -70,9 +71,9 @@ local function reserve(user, quantity, hold_id, idem_key)
 end
 
 local replies = {}
-for i = 3, #ARGV, 4 do
-  local user = ARGV[i]
-  local idem_key = prefix .. 'idem:' .. user .. ':' .. ARGV[i + 3]
-  replies[#replies + 1] = reserve(user, tonumber(ARGV[i + 1]), ARGV[i + 2], idem_key)
+for _, r in ipairs(cmsgpack.unpack(ARGV[3])) do
+  local user = r[1]
+  local idem_key = prefix .. 'idem:' .. user .. ':' .. r[4]
+  replies[#replies + 1] = reserve(user, tonumber(r[2]), r[3], idem_key)
 end
 return replies
