@@ -46,6 +46,8 @@ BENCH_DB = 13
 SAMPLE_EVERY = 50
 #: How often the counted-only viewers read their sockets.
 QUIET_SWEEP_S = 0.25
+#: Viewers joining at once, timed and quiet together.
+JOIN_GROUP = 500
 RESERVE_RESULT = b'"type":"reserve_result"'
 
 
@@ -66,17 +68,29 @@ async def _broadcast(
     rss_before = _rss_kib(pid)
     started = time.monotonic()
     # The counted-only viewers live in a process of their own (room_clients.QuietViewers);
-    # the timed ones read here as each frame arrives.
+    # the timed ones read here as each frame arrives. They join in turns, one timed viewer
+    # for every SAMPLE_EVERY - 1 quiet ones, so that the timed ones are spread through the
+    # room's viewers, and so through the server's rounds.
     pipe, child_end = multiprocessing.Pipe()
     holder = multiprocessing.get_context("spawn").Process(
-        target=hold_quiet_viewers, args=(port, path, quiet, QUIET_SWEEP_S, child_end)
+        target=hold_quiet_viewers,
+        args=(port, path, quiet, JOIN_GROUP - JOIN_GROUP // SAMPLE_EVERY, QUIET_SWEEP_S, child_end),
     )
     holder.start()
     loop = asyncio.get_running_loop()
-    viewers = await open_viewers(
-        port, path, args.viewers - quiet, totals, sample_every=1 if quiet else SAMPLE_EVERY
-    )
-    quiet_open = (await loop.run_in_executor(None, pipe.recv))["open"]
+    viewers: list[Viewer] = []
+    while True:
+        said = await loop.run_in_executor(None, pipe.recv)
+        if "open" in said:
+            quiet_open = said["open"]
+            break
+        turn = min(JOIN_GROUP // SAMPLE_EVERY, timed - len(viewers))
+        viewers += await open_viewers(port, path, turn, totals, sample_every=1)
+        pipe.send("joined")
+    if quiet:
+        viewers += await open_viewers(port, path, timed - len(viewers), totals, sample_every=1)
+    else:
+        viewers = await open_viewers(port, path, args.viewers, totals, sample_every=SAMPLE_EVERY)
     connect_s = time.monotonic() - started
     await asyncio.sleep(2)
     rss_after = _rss_kib(pid)

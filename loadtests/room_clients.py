@@ -207,11 +207,25 @@ class QuietViewers:
             viewer.sock.close()
 
 
-def hold_quiet_viewers(port: int, path: str, count: int, period_s: float, pipe: Connection) -> None:
-    """A process holding ``count`` quiet viewers, driven over ``pipe``: it sends how many
-    opened, sweeps every ``period_s`` until it receives anything, then sends its totals."""
+def hold_quiet_viewers(
+    port: int, path: str, count: int, group: int, period_s: float, pipe: Connection
+) -> None:
+    """A process holding ``count`` quiet viewers, driven over ``pipe``.
+
+    They join ``group`` at a time; after each group it sends ``{"joined": n}`` and waits for
+    a word back (the timed viewers join in between, so they are spread through the room's
+    join order, as real viewers would be). Then it sends ``{"open": n}``, sweeps every
+    ``period_s`` until it receives anything, and sends its totals.
+    """
     viewers = QuietViewers()
-    uvloop.run(viewers.connect(port, path, count))
+
+    async def join() -> None:
+        for start in range(0, count, group):
+            await viewers.connect(port, path, min(group, count - start))
+            pipe.send({"joined": viewers.open})
+            pipe.recv()
+
+    uvloop.run(join())
     pipe.send({"open": viewers.open})
     while not pipe.poll(period_s):
         viewers.sweep()

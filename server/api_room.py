@@ -209,27 +209,22 @@ class SocketMessages:
         self.app = request.app
         self.conn = conn
         self.settings = request.app[SETTINGS].room
-        self._inbox = Inbox(self.handle, conn.send, MESSAGES_IN_FLIGHT)
+        # Made at the first message: most viewers only watch, and 10,000 of them add up.
+        self._inbox: Inbox | None = None
         self._likes_second = 0
         self._likes_in_second = 0
-        self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
-            "auth": self._auth,
-            "ping": self._ping,
-            "chat": self._chat,
-            "like": self._like,
-            "reserve": self._reserve,
-            "confirm": self._confirm,
-            "cancel": self._cancel,
-        }
 
     async def take(self, data: str | bytes) -> None:
         """Start on a message; waits only while the viewer has many unanswered."""
         message = _parse(data)
         alongside = isinstance(message, dict) and message["type"] == "reserve"
+        if self._inbox is None:
+            self._inbox = Inbox(self.handle, self.conn.send, MESSAGES_IN_FLIGHT)
         await self._inbox.put(message, alongside)
 
     async def drain(self) -> None:
-        await self._inbox.drain()
+        if self._inbox is not None:
+            await self._inbox.drain()
 
     async def handle(self, message: dict[str, Any] | ApiError) -> dict[str, Any]:
         """The answer to a message ({} when it needs none)."""
@@ -238,12 +233,10 @@ class SocketMessages:
             if isinstance(message, ApiError):
                 raise message
             request_id = message.pop("request_id", None)
-            handler = self._handlers.get(message.pop("type"))
+            handler = _HANDLERS.get(message.pop("type"))
             if handler is None:
-                raise ApiError(
-                    400, "unknown_type", f"Known types: {', '.join(sorted(self._handlers))}."
-                )
-            answer = await handler(message)
+                raise ApiError(400, "unknown_type", f"Known types: {', '.join(sorted(_HANDLERS))}.")
+            answer = await handler(self, message)
         except ApiError as exc:
             answer = _error(exc.code, exc.message, **exc.details)
         except StockKeeperError as exc:
@@ -329,6 +322,17 @@ class SocketMessages:
             "outcome": result.outcome,
             "available": result.available,
         }
+
+
+_HANDLERS: dict[str, Callable[[SocketMessages, dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+    "auth": SocketMessages._auth,
+    "ping": SocketMessages._ping,
+    "chat": SocketMessages._chat,
+    "like": SocketMessages._like,
+    "reserve": SocketMessages._reserve,
+    "confirm": SocketMessages._confirm,
+    "cancel": SocketMessages._cancel,
+}
 
 
 def add_routes(app: web.Application) -> None:
