@@ -24,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,7 @@ async def _broadcast(
     interval = 1 / args.rate
     clients = (os.getpid(), holder.pid or 0)
     cpu_before = _cpu_seconds(pid), sum(map(_cpu_seconds, clients))
+    rounds_before = _histogram(port, "livesale_room_fanout_round_seconds")
     begin = time.monotonic()
     published = 0
     while time.monotonic() - begin < args.seconds:
@@ -111,6 +113,9 @@ async def _broadcast(
     elapsed = time.monotonic() - begin
     server_cpu = (_cpu_seconds(pid) - cpu_before[0]) / elapsed
     clients_cpu = (sum(map(_cpu_seconds, clients)) - cpu_before[1]) / elapsed
+    rounds_after = _histogram(port, "livesale_room_fanout_round_seconds")
+    rounds = rounds_after[0] - rounds_before[0]
+    round_s = rounds_after[1] - rounds_before[1]
     pipe.send("stop")
     quiet_totals = await loop.run_in_executor(None, pipe.recv)
     holder.join()
@@ -142,6 +147,8 @@ async def _broadcast(
         "latency_samples": len(totals.latencies_ms),
         "server_cpu_share": round(server_cpu, 2),
         "viewers_cpu_share": round(clients_cpu, 2),
+        "fan_out_rounds": rounds,
+        "fan_out_round_ms_mean": round(1000 * round_s / max(rounds, 1), 1),
     }
 
 
@@ -249,6 +256,17 @@ def _buying_rounds(
     }
 
 
+def _histogram(port: int, name: str) -> tuple[int, float]:
+    """How many observations the server's histogram ``name`` holds, and their sum."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    count = re.search(rf"^{name}_count (\S+)$", text, re.MULTILINE)
+    total = re.search(rf"^{name}_sum (\S+)$", text, re.MULTILINE)
+    if count is None or total is None:
+        raise RuntimeError(f"The server's /metrics has no {name}")
+    return int(float(count.group(1))), float(total.group(1))
+
+
 def _cpu_seconds(pid: int) -> float:
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
@@ -310,7 +328,8 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
     )
     print(
         f"CPU during the broadcast: server {b['server_cpu_share']:.0%} of a core, "
-        f"the viewers' client {b['viewers_cpu_share']:.0%}"
+        f"the viewers' client {b['viewers_cpu_share']:.0%}; {b['fan_out_rounds']} fan-out "
+        f"rounds over the room, {b['fan_out_round_ms_mean']} ms each on average"
     )
     print(
         f"Reservations over sockets: {s['reservations_per_s']}/s vs HTTP hello world "

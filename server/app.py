@@ -147,6 +147,7 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ROOM_HUB] = hub
     metrics = app[METRICS]
     hub.on_fan_out = metrics.fanout_lag.observe
+    hub.on_round = metrics.fanout_round.observe
     metrics.connections.set_function(hub.connection_count)
     async with (
         background(hub.run(), "room hub"),

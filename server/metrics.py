@@ -61,7 +61,15 @@ class Metrics:
         )
         self.fanout_lag = Histogram(
             "livesale_room_fanout_lag_seconds",
-            "From an event's publication to its frame being queued to this process's viewers.",
+            "From an event's publication to its frame being written to a slice of this "
+            "process's viewers.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.fanout_round = Histogram(
+            "livesale_room_fanout_round_seconds",
+            "One round of writes over a room's viewers on this process, the pauses between "
+            "slices included.",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )

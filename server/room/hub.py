@@ -52,6 +52,8 @@ class RoomHub:
         self.process_id = process_id
         #: Told, per frame, the seconds from the oldest event's publication to fan-out.
         self.on_fan_out: Callable[[float], None] = lambda seconds: None
+        #: Told the seconds each round over a room's viewers took.
+        self.on_round: Callable[[float], None] = lambda seconds: None
         self._rooms: dict[str, Room] = {}
         self._by_channel: dict[bytes, str] = {}
         self._pubsub = ShardedSubscriber(redis)
@@ -225,10 +227,14 @@ class RoomHub:
         """Write to each slice of each room what it lacks, letting the loop run between
         slices (server/room/fanout.py)."""
         for room in list(self._rooms.values()):
+            started, wrote = time.monotonic(), False
             for part in list(room.slices):
                 if part.sent < room.read:
                     self._write(room, part)
+                    wrote = True
                     await asyncio.sleep(0)
+            if wrote:
+                self.on_round(time.monotonic() - started)
             for event in room.trim():
                 self._side_effects(room, event)
 
