@@ -110,9 +110,6 @@ class Room:
     def append(self, event: RoomEvent) -> None:
         self._events.append(event)
 
-    def pending(self) -> bool:
-        return any(part.sent < self.read for part in self.slices)
-
     def take_due(self, part: Slice) -> Due:
         """What ``part`` lacks, now counted as sent to it."""
         start, end = part.sent, self.read

@@ -50,7 +50,7 @@ class RoomHub:
         self.keeper = keeper
         self.settings = settings
         self.process_id = process_id
-        #: Told, per frame, the seconds from the oldest event's publication to fan-out.
+        #: Told, per slice written, the seconds from the oldest event's publication to now.
         self.on_fan_out: Callable[[float], None] = lambda seconds: None
         #: Told the seconds each round over a room's viewers took.
         self.on_round: Callable[[float], None] = lambda seconds: None
