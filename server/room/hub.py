@@ -2,9 +2,9 @@
 
 Every process with viewers of a room subscribes to the room's channel: a sharded pub/sub
 channel (SSUBSCRIBE), which in Redis Cluster lives only on the shard of the room's slot.
-Events arriving within one batch window go out together: the frame is encoded once per room
-(per slice of viewers, see fanout.py) and the same bytes are written to every viewer. Each
-viewer has a bounded queue of its own, so a slow viewer never delays the others and is
+Events arriving within one batch window go out together. Each frame is encoded once and the
+same bytes are written to every viewer it goes to, a slice of viewers at a time (fanout.py).
+Each viewer has a bounded queue of its own, so a slow viewer never delays the others and is
 dropped when too far behind.
 """
 
