@@ -2,7 +2,8 @@
 
 - ``chromium`` for the browser tests (Playwright drives it; Playwright's own browser
   download is not reachable from these machines);
-- ``haproxy`` to check the load balancer's configuration offline.
+- ``haproxy`` to check the load balancer's configuration offline;
+- ``wrk``, the HTTP load generator of the benchmark commands (their smoke tests run it).
 
 ``python -m deploy.tools`` installs whichever is missing, in one apt-get run.
 """
@@ -15,7 +16,7 @@ import sys
 from .stack import apt_install
 
 CHROMIUM = "/usr/bin/chromium"
-PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy"}
+PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy", "wrk": "wrk"}
 
 
 def ensure(*packages: str) -> None:
