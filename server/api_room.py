@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,9 +27,11 @@ from .appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER
 from .errors import ApiError
 from .middleware import api_error_for
 from .room.connection import Connection, SseConnection, WsConnection
-from .room.inbox import Inbox
+from .room.inbox import INTERNAL_ERROR, Inbox
 from .tokens import Viewer
 from .validation import SLUG, Str, check_fields
+
+log = logging.getLogger(__name__)
 
 OFFER_FIELD = Str("offer_id", OFFER_ID, "an offer id")
 HOLD_FIELD = Str("hold_id", HOLD_ID, "a hold id")
@@ -229,11 +232,13 @@ class SocketMessages:
     async def handle(self, message: dict[str, Any] | ApiError) -> dict[str, Any]:
         """The answer to a message ({} when it needs none)."""
         request_id: Any = None
+        kind: Any = None
         try:
             if isinstance(message, ApiError):
                 raise message
             request_id = message.pop("request_id", None)
-            handler = _HANDLERS.get(message.pop("type"))
+            kind = message.pop("type")
+            handler = _HANDLERS.get(kind)
             if handler is None:
                 raise ApiError(400, "unknown_type", f"Known types: {', '.join(sorted(_HANDLERS))}.")
             answer = await handler(self, message)
@@ -242,6 +247,10 @@ class SocketMessages:
         except StockKeeperError as exc:
             error = api_error_for(exc)
             answer = _error(error.code, error.message, **error.details)
+        except Exception:
+            # A bug must not cost the viewer its socket: say so, with the request id.
+            log.exception("A viewer's %s message in room %s failed", kind, self.conn.room_id)
+            answer = dict(INTERNAL_ERROR)
         if answer and request_id is not None:
             answer["request_id"] = request_id
         return answer

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from server import api_room
 from server.app import create_app
 from server.appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER
 from server.room.settings import RoomSettings
@@ -244,6 +245,21 @@ async def test_bad_frames_get_error_events_and_the_socket_stays_open(connect: Co
     [*_, error] = await events_until(ws, of_type("error"))
     assert error["code"] == "binary_not_supported"
     assert (await ask(ws, "ping"))["type"] == "pong"
+
+
+async def test_a_bug_in_a_message_handler_answers_internal_error_and_keeps_the_socket(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(handler: api_room.SocketMessages, message: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(api_room._HANDLERS, "ping", broken)
+    ws = await connect("ines")
+    failed = await ask(ws, "ping")
+    assert (failed["type"], failed["code"]) == ("error", "internal_error")
+    assert "went wrong on our side" in failed["message"]
+    chatted = await ask(ws, "chat", text="still here")
+    assert chatted["type"] == "chat_ack"
 
 
 async def test_an_oversize_message_closes_the_socket_with_1009(connect: Connect) -> None:

@@ -20,6 +20,8 @@ from .events import STATE_TYPES, RoomEvent
 
 @dataclass(eq=False, slots=True)
 class Slice:
+    """Viewers of a room written to one after another, between two turns of the loop."""
+
     connections: set[Connection] = field(default_factory=set)
     #: How many of the room's events these viewers have been written.
     sent: int = 0
