@@ -28,15 +28,18 @@ Arg = str | int
 
 @dataclass(slots=True)
 class _Call:
-    """One EVALSHA: a single call, or several calls merged (``merged`` is then True and
-    ``items`` holds each call's arguments)."""
+    """One EVALSHA: a single call, or several calls merged (``items`` then holds each
+    call's arguments)."""
 
     script: AsyncScript
     keys: Sequence[str]
     args: list[Arg]
     futures: list[asyncio.Future[Any]] = field(default_factory=list)
-    merged: bool = False
     items: list[Sequence[Arg]] = field(default_factory=list)
+
+    @property
+    def merged(self) -> bool:
+        return bool(self.items)
 
     def all_args(self) -> list[Arg | bytes]:
         if not self.merged:
@@ -76,7 +79,7 @@ class ScriptBatcher:
         group = (script.sha, tuple(keys))
         call = self._open_merges.get(group)
         if call is None or len(call.futures) >= self._max_merged:
-            call = _Call(script, keys, list(shared_args), merged=True)
+            call = _Call(script, keys, list(shared_args))
             self._open_merges[group] = call
             self._pending.append(call)
         call.items.append(args)

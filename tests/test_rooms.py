@@ -75,24 +75,34 @@ async def host(client: Client, path: str, body: Any = None, method: str = "POST"
     return await resp.json()
 
 
+async def create_offer(client: Client, stock: int, **fields: Any) -> Any:
+    """An offer in room show-1: a mug at 5 EUR unless ``fields`` say otherwise."""
+    body = {
+        "room_id": "show-1",
+        "sku": "MUG",
+        "title": "Mug",
+        "unit_price": 500,
+        "currency": "EUR",
+        "stock": stock,
+        **fields,
+    }
+    return await host(client, "/api/offers", body)
+
+
+async def open_now(client: Client, offer_id: str) -> None:
+    """Open the offer at once, for a minute."""
+    await host(
+        client, f"/api/offers/{offer_id}/open", {"countdown_seconds": 0, "window_seconds": 60}
+    )
+
+
 # ------------------------------------------------------------------ joining
 
 
 async def test_a_viewer_gets_server_time_and_a_snapshot_on_joining(
     room_client: Client, connect: Connect
 ) -> None:
-    offer = await host(
-        room_client,
-        "/api/offers",
-        {
-            "room_id": "show-1",
-            "sku": "MUG",
-            "title": "Mug",
-            "unit_price": 500,
-            "currency": "EUR",
-            "stock": 7,
-        },
-    )
+    offer = await create_offer(room_client, stock=7)
     ws = await room_client.ws_connect("/rooms/show-1/live")
     before = time.time() * 1000
     hello, snapshot = await events_until(ws, of_type("snapshot"))
@@ -278,19 +288,14 @@ async def test_the_offer_countdown_stock_and_purchase_flow_over_the_socket(
     """With 2 buckets, ivy's home bucket (1) holds one unit: her press for two fetches the
     other from bucket 0, and the room still sees the offer's stock as one."""
     buyer, watcher = await connect("ivy"), await connect("watcher")
-    offer = await host(
+    offer = await create_offer(
         room_client,
-        "/api/offers",
-        {
-            "room_id": "show-1",
-            "sku": "LAMP",
-            "title": "Lamp",
-            "unit_price": 2500,
-            "currency": "EUR",
-            "stock": 2,
-            "per_user_limit": 2,
-            "buckets": buckets,
-        },
+        stock=2,
+        sku="LAMP",
+        title="Lamp",
+        unit_price=2500,
+        per_user_limit=2,
+        buckets=buckets,
     )
     opened = await host(
         room_client,
@@ -340,24 +345,8 @@ async def test_messages_sent_together_are_answered_in_order_each_as_its_sender(
     first press is ann's, the auth switches to bob, and the presses after it are bob's.
     Every answer comes back in the order of the messages, also past the number of messages
     a socket may have in flight."""
-    offer = await host(
-        room_client,
-        "/api/offers",
-        {
-            "room_id": "show-1",
-            "sku": "MUG",
-            "title": "Mug",
-            "unit_price": 900,
-            "currency": "EUR",
-            "stock": 100,
-            "per_user_limit": 50,
-        },
-    )
-    await host(
-        room_client,
-        f"/api/offers/{offer['id']}/open",
-        {"countdown_seconds": 0, "window_seconds": 60},
-    )
+    offer = await create_offer(room_client, stock=100, per_user_limit=50)
+    await open_now(room_client, offer["id"])
     ws = await connect("ann")
 
     def press(n: int, key: str) -> dict[str, Any]:
@@ -407,22 +396,8 @@ async def test_an_expired_hold_is_told_to_its_buyer(
 ) -> None:
     settings = dataclasses.replace(app_settings, room=room_settings, run_sweeper=True)
     client: Client = await aiohttp_client(create_app(settings))
-    offer = await host(
-        client,
-        "/api/offers",
-        {
-            "room_id": "show-1",
-            "sku": "S",
-            "title": "T",
-            "unit_price": 1,
-            "currency": "EUR",
-            "stock": 1,
-            "hold_seconds": 1,
-        },
-    )
-    await host(
-        client, f"/api/offers/{offer['id']}/open", {"countdown_seconds": 0, "window_seconds": 60}
-    )
+    offer = await create_offer(client, stock=1, hold_seconds=1)
+    await open_now(client, offer["id"])
     ws = await client.ws_connect("/rooms/show-1/live", params={"token": token("jack")})
     held = await ask(
         ws, "reserve", offer_id=offer["id"], quantity=1, idempotency_key="press-00000003"

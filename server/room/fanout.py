@@ -11,6 +11,7 @@ round, and the loop is never held for more than a slice.
 
 from __future__ import annotations
 
+from collections.abc import KeysView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +72,6 @@ class Room:
     def __init__(self, room_id: str, slice_size: int) -> None:
         self.room_id = room_id
         self._slice_size = slice_size
-        self.connections: set[Connection] = set()
         self.slices: list[Slice] = []
         self.likes = 0
         self._slice_of: dict[Connection, Slice] = {}
@@ -80,6 +80,11 @@ class Room:
         self._events: list[RoomEvent] = []
         self._first = 0
         self._due: dict[tuple[int, int], Due] = {}
+
+    @property
+    def connections(self) -> KeysView[Connection]:
+        """Every viewer connection of the room on this process."""
+        return self._slice_of.keys()
 
     @property
     def read(self) -> int:
@@ -99,10 +104,8 @@ class Room:
             self.slices.append(part)
         part.connections.add(conn)
         self._slice_of[conn] = part
-        self.connections.add(conn)
 
     def remove(self, conn: Connection) -> None:
-        self.connections.discard(conn)
         part = self._slice_of.pop(conn, None)
         if part is not None:
             part.connections.discard(conn)
