@@ -1,0 +1,240 @@
+"""Decodes request bodies and socket messages into typed objects in one step (msgspec).
+
+A good body costs one msgspec decode. Only a bad one pays for turning msgspec's error into
+the API's stable codes (``invalid_json``, ``invalid_body``, ``unknown_field``,
+``missing_field``, ``invalid_field``, ``out_of_range``) and a message written for the
+person who sent it, built from the field's own constraints and hint.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any, TypeVar
+
+import msgspec
+from msgspec import inspect
+
+from ..errors import ApiError, bad_request
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+#: "<what went wrong> - at `$.products[2].stock`" (the path is missing at the top level).
+_ERROR = re.compile(r"^(?P<detail>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_NAMED_FIELD = re.compile(r"field `([^`]*)`")
+
+
+class Explained(ValueError):
+    """A check of a body's own that its field constraints cannot express (raised in a
+    Struct's ``__post_init__``); reaches the caller as ``invalid_field`` on ``field``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@functools.cache
+def _decoder(type_: type[T]) -> msgspec.json.Decoder[T]:
+    return msgspec.json.Decoder(type_)
+
+
+def decode_body(raw: bytes, type_: type[T]) -> T:
+    """``raw`` (a JSON object; an empty body is ``{}``) as a ``type_``, or a 400 ApiError."""
+    try:
+        return _decoder(type_).decode(raw)
+    except msgspec.ValidationError as exc:
+        error = exc
+    except msgspec.DecodeError as exc:
+        if not raw.strip():
+            return decode_body(b"{}", type_)
+        raise bad_request("invalid_json", f"The body is not valid JSON: {exc}.") from exc
+    # The console sends null for a field left empty, and null has always meant "not given".
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.MsgspecError:  # a number past a float's range: the typed error says it
+        data = None
+    if _has_null(data):
+        try:
+            return msgspec.convert(_without_nulls(data), type_)
+        except msgspec.ValidationError as exc:
+            error = exc
+    raise explain(error, type_) from error
+
+
+def convert_message(data: dict[str, Any], type_: type[T]) -> T:
+    """A socket message already parsed from JSON, as a ``type_``, or a 400 ApiError."""
+    try:
+        return msgspec.convert(data, type_)
+    except msgspec.ValidationError as exc:
+        error = exc
+    if _has_null(data):
+        try:
+            return msgspec.convert(_without_nulls(data), type_)
+        except msgspec.ValidationError as exc:
+            error = exc
+    raise explain(error, type_) from error
+
+
+def _has_null(data: Any) -> bool:
+    if isinstance(data, dict):
+        return any(value is None or _has_null(value) for value in data.values())
+    if isinstance(data, list):
+        return any(_has_null(item) for item in data)
+    return False
+
+
+def _without_nulls(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _without_nulls(value) for key, value in data.items() if value is not None}
+    if isinstance(data, list):
+        return [_without_nulls(item) for item in data]
+    return data
+
+
+def explain(error: msgspec.ValidationError, type_: type[msgspec.Struct]) -> ApiError:
+    """The API error (stable code, message for people) that says what ``error`` found."""
+    match = _ERROR.match(str(error))
+    assert match is not None  # the pattern matches any text
+    detail, path = match["detail"], _path(match["path"] or "")
+    override = getattr(type_, "__invalid__", None)
+    if override is not None:
+        field, message = override
+        return bad_request("invalid_field", message, field=field)
+    if isinstance(error.__cause__, Explained):
+        cause = error.__cause__
+        return _in_item(bad_request("invalid_field", cause.message, field=cause.field), path)
+    if not path and detail.startswith("Expected `object`"):
+        return bad_request("invalid_body", "The body must be a JSON object.")
+    struct, item_path, field = _walk(type_, path)
+    if struct is None:
+        return bad_request("invalid_body", "The body does not have the expected shape.")
+    named = _NAMED_FIELD.search(detail)
+    if detail.startswith("Object contains unknown field") and named:
+        known = ", ".join(sorted(f.encode_name for f in struct.fields)) or "no fields"
+        error_out = bad_request(
+            "unknown_field",
+            f"Unknown field {named[1]!r}; this endpoint takes {known}.",
+            field=named[1],
+        )
+    elif detail.startswith("Object missing required field") and named:
+        error_out = bad_request("missing_field", f"Field {named[1]!r} is required.", field=named[1])
+    elif field is not None:
+        error_out = _field_error(field, detail)
+    elif item_path and item_path == path and detail.startswith("Expected `object`"):
+        noun, position = _item_name(item_path)
+        return bad_request(
+            "invalid_field", f"{noun.capitalize()} {position + 1} must be an object."
+        )
+    else:
+        return bad_request("invalid_body", "The body does not have the expected shape.")
+    return _in_item(error_out, item_path)
+
+
+def _path(text: str) -> list[str | int]:
+    return [name if name else int(index) for name, index in _PATH_PART.findall(text)]
+
+
+def _walk(
+    type_: type[msgspec.Struct], path: list[str | int]
+) -> tuple[inspect.StructType | None, list[str | int], inspect.Field | None]:
+    """The innermost struct on ``path``, the list items that led to it (``["products", 2]``),
+    and the field the path ends on (None when it ends on a struct or a list item)."""
+    struct: inspect.StructType | None = _info(type_)
+    items: list[str | int] = []
+    i = 0
+    while struct is not None and i < len(path):
+        part = path[i]
+        field = next((f for f in struct.fields if f.encode_name == part), None)
+        if field is None:
+            return None, items, None
+        if i == len(path) - 1:
+            return struct, items, field
+        plain = _plain(field.type)
+        if isinstance(plain, inspect.ListType) and isinstance(path[i + 1], int):
+            items += [part, path[i + 1]]
+            struct = _struct_of(plain.item_type)
+            i += 2
+        else:
+            items.append(part)
+            struct = _struct_of(field.type)
+            i += 1
+    return struct, items, None
+
+
+@functools.cache
+def _info(type_: type[msgspec.Struct]) -> inspect.StructType:
+    info = inspect.type_info(type_)
+    assert isinstance(info, inspect.StructType)
+    return info
+
+
+def _plain(t: inspect.Type) -> inspect.Type:
+    """The type without its metadata wrapper and without ``| None``."""
+    if isinstance(t, inspect.Metadata):
+        return _plain(t.type)
+    if isinstance(t, inspect.UnionType):
+        others = [x for x in t.types if not isinstance(x, inspect.NoneType)]
+        if len(others) == 1:
+            return _plain(others[0])
+    return t
+
+
+def _extra(t: inspect.Type) -> dict[str, Any]:
+    if isinstance(t, inspect.Metadata):
+        return dict(t.extra or {})
+    if isinstance(t, inspect.UnionType):
+        for x in t.types:
+            if extra := _extra(x):
+                return extra
+    return {}
+
+
+def _struct_of(t: inspect.Type) -> inspect.StructType | None:
+    plain = _plain(t)
+    if isinstance(plain, inspect.StructType):
+        return plain
+    if isinstance(plain, inspect.ListType):
+        return _struct_of(plain.item_type)
+    return None
+
+
+def _field_error(field: inspect.Field, detail: str) -> ApiError:
+    name, plain, extra = field.encode_name, _plain(field.type), _extra(field.type)
+    if isinstance(plain, inspect.BoolType):
+        return bad_request("invalid_field", f"Field {name!r} must be true or false.", field=name)
+    if isinstance(plain, inspect.IntType):
+        low, high = plain.ge, plain.le
+        if detail.startswith("Expected `int` ") and low is not None and high is not None:
+            return bad_request(
+                "out_of_range",
+                f"Field {name!r} must be between {low} and {high}.",
+                field=name,
+                min=low,
+                max=high,
+            )
+        return bad_request("invalid_field", f"Field {name!r} must be a whole number.", field=name)
+    if isinstance(plain, inspect.StrType):
+        if "got" in detail:
+            return bad_request("invalid_field", f"Field {name!r} must be a string.", field=name)
+        hint = extra.get("hint", "of the documented form")
+        return bad_request("invalid_field", f"Field {name!r} must be {hint}.", field=name)
+    hint = extra.get("hint")  # lists and objects say what they must hold
+    message = f"Field {name!r} must be {hint}." if hint else f"Field {name!r} is not valid."
+    return bad_request("invalid_field", message, field=name)
+
+
+def _item_name(item_path: list[str | int]) -> tuple[str, int]:
+    """("product", 2) for ``["products", 2]``: the innermost list item on the path."""
+    container, position = str(item_path[-2]), int(item_path[-1])
+    return (container[:-1] if container.endswith("s") else container), position
+
+
+def _in_item(error: ApiError, item_path: list[str | int]) -> ApiError:
+    """Name the list item an error is in: "Product 2: ..." with ``"product": 1``."""
+    if item_path and isinstance(item_path[-1], int):
+        noun, position = _item_name(item_path)
+        error.details[noun] = position
+        error.message = f"{noun.capitalize()} {position + 1}: {error.message}"
+    return error
