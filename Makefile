@@ -1,6 +1,7 @@
 # The two commands of the README. Everything they need is installed on first use:
 # Python packages into .venv (pip's cache lives in ~/.cache/pip), Redis from Debian's
-# packages, the Kafka broker's jars from Maven Central into ~/.cache/livesale.
+# packages, the Kafka broker's jars from Maven Central into ~/.cache/livesale. Only
+# `livesale stack up` installs anything; `livesale serve` never does.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,8 +11,14 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint stack-up stack-down bench
 
 ## Run the service on http://127.0.0.1:8080 (starts local Redis and Kafka when none is configured).
+## On the local stack the viewer page signs anyone in (LIVESALE_DEMO_VIEWER_TOKENS=0 turns it off).
 run: $(STAMP)
+ifeq ($(LIVESALE_REDIS_URL)$(LIVESALE_KAFKA_BOOTSTRAP),)
+	$(BIN)/livesale stack up
+	LIVESALE_DEMO_VIEWER_TOKENS=$${LIVESALE_DEMO_VIEWER_TOKENS:-1} $(BIN)/livesale serve
+else
 	$(BIN)/livesale serve
+endif
 
 ## Run every check CI runs: ruff, mypy strict, and the tests against real Redis and Kafka.
 test: $(STAMP) lint
@@ -32,7 +39,7 @@ stack-down: $(STAMP)
 
 ## Measure hello-world, reservation and sold-out rates of one server process.
 bench: $(STAMP)
-	$(BIN)/livesale bench --out docs/bench-latest.json
+	$(BIN)/livesale-bench reserve --out docs/bench-latest.json
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import sys
 
-from .stack import apt_install
+from .processes import apt_install
 
 CHROMIUM = "/usr/bin/chromium"
 PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy", "wrk": "wrk"}

@@ -1,7 +1,7 @@
 """A bare aiohttp + uvloop app: the floor for a request shaped like a reservation, and
 aiohttp's own hello world.
 
-``livesale bench`` runs it in its own process and sends it exactly the requests of the
+``livesale-bench reserve`` runs it in its own process and sends it exactly the requests of the
 purchase storm (same headers, same body), answered with a constant. The gap between this
 and the real endpoint is what the stock keeper, validation and auth cost.
 """

@@ -1,4 +1,4 @@
-"""``livesale bench-buckets``: one hot offer on the local 3-master Redis Cluster, with its
+"""``livesale-bench buckets``: one hot offer on the local 3-master Redis Cluster, with its
 stock in one slot and split over K buckets, measured in one run.
 
 Several generator processes each drive a stock keeper (the same code the server runs,

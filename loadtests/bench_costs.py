@@ -1,6 +1,6 @@
-"""``livesale bench-costs``: the server's CPU per request, without the network.
+"""``livesale-bench costs``: the server's CPU per request, without the network.
 
-``livesale bench`` measures rates over real sockets, so the kernel's work and a load
+``livesale-bench reserve`` measures rates over real sockets, so the kernel's work and a load
 generator sharing the cores move its figures by 20% from run to run. This command asks a
 narrower question with far less noise: how much of one core does each kind of request take
 inside the server process? It feeds raw HTTP requests straight into aiohttp's protocol
@@ -11,7 +11,7 @@ Cases, taking turns for ``--rounds`` rounds (each figure is the median round):
 
 - a bare aiohttp app (no middleware, two routes): ``GET /healthz``, and the purchase storm's
   exact ``POST`` answered with a constant;
-- the livesale app: ``GET /healthz`` (the hello world of ``livesale bench``), a press on a
+- the livesale app: ``GET /healthz`` (the hello world of ``livesale-bench reserve``), a press on a
   sold-out offer, and a press that reserves a unit (on the local Redis: the app's batching
   merges the presses of ``--connections`` buyers, as in a storm).
 
@@ -36,10 +36,11 @@ from aiohttp import web
 from deploy import stack
 from server.app import create_app
 from server.appkeys import KEEPER, VIEWER_TOKENS
-from server.cli import tune_gc
+from server.process import tune_gc
 from server.settings import Settings
 from server.tokens import mint_viewer_token
 from stockkeeper.models import OfferSpec
+from stockkeeper.settings import StockSettings
 
 from .bare_server import bare_app
 from .measure import machine
@@ -232,7 +233,7 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "cpu_us_per_request": medians,
         "all_rounds": rounds,
         "units_held_by_reservation_case": reserved.held,
-        # Rates are inverse costs: these are the ratios `livesale bench` reports, without
+        # Rates are inverse costs: these are the ratios `livesale-bench reserve` reports, without
         # the network and the load generator.
         "ratios": {
             "sold_out_vs_hello_world": medians["hello_world"] / medians["sold_out"],
@@ -247,7 +248,8 @@ def main(args: argparse.Namespace) -> None:
     redis_server = stack.local_redis()
     if not redis_server.ping():
         redis_server.start()
-    base = os.environ.get("LIVESALE_REDIS_URL", redis_server.url).rsplit("/", 1)[0]
+    # The configured Redis (by default the local one just started).
+    base = StockSettings.from_env().redis_url.rsplit("/", 1)[0]
     results = uvloop.run(_measure(args, f"{base}/{BENCH_DB}"))
     _report(results, args)
 

@@ -1,4 +1,4 @@
-"""``livesale bench``: one server process measured against itself, in one run.
+"""``livesale-bench reserve``: one server process measured against itself, in one run.
 
 Phases, each for ``--seconds`` with ``--connections`` concurrent clients driven by wrk (C,
 so the load generator takes as little of the machine's CPU as possible):
@@ -120,13 +120,15 @@ async def _orders_to_kafka(settings: StockSettings, offer_id: str, limit: int) -
 def main(args: argparse.Namespace) -> None:
     if not shutil.which("wrk"):
         stack.apt_install("wrk")
-    redis_server, kafka = stack.up()
-    redis_url = os.environ.get("LIVESALE_REDIS_URL", redis_server.url).rsplit("/", 1)[0]
+    stack.up()  # the local Redis and Kafka, unless they already run
+    # The configured Redis and Kafka (by default the local ones just started).
+    configured = StockSettings.from_env()
+    redis_url = configured.redis_url.rsplit("/", 1)[0]
     run = secrets.token_hex(4)
     env = {
         **os.environ,
         "LIVESALE_REDIS_URL": f"{redis_url}/{BENCH_DB}",
-        "LIVESALE_KAFKA_BOOTSTRAP": os.environ.get("LIVESALE_KAFKA_BOOTSTRAP", kafka.bootstrap),
+        "LIVESALE_KAFKA_BOOTSTRAP": configured.kafka_bootstrap,
         "LIVESALE_ORDERS_TOPIC": f"bench.orders.{run}",
         "LIVESALE_REFUNDS_TOPIC": f"bench.refunds.{run}",
         "LIVESALE_VIEWER_SECRET": secrets.token_urlsafe(24),

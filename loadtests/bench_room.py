@@ -1,4 +1,4 @@
-"""``livesale bench-room``: one server process holding a room full of viewers.
+"""``livesale-bench room``: one server process holding a room full of viewers.
 
 1. Broadcast: ``--viewers`` WebSocket viewers join one room, then events are published into
    it at ``--rate`` a second for ``--seconds``. Reports connections held, server memory per
@@ -37,6 +37,7 @@ from server.redis_client import connect
 from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
 from server.tokens import mint_viewer_token
+from stockkeeper.settings import StockSettings
 
 from .measure import machine, median_run
 from .room_clients import Totals, Viewer, hold_quiet_viewers, open_viewers
@@ -278,9 +279,8 @@ def main(args: argparse.Namespace) -> None:
     redis_server = stack.local_redis()
     if not redis_server.ping():
         redis_server.start()
-    redis_url = (
-        f"{os.environ.get('LIVESALE_REDIS_URL', redis_server.url).rsplit('/', 1)[0]}/{BENCH_DB}"
-    )
+    # The configured Redis (by default the local one just started).
+    redis_url = f"{StockSettings.from_env().redis_url.rsplit('/', 1)[0]}/{BENCH_DB}"
     port = stack.free_port()
     secret = secrets.token_urlsafe(24)
     env = {

@@ -1,4 +1,4 @@
-"""``livesale loadtest``: every Locust scenario at a set of user counts, into one report.
+"""``livesale-bench loadtest``: every Locust scenario at a set of user counts, into one report.
 
 Starts local Redis and Kafka, one server process (with its relay and sweeper) over a
 database of its own, a live show, and then, one run at a time:
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import os
 import secrets
 import subprocess
@@ -34,8 +33,10 @@ from deploy import stack
 from server.redis_client import connect
 from stockkeeper.audit import read_topic
 from stockkeeper.keys import OfferKeys
+from stockkeeper.settings import StockSettings
 
 from .lean_reserve import press_buy
+from .loadtest_report import headline, history, plot, print_report, read_stats
 from .measure import CpuSampler, busiest, machine
 from .server_process import fresh_database, http_json, open_offer_now, server_process
 
@@ -50,10 +51,10 @@ def main(args: argparse.Namespace) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) / f"loadtest-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
-    redis_url = (
-        f"{os.environ.get('LIVESALE_REDIS_URL', redis_server.url).rsplit('/', 1)[0]}/{LOADTEST_DB}"
-    )
-    bootstrap = os.environ.get("LIVESALE_KAFKA_BOOTSTRAP", kafka.bootstrap)
+    # The configured Redis and Kafka (by default the local ones just started).
+    configured = StockSettings.from_env()
+    redis_url = f"{configured.redis_url.rsplit('/', 1)[0]}/{LOADTEST_DB}"
+    bootstrap = configured.kafka_bootstrap
     run_id = secrets.token_hex(4)
     env = {
         **os.environ,
@@ -70,7 +71,7 @@ def main(args: argparse.Namespace) -> None:
     summary: dict[str, Any] = {
         "machine": machine(),
         "started_at": stamp,
-        "command": " ".join(["livesale loadtest", *sys.argv[2:]]),
+        "command": " ".join(["livesale-bench loadtest", *sys.argv[2:]]),
         "runs": [],
     }
     with server_process(env) as server:
@@ -306,154 +307,3 @@ class RunContext:
             "cpu_peak_percent_of_a_core": peak,
             "bottleneck": busiest(peak),
         }
-
-
-def read_stats(path: Path) -> dict[str, dict[str, Any]]:
-    """Locust's end-of-run statistics, per request name: count, failures, rate, p50, p99."""
-    if not path.exists():
-        return {}
-    stats: dict[str, dict[str, Any]] = {}
-    with path.open() as f:
-        for row in csv.DictReader(f):
-            stats[f"{row['Type']} {row['Name']}".strip()] = {
-                "requests": int(row["Request Count"]),
-                "failures": int(row["Failure Count"]),
-                "per_s": round(float(row["Requests/s"]), 1),
-                "p50_ms": _number(row["50%"]),
-                "p99_ms": _number(row["99%"]),
-            }
-    return stats
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def history(path: Path) -> dict[str, list[float]]:
-    """Per-second series from Locust's full-history CSV (all requests together).
-
-    The rate is taken from the growth of the total request count, not from Locust's own
-    smoothed "current" rate, so a one-second rush at zero shows as the spike it is.
-    """
-    series: dict[str, list[float]] = {"t": [], "per_s": [], "p50": [], "p99": [], "users": []}
-    if not path.exists():
-        return series
-    last: tuple[int, int] | None = None
-    with path.open() as f:
-        for row in csv.DictReader(f):
-            if row["Name"] != "Aggregated":
-                continue
-            t, total = int(row["Timestamp"]), int(row["Total Request Count"])
-            if last is not None and t > last[0]:
-                series["t"].append(float(t))
-                series["per_s"].append((total - last[1]) / (t - last[0]))
-                series["p50"].append(_number(row["50%"]) or 0.0)
-                series["p99"].append(_number(row["99%"]) or 0.0)
-                series["users"].append(float(row["User Count"]))
-            last = (t, total)
-    return series
-
-
-def plot(series: dict[str, list[float]], png: Path, title: str) -> None:
-    """Throughput and p50/p99 latency over time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not series["t"]:
-        return
-    t0 = series["t"][0]
-    seconds = [t - t0 for t in series["t"]]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
-    top.plot(seconds, series["per_s"], label="requests/s (all kinds)", color="#d6336c")
-    top.set_ylabel("requests / s")
-    twin = top.twinx()
-    twin.plot(seconds, series["users"], label="users", color="#868e96", linestyle="--")
-    twin.set_ylabel("users")
-    top.set_title(title)
-    top.legend(loc="upper left")
-    bottom.plot(seconds, series["p50"], label="p50 (Locust, last 10 s)", color="#1c7ed6")
-    bottom.plot(seconds, series["p99"], label="p99 (Locust, last 10 s)", color="#f08c00")
-    bottom.set_ylabel("latency (ms)")
-    bottom.set_xlabel("seconds into the run")
-    bottom.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-
-
-def headline(summary: dict[str, Any]) -> dict[str, Any]:
-    """The few figures an operator reads first."""
-    figures: dict[str, Any] = {}
-    for run in summary["runs"]:
-        stats = run["stats"]
-        key = f"{run['scenario']}@{run['users']}"
-        if run["scenario"] == "flash_sale":
-            reserves = [v for k, v in stats.items() if "reserve [" in k]
-            figures[key] = {
-                "reservation_attempts_per_s": round(sum(s["per_s"] for s in reserves), 1),
-                "peak_requests_per_s": run["peak_requests_per_s"],
-                "reserve_p50_ms": max((s["p50_ms"] or 0) for s in reserves) if reserves else None,
-                "reserve_p99_ms": max((s["p99_ms"] or 0) for s in reserves) if reserves else None,
-                "outcomes": {
-                    k.split("[")[1].rstrip("]"): s["requests"]
-                    for k, s in stats.items()
-                    if "reserve [" in k
-                },
-                "checks_passed": run["checks"]["passed"],
-                "bottleneck": run["bottleneck"],
-            }
-        else:
-            pushes = {k: s for k, s in stats.items() if k.startswith("WS push")}
-            figures[key] = {
-                "pushes_received_per_s": round(sum(s["per_s"] for s in pushes.values()), 1),
-                "push_p50_ms": max((s["p50_ms"] or 0) for s in pushes.values()) if pushes else None,
-                "push_p99_ms": max((s["p99_ms"] or 0) for s in pushes.values()) if pushes else None,
-                "failures": stats.get("Aggregated", {}).get("failures"),
-                "bottleneck": run["bottleneck"],
-            }
-            host = {k: s for k, s in stats.items() if "host:" in k}
-            if host:
-                figures[key]["host_actions"] = sum(s["requests"] for s in host.values())
-                figures[key]["host_action_failures"] = sum(s["failures"] for s in host.values())
-    if "lean" in summary:
-        lean = summary["lean"]
-        figures["lean_reservations"] = {
-            "requests_per_s": lean["requests_per_s"],
-            "p50_ms": lean["p50_ms"],
-            "p99_ms": lean["p99_ms"],
-            "bottleneck": lean["bottleneck"],
-        }
-    return figures
-
-
-def print_report(summary: dict[str, Any], out: Path) -> None:
-    m = summary["machine"]
-    print(f"\nMachine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}")
-    for name, figures in summary["headline"].items():
-        print(f"  {name}: {orjson.dumps(figures).decode()}")
-    failed = [r for r in summary["runs"] if "checks" in r and not r["checks"]["passed"]]
-    for run in failed:
-        print(f"  CHECK FAILED in flash_sale@{run['users']}: {run['checks']}")
-    print(f"Report: {out}/summary.json (and CSV, HTML, PNG per run)")
-    if failed:
-        sys.exit(1)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    def counts(text: str) -> list[int]:
-        return [int(n) for n in text.split(",") if n]
-
-    p.add_argument("--flash-users", type=counts, default=[100, 400], help="e.g. 100,400")
-    p.add_argument("--room-users", type=counts, default=[200, 800], help="e.g. 200,800")
-    p.add_argument("--host-room-users", type=int, default=200, help="viewers while hosts act")
-    p.add_argument("--seconds", type=int, default=25, help="length of each Locust run")
-    p.add_argument("--ramp-seconds", type=int, default=5, help="time to start all users")
-    p.add_argument("--processes", type=int, default=1, help="Locust processes (--processes)")
-    p.add_argument("--lean-seconds", type=float, default=10, help="0 skips the lean run")
-    p.add_argument("--lean-concurrency", type=int, default=64)
-    p.add_argument("--out", default="reports", help="folder for the report folders")

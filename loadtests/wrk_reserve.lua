@@ -1,4 +1,4 @@
--- wrk script for `livesale bench`: every request is a fresh press of the buy button by one
+-- wrk script for `livesale-bench reserve`: every request is a fresh press of the buy button by one
 -- of many signed-in viewers. bench_reserve.py fills in TOKENS and PATH before running it.
 local tokens = TOKENS
 local path = PATH

@@ -1,15 +1,16 @@
-"""The ``livesale`` command: serve, relay, fulfil, stack, token, host, benchmarks."""
+"""The ``livesale`` command: serve, relay, fulfil, stack, token, host.
+
+The product's command imports nothing from ``loadtests/``: the benchmarks have their own
+command, ``livesale-bench``, installed with the development extras.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
-import gc
 import logging
 import os
-import signal
 import socket
 import sys
 import time
@@ -18,55 +19,27 @@ from typing import Any
 
 import orjson
 
+from .settings import CommandSettings, Settings
+
 log = logging.getLogger("livesale")
 
 
-def _install_uvloop() -> None:
-    import uvloop
+def _require(redis_url: str, kafka_bootstrap: str | None = None) -> None:
+    """Exit with one line unless Redis (and Kafka, when given) answer; before anything starts."""
+    from .preflight import Unreachable, check
 
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-def tune_gc() -> None:
-    """Make the cyclic garbage collector nearly free for a server process.
-
-    Every request allocates a few dozen tracked objects, so at Python's default threshold
-    (700) a rush triggers hundreds of collections a second, and each full collection walks
-    the ~70,000 objects of the imported code again. Measured under the reservation storm,
-    that was 4-8% of the process's CPU. Objects that exist before serving starts are frozen
-    (never scanned again), and young objects are collected every 20,000 allocations instead:
-    refcounting frees almost everything a request makes, so little waits for the collector.
-    """
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-
-
-def _start_local_stack(need_kafka: bool) -> bool:
-    """Start local Redis (and Kafka) for whatever the environment does not configure.
-
-    True when Redis is the local one (a developer's machine, not a deployment).
-    """
-    from deploy import stack
-
-    local = "LIVESALE_REDIS_URL" not in os.environ
-    if local:
-        redis = stack.local_redis()
-        if not redis.ping():
-            log.info("No LIVESALE_REDIS_URL: starting a local Redis on port %d", redis.port)
-            redis.start()
-    if need_kafka and "LIVESALE_KAFKA_BOOTSTRAP" not in os.environ:
-        kafka = stack.local_kafka()
-        if not kafka.is_up():
-            log.info("No LIVESALE_KAFKA_BOOTSTRAP: starting a local Kafka on port %d", kafka.port)
-            kafka.start()
-    return local
+    try:
+        asyncio.run(check(redis_url, kafka_bootstrap))
+    except Unreachable as exc:
+        sys.exit(f"livesale: {exc}")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve HTTP and WebSockets, with the hold sweeper and the outbox relay (unless off)."""
     from aiohttp import web
 
     from .app import create_app
-    from .settings import Settings
+    from .process import new_event_loop, tune_gc
 
     settings = Settings.from_env()
     settings = dataclasses.replace(
@@ -76,22 +49,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
         run_relay=settings.run_relay and not args.no_relay,
         run_sweeper=settings.run_sweeper and not args.no_sweeper,
     )
-    local = _start_local_stack(need_kafka=settings.run_relay)
-    if args.workers > 1:
-        _serve_workers(args, local)
-        return
-    if local and "LIVESALE_DEMO_VIEWER_TOKENS" not in os.environ:
-        # On the local stack the viewer page can sign anyone in, so the product can be tried.
-        settings = dataclasses.replace(settings, demo_viewer_tokens=True)
+    _require(
+        settings.stock.redis_url, settings.stock.kafka_bootstrap if settings.run_relay else None
+    )
+    if not settings.viewer_secret_set:
+        log.warning("No LIVESALE_VIEWER_SECRET set: viewer tokens last only for this run.")
+    if not settings.session_secret_set:
+        log.warning("No LIVESALE_SESSION_SECRET set: hosts must log in again after a restart.")
+    if settings.demo_viewer_tokens:
         log.info(
-            "Local stack: demo sign-in for viewers is on "
+            "Demo sign-in for viewers is on: only for trying the product out "
             "(LIVESALE_DEMO_VIEWER_TOKENS=0 turns it off)"
         )
-    if "LIVESALE_VIEWER_SECRET" not in os.environ:
-        log.warning("No LIVESALE_VIEWER_SECRET set: viewer tokens last only for this run.")
-    if "LIVESALE_SESSION_SECRET" not in os.environ:
-        log.warning("No LIVESALE_SESSION_SECRET set: hosts must log in again after a restart.")
-    _install_uvloop()
+    if args.workers > 1:
+        _serve_workers(args, settings)
+        return
     app = create_app(settings)
     tune_gc()
     log.info("livesale serving on http://%s:%d", settings.host, settings.port)
@@ -102,11 +74,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print=None,
         access_log=None,
         reuse_port=args.reuse_port,
+        loop=new_event_loop(),
     )
 
 
-def _serve_workers(args: argparse.Namespace, local: bool) -> None:
-    from .workers import Supervisor
+def _serve_workers(args: argparse.Namespace, settings: Settings) -> None:
+    from .workers import Supervisor, worker_env
 
     passed_on = [f"--{name}" for name in ("no_relay", "no_sweeper") if getattr(args, name)]
     passed_on = [flag.replace("_", "-") for flag in passed_on]
@@ -114,21 +87,21 @@ def _serve_workers(args: argparse.Namespace, local: bool) -> None:
         passed_on += ["--host", args.host]
     if args.port:
         passed_on += ["--port", str(args.port)]
-    env = dict(os.environ)
-    if local:
-        env.setdefault("LIVESALE_DEMO_VIEWER_TOKENS", "1")
     log.info("Starting %d workers", args.workers)
-    sys.exit(Supervisor(args.workers, passed_on, env).run())
+    env = worker_env(os.environ, settings)
+    sys.exit(Supervisor(args.workers, passed_on, env, settings.relay_name).run())
 
 
 def cmd_relay(args: argparse.Namespace) -> None:
+    """Relay confirmed orders from the Redis outbox to Kafka until stopped."""
     from stockkeeper.relay import OutboxRelay
     from stockkeeper.settings import StockSettings
 
+    from .process import run_until_signalled
     from .redis_client import connect
 
     settings = StockSettings.from_env()
-    _start_local_stack(need_kafka=True)
+    _require(settings.redis_url, settings.kafka_bootstrap)
 
     async def main() -> None:
         redis = connect(settings.redis_url)
@@ -140,22 +113,24 @@ def cmd_relay(args: argparse.Namespace) -> None:
             settings.kafka_bootstrap,
         )
         try:
-            await _until_signalled(relay.run())
+            await relay.run()
         finally:
             log.info("Outbox relay %s stopped after %d events", args.name, relay.published)
             await redis.aclose()
 
-    _install_uvloop()
-    asyncio.run(main())
+    run_until_signalled(main())
 
 
 def cmd_fulfil(args: argparse.Namespace) -> None:
+    """The sample fulfilment consumer: print each confirmed order once, as JSON."""
     from stockkeeper.fulfilment import FulfilmentConsumer
     from stockkeeper.settings import StockSettings
 
+    from .process import run_until_signalled
     from .redis_client import connect
 
     settings = StockSettings.from_env()
+    _require(settings.redis_url, settings.kafka_bootstrap)
 
     async def ship(order: dict[str, Any]) -> None:
         sys.stdout.buffer.write(orjson.dumps(order) + b"\n")
@@ -165,34 +140,29 @@ def cmd_fulfil(args: argparse.Namespace) -> None:
         redis = connect(settings.redis_url)
         consumer = FulfilmentConsumer(redis, settings, args.group, ship)
         try:
-            await _until_signalled(consumer.run())
+            await consumer.run()
         finally:
             log.info(
                 "Shipped %d orders, skipped %d redeliveries", consumer.shipped, consumer.duplicates
             )
             await redis.aclose()
 
-    asyncio.run(main())
-
-
-async def _until_signalled(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    run_until_signalled(main())
 
 
 def cmd_stack(args: argparse.Namespace) -> None:
+    """The local Redis and Kafka of a developer's machine: up (installing them), down, status."""
     from deploy import stack
 
     if args.action == "up":
-        redis, kafka = stack.up()
+        try:
+            redis, kafka = stack.up()
+            cluster = stack.up_cluster() if args.cluster else None
+        except stack.StackError as exc:
+            sys.exit(f"livesale stack up: {exc}")
         print(f"LIVESALE_REDIS_URL={redis.url}")
         print(f"LIVESALE_KAFKA_BOOTSTRAP={kafka.bootstrap}")
-        if args.cluster:
-            cluster = stack.up_cluster()
+        if cluster is not None:
             print(f"# or, on the local Redis Cluster: LIVESALE_REDIS_URL={cluster.url}")
     elif args.action == "down":
         stack.down()
@@ -205,11 +175,13 @@ def cmd_stack(args: argparse.Namespace) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
+    """Print a viewer token signed with LIVESALE_VIEWER_SECRET."""
     from .tokens import mint_viewer_token
 
-    secret = os.environ.get("LIVESALE_VIEWER_SECRET")
-    if not secret:
+    settings = Settings.from_env()
+    if not (settings.viewer_secret_set and settings.viewer_token_secret):
         sys.exit("Set LIVESALE_VIEWER_SECRET to the secret the server uses.")
+    secret = settings.viewer_token_secret
     print(mint_viewer_token(secret, args.user_id, args.name or args.user_id, args.ttl))
 
 
@@ -222,10 +194,11 @@ def cmd_host(args: argparse.Namespace) -> None:
     from .hosts.accounts import AccountError, HostAccounts, token_id
     from .redis_client import connect
 
-    _start_local_stack(need_kafka=False)
+    redis_url = StockSettings.from_env().redis_url
+    _require(redis_url)
 
     def new_password() -> str:
-        password = os.environ.get("LIVESALE_HOST_PASSWORD")
+        password = CommandSettings.from_env().host_password
         if password is not None:
             return password
         if not sys.stdin.isatty():
@@ -236,7 +209,7 @@ def cmd_host(args: argparse.Namespace) -> None:
         return first
 
     async def main() -> None:
-        redis = connect(StockSettings.from_env().redis_url)
+        redis = connect(redis_url)
         accounts = HostAccounts(redis)
         try:
             if args.action == "create":
@@ -267,37 +240,9 @@ def cmd_host(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
-def cmd_loadtest(args: argparse.Namespace) -> None:
-    from loadtests.loadtest import main as run_loadtest
-
-    run_loadtest(args)
-
-
-def cmd_bench(args: argparse.Namespace) -> None:
-    from loadtests.bench_reserve import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_bench_room(args: argparse.Namespace) -> None:
-    from loadtests.bench_room import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_bench_costs(args: argparse.Namespace) -> None:
-    from loadtests.bench_costs import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_bench_buckets(args: argparse.Namespace) -> None:
-    from loadtests.bench_buckets import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def parser() -> argparse.ArgumentParser:
+def parser(defaults: CommandSettings | None = None) -> argparse.ArgumentParser:
+    """The ``livesale`` command line; ``defaults`` from the environment unless given."""
+    defaults = defaults or CommandSettings.from_env()
     p = argparse.ArgumentParser(
         prog="livesale", description="Live-stream selling and flash sales: service, relay, tools."
     )
@@ -312,7 +257,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("LIVESALE_WORKERS", "1")),
+        default=defaults.workers,
         help="server processes sharing the port (SO_REUSEPORT); default 1",
     )
     s.set_defaults(func=cmd_serve)
@@ -355,72 +300,14 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--token-id", help="the API token to revoke (revoke-token)")
     h.set_defaults(func=cmd_host)
 
-    b = sub.add_parser("bench", help="measure hello-world, reservation and sold-out rates")
-    b.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
-    b.add_argument("--rounds", type=int, default=3, help="rounds of all phases (medians)")
-    b.add_argument("--connections", type=int, default=64, help="concurrent clients")
-    b.add_argument("--stock", type=int, default=1_000_000, help="units in the storm offer")
-    b.add_argument(
-        "--workers", type=int, default=1, help="server processes on the port (serve --workers)"
-    )
-    b.add_argument("--out", help="also write the figures as JSON to this file")
-    b.set_defaults(func=cmd_bench)
-
-    bc = sub.add_parser(
-        "bench-costs",
-        help="server CPU per request (hello world, sold out, reservation), without sockets",
-    )
-    bc.add_argument("--requests", type=int, default=20_000, help="requests per case and round")
-    bc.add_argument("--rounds", type=int, default=5, help="rounds of all cases (medians)")
-    bc.add_argument("--connections", type=int, default=64, help="requests in flight at once")
-    bc.add_argument("--out", help="also write the figures as JSON to this file")
-    bc.set_defaults(func=cmd_bench_costs)
-
-    lt = sub.add_parser(
-        "loadtest",
-        help="Locust scenarios at several user counts: a report with CSV, HTML and plots",
-    )
-    from loadtests.loadtest import add_arguments
-
-    add_arguments(lt)
-    lt.set_defaults(func=cmd_loadtest)
-
-    br = sub.add_parser("bench-room", help="measure a room: viewers held, fan-out, delay")
-    br.add_argument("--viewers", type=int, default=10_000, help="WebSocket viewers")
-    br.add_argument("--rate", type=float, default=20.0, help="events published a second")
-    br.add_argument(
-        "--eager-viewers",
-        action="store_true",
-        help="every viewer reads as its frames arrive, in one client process (the load "
-        "generator then takes far more CPU); by default only the timed viewers do",
-    )
-    br.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
-    br.add_argument("--batch-ms", type=int, default=50, help="the server's batch window")
-    br.add_argument("--buyers", type=int, default=64, help="sockets buying at once")
-    br.add_argument("--window", type=int, default=8, help="reservations in flight per socket")
-    br.add_argument("--rounds", type=int, default=3, help="rounds of the buying comparison")
-    br.add_argument("--out", help="also write the figures as JSON to this file")
-    br.set_defaults(func=cmd_bench_room)
-
-    bb = sub.add_parser(
-        "bench-buckets",
-        help="a hot offer on the local 3-master cluster: one slot against K buckets",
-    )
-    bb.add_argument("--buckets", type=int, default=6, help="buckets of the split offer")
-    bb.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
-    bb.add_argument("--rounds", type=int, default=3, help="rounds of both settings (medians)")
-    bb.add_argument("--generators", type=int, default=2, help="load generator processes")
-    bb.add_argument("--concurrency", type=int, default=200, help="buyers per generator")
-    bb.add_argument("--sell-out-stock", type=int, default=5000, help="units in the sell-out check")
-    bb.add_argument("--out", help="also write the figures as JSON to this file")
-    bb.set_defaults(func=cmd_bench_buckets)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Run one ``livesale`` command."""
+    defaults = CommandSettings.from_env()
     logging.basicConfig(
-        level=os.environ.get("LIVESALE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=defaults.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    args = parser().parse_args(argv)
+    args = parser(defaults).parse_args(argv)
     args.func(args)

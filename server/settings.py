@@ -1,4 +1,7 @@
-"""Typed settings of the server, read from the environment by the command line only."""
+"""Typed settings of the server and of its command line, read from the environment.
+
+Every ``LIVESALE_*`` variable is read here or in ``stockkeeper/settings.py``, nowhere else.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ class Settings:
     viewer_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     #: Signs host session cookies. Every process of one deployment needs the same.
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    #: Whether the two secrets came from the environment (else made up for this run).
+    viewer_secret_set: bool = False
+    session_secret_set: bool = False
     session_ttl_s: int = 12 * 3600
     #: Mark cookies Secure (HTTPS only): on in production, off for http://127.0.0.1.
     secure_cookies: bool = False
@@ -45,6 +51,8 @@ class Settings:
             port=int(env.get("LIVESALE_PORT", defaults.port)),
             viewer_token_secret=env.get("LIVESALE_VIEWER_SECRET", defaults.viewer_token_secret),
             session_secret=env.get("LIVESALE_SESSION_SECRET", defaults.session_secret),
+            viewer_secret_set="LIVESALE_VIEWER_SECRET" in env,
+            session_secret_set="LIVESALE_SESSION_SECRET" in env,
             session_ttl_s=int(env.get("LIVESALE_SESSION_TTL_S", defaults.session_ttl_s)),
             secure_cookies=env.get("LIVESALE_SECURE_COOKIES", "0") == "1",
             demo_viewer_tokens=env.get("LIVESALE_DEMO_VIEWER_TOKENS", "0") == "1",
@@ -62,4 +70,26 @@ class Settings:
                 )
                 / 1000,
             ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSettings:
+    """What the ``livesale`` command itself takes from the environment."""
+
+    log_level: str = "INFO"
+    #: Server processes ``serve`` starts on one port; ``--workers`` overrides it.
+    workers: int = 1
+    #: The password ``host create|password`` sets, for automation; asked for when unset.
+    host_password: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CommandSettings:
+        """Read ``LIVESALE_LOG_LEVEL``, ``LIVESALE_WORKERS`` and ``LIVESALE_HOST_PASSWORD``."""
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            log_level=env.get("LIVESALE_LOG_LEVEL", d.log_level),
+            workers=int(env.get("LIVESALE_WORKERS", d.workers)),
+            host_password=env.get("LIVESALE_HOST_PASSWORD"),
         )

@@ -10,13 +10,14 @@ and on SIGTERM/SIGINT passes the signal on (each worker closes its viewers' sock
 from __future__ import annotations
 
 import logging
-import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
+
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,20 +26,29 @@ FAST_FAILURE_S = 5.0
 STOP_TIMEOUT_S = 30.0
 
 
-def shared_secrets(env: dict[str, str]) -> dict[str, str]:
-    """Secrets every worker must share; made up once here when the operator set none."""
-    shared = dict(env)
-    for name in ("LIVESALE_VIEWER_SECRET", "LIVESALE_SESSION_SECRET"):
-        shared.setdefault(name, secrets.token_urlsafe(32))
-    return shared
+def worker_env(base: Mapping[str, str], settings: Settings) -> dict[str, str]:
+    """A worker's environment: the supervisor's, plus the secrets every worker must share.
+
+    When the operator set no secrets, ``settings`` holds ones made up once for this run;
+    passing them on keeps a viewer's token and a host's cookie good on every worker.
+    """
+    return {
+        **base,
+        "LIVESALE_VIEWER_SECRET": settings.viewer_token_secret,
+        "LIVESALE_SESSION_SECRET": settings.session_secret,
+    }
 
 
 class Supervisor:
-    def __init__(self, workers: int, serve_args: Sequence[str], env: dict[str, str]) -> None:
+    """Starts the workers of one ``serve --workers N``, restarts one that dies, stops them all."""
+
+    def __init__(
+        self, workers: int, serve_args: Sequence[str], env: dict[str, str], relay_name: str
+    ) -> None:
         self.count = workers
         self.serve_args = list(serve_args)
-        self.env = shared_secrets(env)
-        self.relay_name = self.env.get("LIVESALE_RELAY_NAME", "relay-1")
+        self.env = env
+        self.relay_name = relay_name
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.started_at: dict[int, float] = {}
         self.stopping = False
@@ -72,6 +82,7 @@ class Supervisor:
                 process.send_signal(signal.SIGTERM)
 
     def run(self) -> int:
+        """Supervise until SIGTERM/SIGINT; the exit status (1 when a worker failed at start)."""
         signal.signal(signal.SIGTERM, self._signal)
         signal.signal(signal.SIGINT, self._signal)
         for index in range(self.count):

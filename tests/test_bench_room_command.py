@@ -1,4 +1,4 @@
-"""The live-room benchmark command runs end to end on a small room.
+"""The live-room benchmark command (``livesale-bench room``) runs end to end on a small room.
 
 This checks that its clients and report are truthful (every event counted, every viewer
 held, presses answered over the sockets), not how fast anything is.
@@ -22,8 +22,8 @@ def test_a_small_room_benchmark_counts_every_event_and_answers_every_press(
     command = [
         sys.executable,
         "-c",
-        "from server.cli import main; main()",
-        "bench-room",
+        "from loadtests.cli import main; main()",
+        "room",
         *("--viewers", "300", "--rate", "10", "--seconds", "1", "--rounds", "1"),
         *("--buyers", "4", "--window", "4", "--out", str(out)),
     ]

@@ -1,4 +1,4 @@
-"""The load-test command runs every Locust scenario and writes a whole report.
+"""``livesale-bench loadtest`` runs every Locust scenario and writes a whole report.
 
 A small run: this checks that the scenarios work and the report is complete and truthful
 (its sale invariants are measured in Redis and Kafka), not how fast anything is.
@@ -19,7 +19,7 @@ def test_a_small_load_test_writes_csv_html_plots_and_passing_checks(tmp_path: Pa
     command = [
         sys.executable,
         "-c",
-        "from server.cli import main; main()",
+        "from loadtests.cli import main; main()",
         "loadtest",
         "--flash-users",
         "30",

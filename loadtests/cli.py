@@ -1,0 +1,162 @@
+"""The ``livesale-bench`` command: benchmarks and load tests, apart from the product's command.
+
+It ships with the package but runs only with the development extras (psutil, Locust,
+matplotlib...); without them it says so in one line. ``livesale`` never imports this package.
+
+- ``reserve``: hello-world, reservation and sold-out rates of one server process (wrk);
+- ``costs``: the server's CPU per request, without sockets;
+- ``room``: a room full of viewers: fan-out delay, and buying over the sockets;
+- ``buckets``: a hot offer on the local Redis Cluster, one slot against K buckets;
+- ``loadtest``: the Locust scenarios at several user counts, into one report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import sys
+from collections.abc import Sequence
+
+from server.settings import CommandSettings
+
+#: Modules of the development extras the benchmarks import (``pip install -e '.[dev]'``).
+DEV_MODULES = ("psutil", "locust", "matplotlib", "websocket")
+
+
+def missing_dev_extras() -> list[str]:
+    """The development modules this environment lacks (found without importing them)."""
+    return [name for name in DEV_MODULES if importlib.util.find_spec(name) is None]
+
+
+def cmd_reserve(args: argparse.Namespace) -> None:
+    """Hello-world, reservation and sold-out rates of one server process."""
+    from .bench_reserve import main as run_benchmark
+
+    run_benchmark(args)
+
+
+def cmd_costs(args: argparse.Namespace) -> None:
+    """The server's CPU per request, in process, without sockets."""
+    from .bench_costs import main as run_benchmark
+
+    run_benchmark(args)
+
+
+def cmd_room(args: argparse.Namespace) -> None:
+    """One server process holding a room full of viewers."""
+    from .bench_room import main as run_benchmark
+
+    run_benchmark(args)
+
+
+def cmd_buckets(args: argparse.Namespace) -> None:
+    """A hot offer on the local 3-master Redis Cluster: one slot against K buckets."""
+    from .bench_buckets import main as run_benchmark
+
+    run_benchmark(args)
+
+
+def cmd_loadtest(args: argparse.Namespace) -> None:
+    """Every Locust scenario at a set of user counts, into one report."""
+    from .loadtest import main as run_loadtest
+
+    run_loadtest(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``livesale-bench`` command line."""
+    p = argparse.ArgumentParser(
+        prog="livesale-bench",
+        description="Benchmarks and load tests of livesale (needs the development extras).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("reserve", help="measure hello-world, reservation and sold-out rates")
+    b.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
+    b.add_argument("--rounds", type=int, default=3, help="rounds of all phases (medians)")
+    b.add_argument("--connections", type=int, default=64, help="concurrent clients")
+    b.add_argument("--stock", type=int, default=1_000_000, help="units in the storm offer")
+    b.add_argument(
+        "--workers", type=int, default=1, help="server processes on the port (serve --workers)"
+    )
+    b.add_argument("--out", help="also write the figures as JSON to this file")
+    b.set_defaults(func=cmd_reserve)
+
+    bc = sub.add_parser(
+        "costs",
+        help="server CPU per request (hello world, sold out, reservation), without sockets",
+    )
+    bc.add_argument("--requests", type=int, default=20_000, help="requests per case and round")
+    bc.add_argument("--rounds", type=int, default=5, help="rounds of all cases (medians)")
+    bc.add_argument("--connections", type=int, default=64, help="requests in flight at once")
+    bc.add_argument("--out", help="also write the figures as JSON to this file")
+    bc.set_defaults(func=cmd_costs)
+
+    br = sub.add_parser("room", help="measure a room: viewers held, fan-out, delay")
+    br.add_argument("--viewers", type=int, default=10_000, help="WebSocket viewers")
+    br.add_argument("--rate", type=float, default=20.0, help="events published a second")
+    br.add_argument(
+        "--eager-viewers",
+        action="store_true",
+        help="every viewer reads as its frames arrive, in one client process (the load "
+        "generator then takes far more CPU); by default only the timed viewers do",
+    )
+    br.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    br.add_argument("--batch-ms", type=int, default=50, help="the server's batch window")
+    br.add_argument("--buyers", type=int, default=64, help="sockets buying at once")
+    br.add_argument("--window", type=int, default=8, help="reservations in flight per socket")
+    br.add_argument("--rounds", type=int, default=3, help="rounds of the buying comparison")
+    br.add_argument("--out", help="also write the figures as JSON to this file")
+    br.set_defaults(func=cmd_room)
+
+    bb = sub.add_parser(
+        "buckets", help="a hot offer on the local 3-master cluster: one slot against K buckets"
+    )
+    bb.add_argument("--buckets", type=int, default=6, help="buckets of the split offer")
+    bb.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
+    bb.add_argument("--rounds", type=int, default=3, help="rounds of both settings (medians)")
+    bb.add_argument("--generators", type=int, default=2, help="load generator processes")
+    bb.add_argument("--concurrency", type=int, default=200, help="buyers per generator")
+    bb.add_argument("--sell-out-stock", type=int, default=5000, help="units in the sell-out check")
+    bb.add_argument("--out", help="also write the figures as JSON to this file")
+    bb.set_defaults(func=cmd_buckets)
+
+    lt = sub.add_parser(
+        "loadtest",
+        help="Locust scenarios at several user counts: a report with CSV, HTML and plots",
+    )
+    _loadtest_arguments(lt)
+    lt.set_defaults(func=cmd_loadtest)
+    return p
+
+
+def _loadtest_arguments(p: argparse.ArgumentParser) -> None:
+    def counts(text: str) -> list[int]:
+        return [int(n) for n in text.split(",") if n]
+
+    p.add_argument("--flash-users", type=counts, default=[100, 400], help="e.g. 100,400")
+    p.add_argument("--room-users", type=counts, default=[200, 800], help="e.g. 200,800")
+    p.add_argument("--host-room-users", type=int, default=200, help="viewers while hosts act")
+    p.add_argument("--seconds", type=int, default=25, help="length of each Locust run")
+    p.add_argument("--ramp-seconds", type=int, default=5, help="time to start all users")
+    p.add_argument("--processes", type=int, default=1, help="Locust processes (--processes)")
+    p.add_argument("--lean-seconds", type=float, default=10, help="0 skips the lean run")
+    p.add_argument("--lean-concurrency", type=int, default=64)
+    p.add_argument("--out", default="reports", help="folder for the report folders")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run one benchmark, or say in one line which development extras are missing."""
+    missing = missing_dev_extras()
+    if missing:
+        sys.exit(
+            f"livesale-bench: the benchmarks need the development extras ({', '.join(missing)} "
+            "missing): pip install -e '.[dev]' in a clone of the repository (make test does it)."
+        )
+    logging.basicConfig(
+        level=CommandSettings.from_env().log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    args = parser().parse_args(argv)
+    args.func(args)
