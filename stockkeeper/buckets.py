@@ -26,16 +26,16 @@ import random
 import secrets
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from .errors import redis_call
 from .keys import OfferKeys, bucket_id, bucket_ids
 from .models import Offer
-from .scripts import Scripts
+from .scripts.buckets import bucket_give, bucket_settle, bucket_sync, bucket_take
+from .scripts.registry import Scripts
 
 #: Enough to spread one offer over every shard of a large cluster.
 MAX_BUCKETS = 64
@@ -45,8 +45,6 @@ COUNTERS = ("total", "available", "held", "sold", "reservations", "orders", "sen
 #: How long a refill waits for units in transit between other buckets to land.
 TRANSIT_CHECKS = 20
 TRANSIT_WAIT_S = 0.01
-
-Run = Callable[[AsyncScript, Sequence[str], Sequence[Any]], Awaitable[Any]]
 
 
 def home_index(user_id: str, count: int) -> int:
@@ -63,10 +61,9 @@ def split_stock(stock: int, count: int) -> list[int]:
 class Buckets:
     """Bucket counts, moves of units between buckets, and the sums shown to people."""
 
-    def __init__(self, redis: Redis, scripts: Scripts, run: Run) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._redis = redis
         self._scripts = scripts
-        self._run = run
         #: An offer's bucket count never changes after creation, so it is read once.
         self._counts: dict[str, int] = {}
         self._lookups: dict[str, asyncio.Task[int]] = {}
@@ -159,23 +156,16 @@ class Buckets:
 
     async def _move(self, giver: str, receiver: str, units: int) -> int:
         transfer_id = f"{int(time.time() * 1000)}-{self._ids.getrandbits(64):016x}"
-        g = OfferKeys(giver)
-        reply = await self._run(
-            self._scripts.bucket_give,
-            [g.offer, g.users, g.deadlines, g.transfers],
-            [g.hold_prefix, transfer_id, units, receiver],
-        )
-        if reply[0] != "given":
+        given = await bucket_give(self._scripts, giver, transfer_id, units, receiver)
+        if given.outcome != "given":
             return 0
-        given = int(reply[1])
-        await self._finish(giver, transfer_id, receiver, given)
-        self.units_moved += given
-        return given
+        await self._finish(giver, transfer_id, receiver, given.units)
+        self.units_moved += given.units
+        return given.units
 
     async def _finish(self, giver: str, transfer_id: str, receiver: str, units: int) -> None:
-        r, g = OfferKeys(receiver), OfferKeys(giver)
-        await self._run(self._scripts.bucket_take, [r.offer, r.received], [transfer_id, units])
-        await self._run(self._scripts.bucket_settle, [g.offer, g.transfers], [transfer_id])
+        await bucket_take(self._scripts, receiver, transfer_id, units)
+        await bucket_settle(self._scripts, giver, transfer_id)
 
     async def finish_transfers(self, giver: str) -> int:
         """Finish every transfer ``giver`` wrote down and nobody settled (a process died
@@ -194,14 +184,20 @@ class Buckets:
 
     async def sync(self, offer_id: str, count: int) -> None:
         """Give every bucket the offer's state and sale window (bucket 0 decides them)."""
-        state = await redis_call(
-            self._redis.hmget(OfferKeys(offer_id).offer, "state", "opens_at", "closes_at")
+        state, opens_at, closes_at = cast(
+            list[str | None],
+            await redis_call(
+                self._redis.hmget(OfferKeys(offer_id).offer, "state", "opens_at", "closes_at")
+            ),
         )
-        if state[0] is None:
+        if state is None:
             return
-        sync = self._scripts.bucket_sync
-        buckets = bucket_ids(offer_id, count)[1:]
-        await asyncio.gather(*(self._run(sync, [OfferKeys(b).offer], state) for b in buckets))
+        await asyncio.gather(
+            *(
+                bucket_sync(self._scripts, bucket, state, int(opens_at or 0), int(closes_at or 0))
+                for bucket in bucket_ids(offer_id, count)[1:]
+            )
+        )
 
     async def repair(self, offer_id: str, count: int) -> bool:
         """Re-sync buckets whose state differs from the offer's (a request died after

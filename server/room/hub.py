@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.errors import UnknownOffer
 from stockkeeper.keeper import StockKeeper
+from stockkeeper.models import PurchaseNotice
 
 from ..redis_client import discover
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 
 
 class RoomHub:
+    """This process's viewers of every room, and the loops that keep them up to date.
+
+    The hub is the stock keeper's listener (stockkeeper/listener.py): it notes offers whose
+    stock changed and buyers' news as they happen, and publishes them on its own schedule.
+    """
+
     def __init__(
         self,
         redis: Redis,
@@ -62,6 +69,19 @@ class RoomHub:
         self._last_stock: dict[str, int] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
+        #: Noted by the keeper on the buy path, drained by the stock loop.
+        self._changed_offers: set[str] = set()
+        self._purchase_notices: list[PurchaseNotice] = []
+
+    # ---------------------------------------------------------------- stock listener
+
+    def stock_changed(self, offer_id: str) -> None:
+        """Publish the offer's stock at the stock loop's next turn."""
+        self._changed_offers.add(offer_id)
+
+    def purchase_news(self, notice: PurchaseNotice) -> None:
+        """Send the buyer's screens this news at the stock loop's next turn."""
+        self._purchase_notices.append(notice)
 
     # ---------------------------------------------------------------- membership
 
@@ -295,8 +315,8 @@ class RoomHub:
 
     async def _stock_once(self) -> None:
         """Publish the stock of offers that changed, a few times a second at most."""
-        changed, self.keeper.changed_offers = self.keeper.changed_offers, set()
-        notices, self.keeper.purchase_notices = self.keeper.purchase_notices, []
+        changed, self._changed_offers = self._changed_offers, set()
+        notices, self._purchase_notices = self._purchase_notices, []
         if notices:
             await self.publisher.publish_many(
                 [(n.room_id, "purchase", n.data, n.user_id) for n in notices]
@@ -304,7 +324,7 @@ class RoomHub:
         for offer_id in changed:
             # One process per offer and period publishes; the others try again later.
             if not await self.redis.set(stock_tick(offer_id), self.process_id, nx=True, px=200):
-                self.keeper.changed_offers.add(offer_id)
+                self._changed_offers.add(offer_id)
                 continue
             try:
                 # Summed over the buckets of a hot offer.

@@ -7,6 +7,8 @@
 -- KEYS[4] transfers hash (transfer id -> "receiving bucket id units")
 -- ARGV[1] hold key prefix   ARGV[2] transfer id   ARGV[3] units wanted (>= 1)
 -- ARGV[4] receiving bucket id
+-- Keys built here: the hashes of lapsed holds taken back first (ARGV[1] .. hold id), in
+-- KEYS[1]'s slot.
 -- Returns {'given', units} (at most what was wanted, at least 1), {'empty'} or
 -- {'unknown_offer'}.
 local o = redis.call('HMGET', KEYS[1], 'state', 'available')

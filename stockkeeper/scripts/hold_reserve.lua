@@ -9,6 +9,9 @@
 -- ARGV[2] idempotency key lifetime (seconds)
 -- ARGV[3] the reservations as one msgpack array, each [user id, quantity (>= 1), new hold id,
 --         idempotency key] (one argument, so the client does not encode four per press)
+-- Keys built here from ARGV[1], as they depend on each press or on what Redis holds: a
+-- hold's hash and an idempotency key per press, and the hashes of lapsed holds taken back.
+-- They carry the offer's hash tag, so they are in KEYS[1]'s slot.
 -- Returns one reply per reservation, each one of:
 --   {'reserved', hold_id, quantity, reserved_at, deadline, available, replayed (0|1), status}
 --   {'sold_out', available}   {'limit_reached', units_already_held_or_bought, limit, available}

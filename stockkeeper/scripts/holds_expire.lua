@@ -2,6 +2,8 @@
 -- number of sweepers may run at once: each hold is released exactly once.
 -- KEYS[1] offer hash   KEYS[2] units per user hash   KEYS[3] hold deadlines zset
 -- ARGV[1] hold key prefix   ARGV[2] most holds to release in this call
+-- Keys built here: the hash of each lapsed hold found in KEYS[3] (ARGV[1] .. hold id), which
+-- nobody can know before the script runs; they share KEYS[1]'s hash tag and slot.
 -- Returns {holds_expired, units_returned, available, room_id, sent_pending, hold_id,
 -- user_id, ...}: sent_pending counts units given to another bucket and not yet settled (the
 -- sweeper then finishes those transfers); the last pairs name each expired hold and its

@@ -1,4 +1,5 @@
--- Prepended by stockkeeper/scripts.py to every script: helpers shared by the operations.
+-- Prepended by the loader (stockkeeper/scripts/loader.py, registry.py) to every stock script:
+-- helpers shared by the operations. No KEYS or ARGV of its own; each function takes its keys.
 
 -- Redis's own clock, so every server process judges deadlines and windows alike.
 local function now_ms()

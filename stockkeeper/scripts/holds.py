@@ -1,0 +1,171 @@
+"""Typed wrappers of the hold scripts: reserve, confirm, cancel, expire.
+
+``hold_reserve`` is the buy button's path: its keys and shared arguments are built once per
+bucket, and presses on one bucket that arrive together share one merged script call
+(batcher.py).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from ..keys import OfferKeys, parent_of
+from ..models import ExpireResult, HoldStatus, ReserveOutcome, ReserveResult
+from .registry import Scripts
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmReply:
+    """hold_confirm.lua. ``confirmed``: an order (``replayed`` when this payment had made
+    it already, ``late`` when the hold had lapsed and its units were taken again);
+    ``hold_expired`` and ``already_confirmed``: the payment is owed back (a refund_due
+    entry is in the outbox); ``short``: a late payment found too few units in a bucket
+    that may be refilled, and nothing was written."""
+
+    outcome: Literal["confirmed", "hold_expired", "already_confirmed", "short", "unknown_hold"]
+    order_id: str | None = None
+    quantity: int = 0
+    amount: int = 0
+    confirmed_at: int | None = None
+    replayed: bool = False
+    late: bool = False
+    room_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReply:
+    """hold_cancel.lua: ``available`` after a cancel, the order of a paid hold."""
+
+    outcome: Literal["cancelled", "expired", "already_confirmed", "unknown_hold"]
+    available: int | None = None
+    order_id: str | None = None
+
+
+ReserveCall = tuple[tuple[str, str, str], tuple[str, int]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _reserve_call(bucket: str, idempotency_ttl_s: int) -> ReserveCall:
+    """The reserve script's keys and shared arguments for a bucket, built once per bucket
+    rather than on every press."""
+    k = OfferKeys(bucket)
+    return (k.offer, k.users, k.deadlines), (k.prefix, idempotency_ttl_s)
+
+
+async def hold_reserve(
+    scripts: Scripts,
+    bucket: str,
+    user_id: str,
+    quantity: int,
+    hold_id: str,
+    idempotency_key: str,
+    idempotency_ttl_s: int,
+) -> ReserveResult:
+    """Hold ``quantity`` units of ``bucket`` for a buyer under the new ``hold_id``, or
+    answer with the hold an earlier request with the same key made."""
+    keys, shared = _reserve_call(bucket, idempotency_ttl_s)
+    reply = await scripts.batcher.call_merged(
+        scripts.hold_reserve, keys, shared, (user_id, quantity, hold_id, idempotency_key)
+    )
+    return _reserve_result(reply)
+
+
+def _reserve_result(reply: list[Any]) -> ReserveResult:
+    outcome = cast(ReserveOutcome, reply[0])
+    match outcome:
+        case "reserved":
+            return ReserveResult(
+                outcome,
+                hold_id=reply[1],
+                quantity=int(reply[2]),
+                reserved_at=int(reply[3]),
+                deadline=int(reply[4]),
+                available=int(reply[5]),
+                replayed=reply[6] == 1,
+                status=cast(HoldStatus, reply[7]),
+            )
+        case "sold_out":
+            return ReserveResult(outcome, available=int(reply[1]))
+        case "limit_reached":
+            return ReserveResult(
+                outcome, units_already=int(reply[1]), limit=int(reply[2]), available=int(reply[3])
+            )
+        case "not_open":
+            return ReserveResult(outcome, opens_at=int(reply[1]) or None)
+        case "invalid":
+            return ReserveResult(outcome, reason=reply[1])
+    return ReserveResult(outcome)
+
+
+async def hold_confirm(
+    scripts: Scripts,
+    bucket: str,
+    hold_id: str,
+    user_id: str,
+    payment_ref: str,
+    *,
+    may_refill: bool,
+) -> ConfirmReply:
+    """Turn a paid hold into an order (order id ``o<hold id>``) with its outbox entry.
+    With ``may_refill`` a late payment short of units answers ``short`` rather than
+    owing the money back."""
+    k = OfferKeys(bucket)
+    reply = await scripts.run(
+        scripts.hold_confirm,
+        [k.offer, k.users, k.deadlines, k.hold(hold_id), k.outbox, k.buyers],
+        [user_id, payment_ref, f"o{hold_id}", parent_of(bucket), hold_id, int(may_refill)],
+    )
+    match reply[0]:
+        case "confirmed":
+            return ConfirmReply(
+                "confirmed",
+                order_id=reply[1],
+                quantity=int(reply[2]),
+                amount=int(reply[3]),
+                confirmed_at=int(reply[4]),
+                replayed=reply[5] == 1,
+                late=reply[6] == 1,
+                room_id=reply[7],
+            )
+        case "hold_expired":
+            return ConfirmReply("hold_expired", quantity=int(reply[1]), room_id=reply[2])
+        case "already_confirmed":
+            return ConfirmReply("already_confirmed", order_id=reply[1])
+        case "short":
+            return ConfirmReply("short", quantity=int(reply[1]))
+    return ConfirmReply("unknown_hold")
+
+
+async def hold_cancel(scripts: Scripts, bucket: str, hold_id: str, user_id: str) -> CancelReply:
+    """Give a buyer's hold up; its units go back on sale at once."""
+    k = OfferKeys(bucket)
+    reply = await scripts.run(
+        scripts.hold_cancel, [k.offer, k.users, k.deadlines, k.hold(hold_id)], [user_id, hold_id]
+    )
+    match reply[0]:
+        case "cancelled":
+            return CancelReply("cancelled", available=int(reply[1]))
+        case "expired":
+            return CancelReply("expired")
+        case "already_confirmed":
+            return CancelReply("already_confirmed", order_id=reply[1])
+    return CancelReply("unknown_hold")
+
+
+async def holds_expire(scripts: Scripts, bucket: str, batch: int) -> ExpireResult:
+    """Release up to ``batch`` holds of ``bucket`` whose payment deadline has passed."""
+    k = OfferKeys(bucket)
+    reply = await scripts.run(
+        scripts.holds_expire, [k.offer, k.users, k.deadlines], [k.hold_prefix, batch]
+    )
+    pairs = reply[5:]
+    return ExpireResult(
+        int(reply[0]),
+        int(reply[1]),
+        int(reply[2] or 0),
+        room_id=reply[3],
+        sent_pending=int(reply[4] or 0),
+        expired=tuple(zip(pairs[::2], pairs[1::2], strict=True)),
+    )
