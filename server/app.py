@@ -19,20 +19,12 @@ from stockkeeper.relay import OutboxRelay
 from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
-from . import (
-    api_demo,
-    api_health,
-    api_host_auth,
-    api_offers,
-    api_purchase,
-    api_room,
-    api_room_host,
-    api_shows,
-    pages,
-)
+from .api import demo, health, host_auth, offers, pages, purchase, room, room_host, shows
+from .api.errors import error_middleware
 from .appkeys import (
     HOST_ACCOUNTS,
     KEEPER,
+    LINEUP,
     LOGIN_GUARD,
     METRICS,
     REDIS,
@@ -46,8 +38,8 @@ from .appkeys import (
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
+from .lineup import Lineup
 from .metrics import Metrics, metrics_middleware, watch_outbox
-from .middleware import error_middleware
 from .redis_client import connect, discover
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
@@ -78,14 +70,14 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(rooms_ctx)
     app.on_shutdown.append(close_room_sockets)
     # aiohttp tries routes in order: the buy button's route goes first.
-    api_purchase.add_routes(app)
-    api_offers.add_routes(app)
-    api_room.add_routes(app)
-    api_room_host.add_routes(app)
-    api_host_auth.add_routes(app)
-    api_shows.add_routes(app)
-    api_demo.add_routes(app)
-    api_health.add_routes(app)
+    purchase.add_routes(app)
+    offers.add_routes(app)
+    room.add_routes(app)
+    room_host.add_routes(app)
+    host_auth.add_routes(app)
+    shows.add_routes(app)
+    demo.add_routes(app)
+    health.add_routes(app)
     pages.add_routes(app)
     return app
 
@@ -142,9 +134,10 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         await discover(redis)  # a Redis down at start is met by the hub's own reconnects
     publisher = RoomPublisher(redis, settings.room)
     hub = RoomHub(redis, publisher, app[KEEPER], settings.room, process_id())
-    app[KEEPER].listener = hub  # stock changes and purchase news become room events
+    app[KEEPER].collect_room_updates = True
     app[ROOM_PUBLISHER] = publisher
     app[ROOM_HUB] = hub
+    app[LINEUP] = Lineup(app[KEEPER], publisher, hub)
     metrics = app[METRICS]
     hub.on_fan_out = metrics.fanout_lag.observe
     hub.on_round = metrics.fanout_round.observe

@@ -10,6 +10,7 @@ from stockkeeper.keeper import StockKeeper
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
+from .lineup import Lineup
 from .metrics import Metrics
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
@@ -23,6 +24,7 @@ KEEPER = web.AppKey("keeper", StockKeeper)
 VIEWER_TOKENS = web.AppKey("viewer_tokens", ViewerTokens)
 ROOM_PUBLISHER = web.AppKey("room_publisher", RoomPublisher)
 ROOM_HUB = web.AppKey("room_hub", RoomHub)
+LINEUP = web.AppKey("lineup", Lineup)
 HOST_ACCOUNTS = web.AppKey("host_accounts", HostAccounts)
 SESSIONS = web.AppKey("sessions", Sessions)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from .errors import ApiError
+from .errors import ErrorCode, Unauthorized
 
 USER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 
@@ -55,7 +55,7 @@ def mint_viewer_token(secret: str, user_id: str, name: str, ttl_s: int = 12 * 36
 
 
 def verify_viewer_token(secret: str, token: str) -> Viewer:
-    """The viewer a token names; raises ApiError 401 for any bad or expired token."""
+    """The viewer a token names; raises Unauthorized for any bad or expired token."""
     version, _, rest = token.partition(".")
     payload, _, signature = rest.partition(".")
     if version != "v1" or not payload or not signature:
@@ -70,7 +70,7 @@ def verify_viewer_token(secret: str, token: str) -> Viewer:
     if not isinstance(user_id, str) or not USER_ID.match(user_id):
         raise _unauthorized("The viewer token names no valid user.")
     if not isinstance(expires_at, int) or expires_at < time.time():
-        raise ApiError(401, "token_expired", "The viewer token has expired; sign in again.")
+        raise _expired()
     return Viewer(user_id, str(name), expires_at)
 
 
@@ -88,6 +88,7 @@ class ViewerTokens:
         self._verified: dict[str, Viewer] = {}
 
     def verify(self, token: str) -> Viewer:
+        """The viewer a token names; raises Unauthorized for any bad or expired token."""
         viewer = self._verified.get(token)
         if viewer is None:
             viewer = verify_viewer_token(self._secret, token)
@@ -96,9 +97,13 @@ class ViewerTokens:
             self._verified[token] = viewer
         elif viewer.expires_at < time.time():
             del self._verified[token]
-            raise ApiError(401, "token_expired", "The viewer token has expired; sign in again.")
+            raise _expired()
         return viewer
 
 
-def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "invalid_token", message)
+def _unauthorized(message: str) -> Unauthorized:
+    return Unauthorized(ErrorCode.INVALID_TOKEN, message)
+
+
+def _expired() -> Unauthorized:
+    return Unauthorized(ErrorCode.TOKEN_EXPIRED, "The viewer token has expired; sign in again.")

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server import api_room
+from server.api import room as room_api
 from server.app import create_app
 from server.appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER
 from server.room.settings import RoomSettings
@@ -260,10 +260,10 @@ async def test_bad_frames_get_error_events_and_the_socket_stays_open(connect: Co
 async def test_a_bug_in_a_message_handler_answers_internal_error_and_keeps_the_socket(
     connect: Connect, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(handler: api_room.SocketMessages, message: dict[str, Any]) -> dict[str, Any]:
+    async def broken(handler: room_api.SocketMessages, message: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(api_room._HANDLERS, "ping", broken)
+    monkeypatch.setitem(room_api._HANDLERS, "ping", broken)
     ws = await connect("ines")
     failed = await ask(ws, "ping")
     assert (failed["type"], failed["code"]) == ("error", "internal_error")

@@ -18,13 +18,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ErrorCode
+
 log = logging.getLogger(__name__)
 
 Answer = dict[str, Any]
 
 INTERNAL_ERROR: Answer = {
     "type": "error",
-    "code": "internal_error",
+    "code": ErrorCode.INTERNAL_ERROR.value,
     "message": "Something went wrong on our side; try again.",
 }
 

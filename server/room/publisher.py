@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
-from ..errors import ApiError
+from ..errors import ErrorCode, Forbidden, RateLimited
 from .events import RoomEvent, from_history, offset_key, pack_data
 from .keys import RoomKeys
 from .settings import RoomSettings
@@ -76,7 +76,7 @@ class RoomPublisher:
         await pipe.execute()
 
     async def chat(self, room_id: str, user_id: str, name: str, text: str) -> str:
-        """Post a chat message; raises ApiError when the room's rules refuse it."""
+        """Post a chat message; raises Forbidden or RateLimited when the room's rules refuse it."""
         k = RoomKeys(room_id)
         data = pack_data({"user_id": user_id, "name": name, "text": text})
         reply = await self._chat(
@@ -94,19 +94,17 @@ class RoomPublisher:
             case "posted":
                 return cast(bytes, reply[1]).decode()
             case "banned":
-                raise ApiError(403, "banned", "You have been removed from this room's chat.")
+                raise Forbidden(ErrorCode.BANNED, "You have been removed from this room's chat.")
             case "muted":
-                raise ApiError(403, "muted", "The host has muted you in this room.")
+                raise Forbidden(ErrorCode.MUTED, "The host has muted you in this room.")
             case "slow_mode":
-                raise ApiError(
-                    429,
-                    "slow_mode",
+                raise RateLimited(
+                    ErrorCode.SLOW_MODE,
                     "Slow mode is on: wait a little before your next message.",
                     retry_after_ms=int(reply[1]),
                 )
-        raise ApiError(
-            429,
-            "rate_limited",
+        raise RateLimited(
+            ErrorCode.RATE_LIMITED,
             "You are sending messages too fast.",
             retry_after_ms=int(reply[1]),
         )

@@ -9,7 +9,7 @@ from typing import Literal, cast
 
 from redis.asyncio import Redis
 
-from ..errors import ApiError
+from ..errors import Conflict, ErrorCode, Forbidden, NotFound
 from ..hosts import keys as host_keys
 from ..room.keys import RoomKeys
 
@@ -31,11 +31,14 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def not_your_room() -> ApiError:
-    return ApiError(403, "not_your_room", "Another host runs this room.")
+def not_your_room() -> Forbidden:
+    """The error for a host acting on a room another host runs."""
+    return Forbidden(ErrorCode.NOT_YOUR_ROOM, "Another host runs this room.")
 
 
 class ShowStore:
+    """The show records of rooms, and who runs each room."""
+
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
@@ -46,11 +49,14 @@ class ShowStore:
             raise not_your_room()
 
     async def create(self, room_id: str, host_id: str, title: str) -> Show:
+        """A new draft show in a room no other show has."""
         await self.claim(room_id, host_id)
         k = RoomKeys(room_id)
         now = _now_ms()
         if not await self.redis.hsetnx(k.show, "title", title):
-            raise ApiError(409, "show_exists", "This room already has a show; pick another name.")
+            raise Conflict(
+                ErrorCode.SHOW_EXISTS, "This room already has a show; pick another name."
+            )
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(
             k.show,
@@ -61,19 +67,21 @@ class ShowStore:
         return Show(room_id, host_id, title, "draft", now, 0, 0)
 
     async def get(self, room_id: str) -> Show | None:
+        """The room's show, if it has one."""
         raw = cast(dict[str, str], await self.redis.hgetall(RoomKeys(room_id).show))
         return _show(room_id, raw)
 
     async def require(self, room_id: str, host_id: str) -> Show:
-        """The host's own show in this room; 404 for a room without one, 403 for others'."""
+        """The host's own show in this room; NotFound without one, Forbidden for others'."""
         show = await self.get(room_id)
         if show is None:
-            raise ApiError(404, "unknown_show", "There is no show in this room.")
+            raise NotFound(ErrorCode.UNKNOWN_SHOW, "There is no show in this room.")
         if show.host_id != host_id:
             raise not_your_room()
         return show
 
     async def for_host(self, host_id: str) -> list[Show]:
+        """The host's latest 100 shows, newest first."""
         room_ids = cast(list[str], await self.redis.zrevrange(host_keys.host_shows(host_id), 0, 99))
         pipe = self.redis.pipeline(transaction=False)
         for room_id in room_ids:
@@ -84,8 +92,9 @@ class ShowStore:
         return [show for show in shows if show is not None]
 
     async def go_live(self, show: Show) -> Show:
+        """The show, live (going live twice is fine; after the end it is not)."""
         if show.status == "ended":
-            raise ApiError(409, "show_ended", "This show has ended; create a new one.")
+            raise Conflict(ErrorCode.SHOW_ENDED, "This show has ended; create a new one.")
         if show.status == "live":
             return show
         now = _now_ms()
@@ -95,6 +104,7 @@ class ShowStore:
         return dataclasses.replace(show, status="live", live_at=now)
 
     async def end(self, show: Show) -> Show:
+        """The show, ended."""
         now = _now_ms()
         await self.redis.hset(
             RoomKeys(show.room_id).show, mapping={"status": "ended", "ended_at": now}
@@ -102,9 +112,11 @@ class ShowStore:
         return dataclasses.replace(show, status="ended", ended_at=now)
 
     async def save_report(self, room_id: str, report: bytes) -> None:
+        """Keep the frozen report of an ended show."""
         await self.redis.set(RoomKeys(room_id).report, report)
 
     async def saved_report(self, room_id: str) -> str | None:
+        """The frozen report, once written."""
         return cast(str | None, await self.redis.get(RoomKeys(room_id).report))
 
 

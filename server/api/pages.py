@@ -6,9 +6,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .api_room import _room_id
+from .paths import room_in_path
 
-WEB = Path(__file__).parent / "web"
+WEB = Path(__file__).parent.parent / "web"
 #: Pages run only their own scripts; product images may come from any https site.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' https: data:; connect-src 'self'; "
@@ -28,19 +28,23 @@ def _page(name: str) -> web.FileResponse:
 
 
 async def home(request: web.Request) -> web.FileResponse:
+    """The front page."""
     return _page("index.html")
 
 
 async def console(request: web.Request) -> web.FileResponse:
+    """The host console."""
     return _page("console.html")
 
 
 async def watch(request: web.Request) -> web.FileResponse:
-    _room_id(request)
+    """A room's viewer page."""
+    room_in_path(request)
     return _page("watch.html")
 
 
 def add_routes(app: web.Application) -> None:
+    """The page routes and static files."""
     app.router.add_get("/", home)
     app.router.add_get("/console", console)
     app.router.add_get("/watch/{room_id}", watch)

@@ -6,12 +6,12 @@ import re
 
 from aiohttp import web
 
-from .appkeys import HOST_ACCOUNTS, LOGIN_GUARD, SESSIONS, SETTINGS
+from ..appkeys import HOST_ACCOUNTS, LOGIN_GUARD, SESSIONS, SETTINGS
+from ..errors import ErrorCode, NotFound, RateLimited, Unauthorized
+from ..hosts.accounts import HOST_ID_HINT, token_id
+from ..hosts.passwords import MAX_LENGTH
+from ..hosts.sessions import COOKIE_NAME
 from .auth import require_host
-from .errors import ApiError
-from .hosts.accounts import HOST_ID_HINT, token_id
-from .hosts.passwords import MAX_LENGTH
-from .hosts.sessions import COOKIE_NAME
 from .responses import json_response
 from .validation import Str, read_body
 
@@ -28,21 +28,21 @@ def _address(request: web.Request) -> str:
 
 
 async def login(request: web.Request) -> web.Response:
+    """Sign a host in to the console: a session cookie and its CSRF token."""
     body = await read_body(request, LOGIN_BODY)
     host_id, address = body["host_id"].strip().lower(), _address(request)
     guard = request.app[LOGIN_GUARD]
     wait = await guard.retry_after(host_id, address)
     if wait:
-        raise ApiError(
-            429,
-            "too_many_attempts",
+        raise RateLimited(
+            ErrorCode.TOO_MANY_ATTEMPTS,
             f"Too many failed logins. Try again in {max(1, wait // 60)} minute(s).",
             retry_after_s=wait,
         )
     host = await request.app[HOST_ACCOUNTS].authenticate(host_id, body["password"])
     if host is None:
         await guard.failed(host_id, address)
-        raise ApiError(401, "invalid_login", "That host name and password do not match.")
+        raise Unauthorized(ErrorCode.INVALID_LOGIN, "That host name and password do not match.")
     await guard.succeeded(host_id, address)
     settings = request.app[SETTINGS]
     cookie, session = await request.app[SESSIONS].create(host.host_id)
@@ -66,6 +66,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
+    """End the host's session on the server."""
     await require_host(request)
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie:
@@ -76,10 +77,11 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
+    """Who the signed-in host is."""
     caller = await require_host(request)
     host = await request.app[HOST_ACCOUNTS].get(caller.host_id)
     if host is None:
-        raise ApiError(401, "session_expired", "Your account no longer exists.")
+        raise Unauthorized(ErrorCode.SESSION_EXPIRED, "Your account no longer exists.")
     return json_response(
         {
             "host_id": host.host_id,
@@ -100,6 +102,7 @@ async def create_api_token(request: web.Request) -> web.Response:
 
 
 async def list_api_tokens(request: web.Request) -> web.Response:
+    """The host's API tokens (never the tokens themselves)."""
     caller = await require_host(request)
     tokens = await request.app[HOST_ACCOUNTS].api_tokens(caller.host_id)
     return json_response(
@@ -117,11 +120,12 @@ async def revoke_api_token(request: web.Request) -> web.Response:
     caller = await require_host(request)
     token_id = request.match_info["token_id"]
     if not await request.app[HOST_ACCOUNTS].revoke_api_token(caller.host_id, token_id):
-        raise ApiError(404, "unknown_token", "You have no API token with this id.")
+        raise NotFound(ErrorCode.UNKNOWN_TOKEN, "You have no API token with this id.")
     return json_response({"revoked": token_id})
 
 
 def add_routes(app: web.Application) -> None:
+    """The host sign-in routes."""
     app.router.add_post("/api/host/login", login)
     app.router.add_post("/api/host/logout", logout)
     app.router.add_get("/api/host/me", me)

@@ -1,4 +1,4 @@
-"""Reads and checks JSON request bodies; every problem becomes a 400 with a stable code."""
+"""Reads and checks JSON request bodies; every problem is an ``Invalid`` with a stable code."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .errors import bad_request
+from ..errors import ErrorCode, Invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +60,9 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise bad_request("invalid_json", f"The body is not valid JSON: {exc}") from exc
+            raise Invalid(ErrorCode.INVALID_JSON, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise bad_request("invalid_body", "The body must be a JSON object.")
+        raise Invalid(ErrorCode.INVALID_BODY, "The body must be a JSON object.")
     return data
 
 
@@ -75,8 +75,8 @@ def check_fields(
         name not in known and name not in ignore for name in data
     ):
         unknown = sorted(name for name in data if name not in known and name not in ignore)
-        raise bad_request(
-            "unknown_field",
+        raise Invalid(
+            ErrorCode.UNKNOWN_FIELD,
             f"Unknown field {unknown[0]!r}; this endpoint takes {', '.join(sorted(known))}.",
             field=unknown[0],
         )
@@ -91,13 +91,13 @@ def _names(spec: Sequence[FieldSpec]) -> frozenset[str]:
 def _check(f: FieldSpec, data: dict[str, Any]) -> Any:
     if f.name not in data or data[f.name] is None:
         if f.required:
-            raise bad_request("missing_field", f"Field {f.name!r} is required.", field=f.name)
+            raise Invalid(ErrorCode.MISSING_FIELD, f"Field {f.name!r} is required.", field=f.name)
         return f.default
     value = data[f.name]
     if isinstance(f, Bool):
         if not isinstance(value, bool):
-            raise bad_request(
-                "invalid_field", f"Field {f.name!r} must be true or false.", field=f.name
+            raise Invalid(
+                ErrorCode.INVALID_FIELD, f"Field {f.name!r} must be true or false.", field=f.name
             )
         return value
     if isinstance(f, Int):
@@ -106,12 +106,12 @@ def _check(f: FieldSpec, data: dict[str, Any]) -> Any:
             value = int(value)
         # bool is an int in Python, but `true` is no quantity.
         if not isinstance(value, int) or isinstance(value, bool):
-            raise bad_request(
-                "invalid_field", f"Field {f.name!r} must be a whole number.", field=f.name
+            raise Invalid(
+                ErrorCode.INVALID_FIELD, f"Field {f.name!r} must be a whole number.", field=f.name
             )
         if not f.min <= value <= f.max:
-            raise bad_request(
-                "out_of_range",
+            raise Invalid(
+                ErrorCode.OUT_OF_RANGE,
                 f"Field {f.name!r} must be between {f.min} and {f.max}.",
                 field=f.name,
                 min=f.min,
@@ -119,7 +119,7 @@ def _check(f: FieldSpec, data: dict[str, Any]) -> Any:
             )
         return value
     if not isinstance(value, str):
-        raise bad_request("invalid_field", f"Field {f.name!r} must be a string.", field=f.name)
+        raise Invalid(ErrorCode.INVALID_FIELD, f"Field {f.name!r} must be a string.", field=f.name)
     if not f.pattern.fullmatch(value):
-        raise bad_request("invalid_field", f"Field {f.name!r} must be {f.hint}.", field=f.name)
+        raise Invalid(ErrorCode.INVALID_FIELD, f"Field {f.name!r} must be {f.hint}.", field=f.name)
     return value

@@ -6,7 +6,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from .appkeys import METRICS, REDIS
+from ..appkeys import METRICS, REDIS
+from ..errors import ErrorCode
+from .errors import error_body
 from .responses import json_response
 
 
@@ -21,7 +23,7 @@ async def readyz(request: web.Request) -> web.Response:
         await request.app[REDIS].ping()
     except (RedisError, OSError) as exc:
         return json_response(
-            {"error": {"code": "not_ready", "message": f"Redis does not answer: {exc}"}},
+            error_body(ErrorCode.NOT_READY, f"Redis does not answer: {exc}"),
             status=503,
         )
     return json_response({"status": "ready"})
@@ -36,6 +38,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """The health and metrics routes."""
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

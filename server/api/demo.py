@@ -11,10 +11,10 @@ import secrets
 
 from aiohttp import web
 
-from .appkeys import SETTINGS
-from .errors import ApiError
+from ..appkeys import SETTINGS
+from ..errors import ErrorCode, NotFound
+from ..tokens import mint_viewer_token
 from .responses import json_response
-from .tokens import mint_viewer_token
 from .validation import Str, read_body
 
 NAME = Str("display_name", re.compile(r"[^\x00-\x1f]{1,32}"), "1-32 characters on one line")
@@ -22,10 +22,11 @@ DEMO_TOKEN_TTL_S = 12 * 3600
 
 
 async def viewer_token(request: web.Request) -> web.Response:
+    """A viewer token for a new demo user, when demo sign-in is on."""
     settings = request.app[SETTINGS]
     if not settings.demo_viewer_tokens:
-        raise ApiError(
-            404, "demo_disabled", "Demo sign-in is off here; sign in through the shop's app."
+        raise NotFound(
+            ErrorCode.DEMO_DISABLED, "Demo sign-in is off here; sign in through the shop's app."
         )
     body = await read_body(request, (NAME,))
     name = body["display_name"].strip() or "viewer"
@@ -35,4 +36,5 @@ async def viewer_token(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """The demo sign-in route."""
     app.router.add_post("/api/demo/viewer-token", viewer_token)

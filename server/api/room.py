@@ -19,22 +19,21 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from stockkeeper.errors import StockKeeperError
-from stockkeeper.keeper import HOLD_ID, OFFER_ID
 
-from .api_offers import offer_view
-from .api_purchase import CONFIRM_BODY, RESERVE_BODY, confirm_answer, reserve_answer
-from .appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
-from .errors import ApiError
-from .middleware import api_error_for
-from .room.connection import Connection, SseConnection, WsConnection
-from .room.inbox import INTERNAL_ERROR, Inbox
-from .tokens import Viewer
-from .validation import SLUG, Str, check_fields
+from ..appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
+from ..errors import ErrorCode, Forbidden, Invalid, LivesaleError, Unauthorized
+from ..room.connection import Connection, SseConnection, WsConnection
+from ..room.inbox import INTERNAL_ERROR, Inbox
+from ..tokens import Viewer
+from .answers import confirm_answer, reserve_answer
+from .errors import answer_for
+from .fields import CONFIRM_BODY, HOLD_FIELD, OFFER_FIELD, RESERVE_BODY
+from .paths import room_in_path
+from .validation import Str, check_fields
+from .views import offer_view
 
 log = logging.getLogger(__name__)
 
-OFFER_FIELD = Str("offer_id", OFFER_ID, "an offer id")
-HOLD_FIELD = Str("hold_id", HOLD_ID, "a hold id")
 # Built once: the buy button's messages are checked against them thousands of times a second.
 RESERVE_MESSAGE = (OFFER_FIELD, *RESERVE_BODY)
 CONFIRM_MESSAGE = (HOLD_FIELD, *CONFIRM_BODY)
@@ -49,13 +48,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _room_id(request: web.Request) -> str:
-    room_id = request.match_info["room_id"]
-    if not SLUG.match(room_id):
-        raise ApiError(404, "unknown_room", "There is no such room.")
-    return room_id
-
-
 def _check_origin(request: web.Request) -> None:
     """Browsers send Origin: only the server's own pages and configured sites may connect."""
     origin = request.headers.get("Origin")
@@ -63,7 +55,7 @@ def _check_origin(request: web.Request) -> None:
         return
     allowed = request.app[SETTINGS].room.allowed_origins
     if urlsplit(origin).netloc != request.host and origin not in allowed:
-        raise ApiError(403, "origin_not_allowed", "Pages from this site may not join rooms.")
+        raise Forbidden(ErrorCode.ORIGIN_NOT_ALLOWED, "Pages from this site may not join rooms.")
 
 
 def _viewer(request: web.Request) -> Viewer | None:
@@ -141,7 +133,8 @@ async def _in_room(
 
 
 async def room_socket(request: web.Request) -> web.StreamResponse:
-    room_id = _room_id(request)
+    """A viewer's WebSocket: the room's events out, the viewer's messages in."""
+    room_id = room_in_path(request)
     _check_origin(request)
     viewer = _viewer(request)
     settings = request.app[SETTINGS].room
@@ -167,7 +160,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
 
 async def room_events(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: read-only, resumes with the Last-Event-ID header."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     viewer = _viewer(request)
     settings = request.app[SETTINGS].room
     response = web.StreamResponse(
@@ -186,20 +179,16 @@ async def room_events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message, **details}
-
-
-def _parse(data: str | bytes) -> dict[str, Any] | ApiError:
+def _parse(data: str | bytes) -> dict[str, Any] | Invalid:
     """A viewer's message, or what is wrong with it."""
     if isinstance(data, bytes):
-        return ApiError(400, "binary_not_supported", "Send JSON text messages.")
+        return Invalid(ErrorCode.BINARY_NOT_SUPPORTED, "Send JSON text messages.")
     try:
         message = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return ApiError(400, "invalid_json", "Messages must be JSON objects.")
+        return Invalid(ErrorCode.INVALID_JSON, "Messages must be JSON objects.")
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        return ApiError(400, "invalid_message", 'Messages need a "type".')
+        return Invalid(ErrorCode.INVALID_MESSAGE, 'Messages need a "type".')
     return message
 
 
@@ -226,27 +215,27 @@ class SocketMessages:
         await self._inbox.put(message, alongside)
 
     async def drain(self) -> None:
+        """Wait for the answers of every message taken."""
         if self._inbox is not None:
             await self._inbox.drain()
 
-    async def handle(self, message: dict[str, Any] | ApiError) -> dict[str, Any]:
+    async def handle(self, message: dict[str, Any] | Invalid) -> dict[str, Any]:
         """The answer to a message ({} when it needs none)."""
         request_id: Any = None
         kind: Any = None
         try:
-            if isinstance(message, ApiError):
+            if isinstance(message, Invalid):
                 raise message
             request_id = message.pop("request_id", None)
             kind = message.pop("type")
             handler = _HANDLERS.get(kind)
             if handler is None:
-                raise ApiError(400, "unknown_type", f"Known types: {', '.join(sorted(_HANDLERS))}.")
+                raise Invalid(
+                    ErrorCode.UNKNOWN_TYPE, f"Known types: {', '.join(sorted(_HANDLERS))}."
+                )
             answer = await handler(self, message)
-        except ApiError as exc:
-            answer = _error(exc.code, exc.message, **exc.details)
-        except StockKeeperError as exc:
-            error = api_error_for(exc)
-            answer = _error(error.code, error.message, **error.details)
+        except (LivesaleError, StockKeeperError) as exc:
+            answer = answer_for(exc).event()
         except Exception:
             # A bug must not cost the viewer its socket: say so, with the request id.
             log.exception("A viewer's %s message in room %s failed", kind, self.conn.room_id)
@@ -257,9 +246,11 @@ class SocketMessages:
 
     def _signed_in(self) -> str:
         if self.conn.viewer is None:
-            raise ApiError(401, "token_required", "Sign in first: send an auth message.")
+            raise Unauthorized(ErrorCode.TOKEN_REQUIRED, "Sign in first: send an auth message.")
         if self.conn.viewer.expires_at < time.time():
-            raise ApiError(401, "token_expired", "The viewer token has expired; sign in again.")
+            raise Unauthorized(
+                ErrorCode.TOKEN_EXPIRED, "The viewer token has expired; sign in again."
+            )
         return self.conn.viewer.user_id
 
     async def _auth(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -274,21 +265,20 @@ class SocketMessages:
         user_id = self._signed_in()
         text = message.get("text")
         if set(message) != {"text"} or not isinstance(text, str):
-            raise ApiError(
-                400, "invalid_message", 'A chat message is {"type": "chat", "text": ...}.'
+            raise Invalid(
+                ErrorCode.INVALID_MESSAGE, 'A chat message is {"type": "chat", "text": ...}.'
             )
         text = text.strip()
         if not text or len(text) > self.settings.chat_max_chars:
-            raise ApiError(
-                400,
-                "invalid_chat",
+            raise Invalid(
+                ErrorCode.INVALID_CHAT,
                 f"Messages are 1 to {self.settings.chat_max_chars} characters.",
             )
         lowered = text.casefold()
         if any(
             word in lowered for word in await self.app[ROOM_HUB].blocked_words(self.conn.room_id)
         ):
-            raise ApiError(400, "blocked_word", "This message contains a word the host blocked.")
+            raise Invalid(ErrorCode.BLOCKED_WORD, "This message contains a word the host blocked.")
         name = self.conn.viewer.name if self.conn.viewer else user_id
         offset = await self.app[ROOM_PUBLISHER].chat(self.conn.room_id, user_id, name, text)
         return {"type": "chat_ack", "offset": offset}
@@ -345,5 +335,6 @@ _HANDLERS: dict[str, Callable[[SocketMessages, dict[str, Any]], Awaitable[dict[s
 
 
 def add_routes(app: web.Application) -> None:
+    """The viewer's routes into a room."""
     app.router.add_get("/rooms/{room_id}/live", room_socket)
     app.router.add_get("/rooms/{room_id}/events", room_events)

@@ -15,10 +15,10 @@ from aiohttp import web
 
 from stockkeeper.models import Offer
 
-from .appkeys import HOST_ACCOUNTS, KEEPER, SESSIONS, SHOWS, VIEWER_TOKENS
-from .errors import ApiError
-from .hosts.sessions import COOKIE_NAME, Session
-from .tokens import Viewer
+from ..appkeys import HOST_ACCOUNTS, KEEPER, SESSIONS, SHOWS, VIEWER_TOKENS
+from ..errors import ErrorCode, Forbidden, Unauthorized
+from ..hosts.sessions import COOKIE_NAME, Session
+from ..tokens import Viewer
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,7 +44,7 @@ def require_viewer(request: web.Request) -> Viewer:
     """The signed-in viewer of a request (``Authorization: Bearer <viewer token>``)."""
     token = _bearer(request)
     if token is None:
-        raise ApiError(401, "token_required", "Sign in to buy: send a viewer token.")
+        raise Unauthorized(ErrorCode.TOKEN_REQUIRED, "Sign in to buy: send a viewer token.")
     return request.app[VIEWER_TOKENS].verify(token)
 
 
@@ -62,21 +62,26 @@ async def _authenticate(request: web.Request) -> HostCaller:
     if token is not None:
         host_id = await request.app[HOST_ACCOUNTS].host_for_api_token(token)
         if host_id is None:
-            raise ApiError(401, "invalid_host_token", "This API token is unknown or was revoked.")
+            raise Unauthorized(
+                ErrorCode.INVALID_HOST_TOKEN, "This API token is unknown or was revoked."
+            )
         return HostCaller(host_id, None)
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie is None:
-        raise ApiError(
-            401, "host_auth_required", "Log in to the host console, or send a host API token."
+        raise Unauthorized(
+            ErrorCode.HOST_AUTH_REQUIRED, "Log in to the host console, or send a host API token."
         )
     session = await request.app[SESSIONS].lookup(cookie)
     if session is None:
-        raise ApiError(401, "session_expired", "Your session has ended; please log in again.")
+        raise Unauthorized(
+            ErrorCode.SESSION_EXPIRED, "Your session has ended; please log in again."
+        )
     if request.method not in SAFE_METHODS and not hmac.compare_digest(
         request.headers.get(CSRF_HEADER, ""), session.csrf_token
     ):
-        raise ApiError(
-            403, "csrf_failed", "This change did not come from the host console; reload the page."
+        raise Forbidden(
+            ErrorCode.CSRF_FAILED,
+            "This change did not come from the host console; reload the page.",
         )
     return HostCaller(session.host_id, session)
 

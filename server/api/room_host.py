@@ -6,12 +6,13 @@ import re
 
 from aiohttp import web
 
-from .api_room import OFFER_FIELD, _room_id
-from .appkeys import KEEPER, ROOM_PUBLISHER
+from ..appkeys import LINEUP, ROOM_PUBLISHER
+from ..errors import ErrorCode, Invalid
+from ..room.publisher import OFFSET
 from .auth import require_room_host
-from .errors import bad_request
+from .fields import OFFER_FIELD
+from .paths import room_in_path
 from .responses import json_response
-from .room.publisher import OFFSET
 from .validation import USER_FIELD, Bool, Int, Str, read_body, read_json_object
 
 TEXT = Str("text", re.compile(r"[^\x00-\x08\x0b-\x1f]{1,500}", re.S), "1-500 characters")
@@ -20,7 +21,7 @@ MAX_BLOCKED_WORDS = 500
 
 async def announce(request: web.Request) -> web.Response:
     """Post an announcement; ``pinned`` keeps it on every viewer's screen."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     body = await read_body(request, (TEXT, Bool("pinned", required=False, default=False)))
     publisher = request.app[ROOM_PUBLISHER]
@@ -32,7 +33,8 @@ async def announce(request: web.Request) -> web.Response:
 
 
 async def unpin_message(request: web.Request) -> web.Response:
-    room_id = _room_id(request)
+    """Take the pinned message off every viewer's screen."""
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     await read_body(request, ())
     offset = await request.app[ROOM_PUBLISHER].set_state(
@@ -43,26 +45,21 @@ async def unpin_message(request: web.Request) -> web.Response:
 
 async def pin_offer(request: web.Request) -> web.Response:
     """Show one of the room's offers at the top of every viewer's screen."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     body = await read_body(request, (OFFER_FIELD,))
-    offer = await request.app[KEEPER].get_offer(body["offer_id"])
-    if offer.room_id != room_id:
-        raise bad_request("offer_not_in_room", "That offer belongs to another room.")
-    offset = await request.app[ROOM_PUBLISHER].set_state(
-        room_id, "pinned_offer", pinned_offer_id=offer.id
-    )
+    offset = await request.app[LINEUP].pin(room_id, body["offer_id"])
     return json_response({"offset": offset})
 
 
 async def delete_message(request: web.Request) -> web.Response:
     """Remove a chat message from every viewer's screen (by its offset)."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     await read_body(request, ())
     message_offset = request.match_info["offset"]
     if not OFFSET.match(message_offset):
-        raise bad_request("invalid_offset", "Messages are named by their offset, e.g. 1700-0.")
+        raise Invalid(ErrorCode.INVALID_OFFSET, "Messages are named by their offset, e.g. 1700-0.")
     offset = await request.app[ROOM_PUBLISHER].publish(
         room_id, "chat_deleted", {"message_offset": message_offset}
     )
@@ -70,7 +67,8 @@ async def delete_message(request: web.Request) -> web.Response:
 
 
 async def mute(request: web.Request) -> web.Response:
-    room_id = _room_id(request)
+    """Stop (or let again) a viewer posting in the room's chat."""
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     body = await read_body(request, (USER_FIELD, Bool("muted", required=False, default=True)))
     offset = await request.app[ROOM_PUBLISHER].mute(room_id, body["user_id"], body["muted"])
@@ -79,7 +77,7 @@ async def mute(request: web.Request) -> web.Response:
 
 async def ban(request: web.Request) -> web.Response:
     """Remove a viewer from the room's chat and close their connections."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     body = await read_body(request, (USER_FIELD,))
     offset = await request.app[ROOM_PUBLISHER].ban(room_id, body["user_id"])
@@ -88,7 +86,7 @@ async def ban(request: web.Request) -> web.Response:
 
 async def slow_mode(request: web.Request) -> web.Response:
     """Each viewer may post once per ``seconds`` (0 turns slow mode off)."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     body = await read_body(request, (Int("seconds", 0, 600),))
     offset = await request.app[ROOM_PUBLISHER].set_state(
@@ -99,7 +97,7 @@ async def slow_mode(request: web.Request) -> web.Response:
 
 async def blocked_words(request: web.Request) -> web.Response:
     """Replace the room's blocked words (case-insensitive, matched anywhere in a message)."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     await require_room_host(request, room_id)
     data = await read_json_object(request)
     words = data.get("words") if set(data) == {"words"} else None
@@ -108,8 +106,8 @@ async def blocked_words(request: web.Request) -> web.Response:
         or len(words) > MAX_BLOCKED_WORDS
         or not all(isinstance(w, str) and 0 < len(w.strip()) <= 64 for w in words)
     ):
-        raise bad_request(
-            "invalid_field",
+        raise Invalid(
+            ErrorCode.INVALID_FIELD,
             f'Send {{"words": [...]}}: up to {MAX_BLOCKED_WORDS} words of 1-64 characters.',
             field="words",
         )
@@ -119,6 +117,7 @@ async def blocked_words(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """The routes of a room's host."""
     app.router.add_post("/api/rooms/{room_id}/announcements", announce)
     app.router.add_post("/api/rooms/{room_id}/pinned-message/clear", unpin_message)
     app.router.add_post("/api/rooms/{room_id}/pinned-offer", pin_offer)

@@ -1,7 +1,7 @@
 """Host endpoints for shows: line-up, go live, launch, dashboard, end and report.
 
 A show lives in a room. Its line-up is the room's offers; these endpoints add the
-workflow of the host console on top of the offer and room endpoints.
+workflow of the host console on top of the line-up (server/lineup.py).
 """
 
 from __future__ import annotations
@@ -12,52 +12,37 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from stockkeeper.errors import StockKeeperError
-
-from .api_offers import CREATE_BODY, add_offer, check_offer, launch, offer_view, spec_of
-from .api_room import _room_id
-from .appkeys import KEEPER, REDIS, ROOM_PUBLISHER, SHOWS
+from ..appkeys import KEEPER, LINEUP, REDIS, ROOM_PUBLISHER, SHOWS
+from ..errors import Conflict, ErrorCode, Invalid, LivesaleError
+from ..shows.figures import report_csv, show_figures
+from ..shows.store import Show
 from .auth import require_host
-from .errors import ApiError, bad_request
+from .fields import PRODUCT_BODY, check_offer, spec_of
+from .paths import room_in_path
 from .responses import json_response
-from .shows.figures import report_csv, show_figures
-from .shows.store import Show
 from .validation import SLUG, SLUG_HINT, Str, check_fields, read_body, read_json_object
+from .views import offer_view, show_view
 
 MAX_PRODUCTS = 50
 TITLE = Str("title", re.compile(r"[^\x00-\x1f]{1,120}"), "1-120 characters on one line")
-#: A product in a line-up is an offer of this room: the offer's fields without room_id.
-PRODUCT_SPEC = tuple(f for f in CREATE_BODY if f.name != "room_id")
-
-
-def show_view(show: Show) -> dict[str, Any]:
-    return {
-        "room_id": show.room_id,
-        "title": show.title,
-        "status": show.status,
-        "created_at_ms": show.created_at,
-        "live_at_ms": show.live_at,
-        "ended_at_ms": show.ended_at,
-        "watch_url": f"/watch/{show.room_id}",
-    }
 
 
 def _products(data: Any) -> list[dict[str, Any]]:
     if data is None:
         return []
     if not isinstance(data, list) or len(data) > MAX_PRODUCTS:
-        raise bad_request(
-            "invalid_field",
+        raise Invalid(
+            ErrorCode.INVALID_FIELD,
             f"'products' must be a list of at most {MAX_PRODUCTS}.",
             field="products",
         )
     checked = []
     for index, item in enumerate(data):
         if not isinstance(item, dict):
-            raise bad_request("invalid_field", f"Product {index + 1} must be an object.")
+            raise Invalid(ErrorCode.INVALID_FIELD, f"Product {index + 1} must be an object.")
         try:
-            checked.append(check_offer(check_fields(item, PRODUCT_SPEC)))
-        except ApiError as exc:
+            checked.append(check_offer(check_fields(item, PRODUCT_BODY)))
+        except LivesaleError as exc:
             exc.details["product"] = index
             exc.message = f"Product {index + 1}: {exc.message}"
             raise
@@ -66,7 +51,7 @@ def _products(data: Any) -> list[dict[str, Any]]:
 
 async def _own_show(request: web.Request) -> Show:
     caller = await require_host(request)
-    return await request.app[SHOWS].require(_room_id(request), caller.host_id)
+    return await request.app[SHOWS].require(room_in_path(request), caller.host_id)
 
 
 async def create_show(request: web.Request) -> web.Response:
@@ -78,9 +63,9 @@ async def create_show(request: web.Request) -> web.Response:
     )
     products = _products(data.get("products"))
     show = await request.app[SHOWS].create(body["room_id"], caller.host_id, body["title"])
+    lineup = request.app[LINEUP]
     offers = [
-        await add_offer(request.app, spec_of({**product, "room_id": show.room_id}))
-        for product in products
+        await lineup.add(spec_of({**product, "room_id": show.room_id})) for product in products
     ]
     return json_response(
         {**show_view(show), "offers": [offer_view(offer) for offer in offers]}, status=201
@@ -88,11 +73,12 @@ async def create_show(request: web.Request) -> web.Response:
 
 
 async def add_product(request: web.Request) -> web.Response:
+    """Add a product to the line-up of a show that has not ended."""
     show = await _own_show(request)
     if show.status == "ended":
-        raise ApiError(409, "show_ended", "This show has ended.")
-    product = check_offer(await read_body(request, PRODUCT_SPEC))
-    offer = await add_offer(request.app, spec_of({**product, "room_id": show.room_id}))
+        raise Conflict(ErrorCode.SHOW_ENDED, "This show has ended.")
+    product = check_offer(await read_body(request, PRODUCT_BODY))
+    offer = await request.app[LINEUP].add(spec_of({**product, "room_id": show.room_id}))
     return json_response(offer_view(offer), status=201)
 
 
@@ -122,20 +108,7 @@ async def launch_offer(request: web.Request) -> web.Response:
     """Launch a line-up product with its countdown and sale window, and pin it."""
     show = await _own_show(request)
     await read_body(request, ())
-    if show.status != "live":
-        raise ApiError(409, "show_not_live", "Go live before launching an offer.")
-    offer = await request.app[KEEPER].get_offer(request.match_info["offer_id"])
-    if offer.room_id != show.room_id:
-        raise bad_request("offer_not_in_room", "That offer belongs to another room.")
-    offer = await launch(
-        request.app,
-        offer.id,
-        countdown_ms=offer.countdown_s * 1000,
-        window_ms=(offer.window_s or 600) * 1000,
-    )
-    await request.app[ROOM_PUBLISHER].set_state(
-        show.room_id, "pinned_offer", pinned_offer_id=offer.id
-    )
+    offer = await request.app[LINEUP].launch_in_show(show, request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
 
@@ -145,27 +118,20 @@ async def end_show(request: web.Request) -> web.Response:
     await read_body(request, ())
     if show.status == "ended":
         return json_response(orjson.loads(await _saved_report(request, show)))
-    keeper, publisher = request.app[KEEPER], request.app[ROOM_PUBLISHER]
-    for offer in await keeper.room_offers(show.room_id):
-        if offer.state in ("open", "paused", "draft"):
-            try:
-                closed = await keeper.close_offer(offer.id)
-            except StockKeeperError:
-                continue  # closed meanwhile by another request: nothing left to close
-            await publisher.publish(show.room_id, "offer_closed", {"offer": offer_view(closed)})
+    await request.app[LINEUP].close_all(show.room_id)
     ended = await request.app[SHOWS].end(show)
-    report = await show_figures(request.app[REDIS], keeper, ended)
+    report = await show_figures(request.app[REDIS], request.app[KEEPER], ended)
     await request.app[SHOWS].save_report(show.room_id, orjson.dumps(report))
-    await publisher.publish(show.room_id, "show_ended", {"title": show.title})
+    await request.app[ROOM_PUBLISHER].publish(show.room_id, "show_ended", {"title": show.title})
     return json_response(report)
 
 
 async def _saved_report(request: web.Request, show: Show) -> bytes:
     if show.status != "ended":
-        raise ApiError(409, "show_not_ended", "The report is ready when the show ends.")
+        raise Conflict(ErrorCode.SHOW_NOT_ENDED, "The report is ready when the show ends.")
     saved = await request.app[SHOWS].saved_report(show.room_id)
     if saved is None:
-        raise ApiError(409, "show_not_ended", "The report is still being written; try again.")
+        raise Conflict(ErrorCode.SHOW_NOT_ENDED, "The report is still being written; try again.")
     return saved.encode()
 
 
@@ -191,7 +157,7 @@ async def report_as_csv(request: web.Request) -> web.Response:
 
 async def public_room(request: web.Request) -> web.Response:
     """What a viewer page shows before joining: the show's title and whether it is live."""
-    room_id = _room_id(request)
+    room_id = room_in_path(request)
     show = await request.app[SHOWS].get(room_id)
     if show is None:
         return json_response({"room_id": room_id, "title": room_id, "status": None})
@@ -199,6 +165,7 @@ async def public_room(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """The show routes."""
     app.router.add_post("/api/shows", create_show)
     app.router.add_get("/api/shows", my_shows)
     app.router.add_get("/api/shows/{room_id}", dashboard)

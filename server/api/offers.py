@@ -1,0 +1,105 @@
+"""Host endpoints to create and run offers, and public reads of offers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..appkeys import KEEPER, LINEUP
+from .auth import require_host, require_offer_host, require_room_host
+from .fields import MAX_STOCK, OFFER_BODY, check_offer, spec_of
+from .responses import json_response
+from .validation import Int, read_body
+from .views import offer_view, stock_view
+
+OPEN_BODY = (
+    Int("countdown_seconds", 0, 3600, required=False),
+    Int("window_seconds", 1, 7 * 86_400, required=False),
+)
+QUANTITY_BODY = (Int("quantity", 1, MAX_STOCK),)
+
+
+async def create_offer(request: web.Request) -> web.Response:
+    """A new draft offer in a room the host runs; the room's viewers see it added."""
+    await require_host(request)
+    body = check_offer(await read_body(request, OFFER_BODY))
+    await require_room_host(request, body["room_id"])
+    offer = await request.app[LINEUP].add(spec_of(body))
+    return json_response(offer_view(offer), status=201)
+
+
+async def get_offer(request: web.Request) -> web.Response:
+    """One offer, as anyone may see it."""
+    offer = await request.app[KEEPER].get_offer(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def room_offers(request: web.Request) -> web.Response:
+    """A room's offers, as anyone may see them."""
+    offers = await request.app[KEEPER].room_offers(request.match_info["room_id"])
+    return json_response({"offers": [offer_view(offer) for offer in offers]})
+
+
+async def open_offer(request: web.Request) -> web.Response:
+    """Launch an offer: on sale after its countdown, for its window."""
+    await require_offer_host(request, request.match_info["offer_id"])
+    body = await read_body(request, OPEN_BODY)
+    countdown, window = body["countdown_seconds"], body["window_seconds"]
+    offer = await request.app[LINEUP].launch(
+        request.match_info["offer_id"],
+        countdown_ms=None if countdown is None else countdown * 1000,
+        window_ms=None if window is None else window * 1000,
+    )
+    return json_response(offer_view(offer))
+
+
+async def pause_offer(request: web.Request) -> web.Response:
+    """Stop reservations for a while."""
+    await require_offer_host(request, request.match_info["offer_id"])
+    await read_body(request, ())
+    offer = await request.app[LINEUP].pause(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def resume_offer(request: web.Request) -> web.Response:
+    """Take reservations again."""
+    await require_offer_host(request, request.match_info["offer_id"])
+    await read_body(request, ())
+    offer = await request.app[LINEUP].resume(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def close_offer(request: web.Request) -> web.Response:
+    """End the sale for good."""
+    await require_offer_host(request, request.match_info["offer_id"])
+    await read_body(request, ())
+    offer = await request.app[LINEUP].close(request.match_info["offer_id"])
+    return json_response(offer_view(offer))
+
+
+async def restock(request: web.Request) -> web.Response:
+    """Add units to an offer."""
+    await require_offer_host(request, request.match_info["offer_id"])
+    body = await read_body(request, QUANTITY_BODY)
+    level = await request.app[KEEPER].restock(request.match_info["offer_id"], body["quantity"])
+    return json_response(stock_view(level))
+
+
+async def pull_stock(request: web.Request) -> web.Response:
+    """Take available units off sale."""
+    await require_offer_host(request, request.match_info["offer_id"])
+    body = await read_body(request, QUANTITY_BODY)
+    level = await request.app[KEEPER].pull_stock(request.match_info["offer_id"], body["quantity"])
+    return json_response(stock_view(level))
+
+
+def add_routes(app: web.Application) -> None:
+    """The offer routes."""
+    app.router.add_post("/api/offers", create_offer)
+    app.router.add_get("/api/offers/{offer_id}", get_offer)
+    app.router.add_get("/api/rooms/{room_id}/offers", room_offers)
+    app.router.add_post("/api/offers/{offer_id}/open", open_offer)
+    app.router.add_post("/api/offers/{offer_id}/pause", pause_offer)
+    app.router.add_post("/api/offers/{offer_id}/resume", resume_offer)
+    app.router.add_post("/api/offers/{offer_id}/close", close_offer)
+    app.router.add_post("/api/offers/{offer_id}/restock", restock)
+    app.router.add_post("/api/offers/{offer_id}/pull", pull_stock)
