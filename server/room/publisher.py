@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.commands.core import AsyncScript
+
+from stockkeeper.scripts.loader import LuaFolder
 
 from ..errors import ErrorCode, Forbidden, RateLimited
 from .events import RoomEvent, from_history, offset_key, pack_data
@@ -18,11 +18,8 @@ from .keys import RoomKeys
 from .settings import RoomSettings
 
 OFFSET = re.compile(r"^\d{1,15}-\d{1,10}$")
-
-
-def _script(redis: Redis, name: str) -> AsyncScript:
-    source = resources.files(__package__).joinpath("scripts").joinpath(f"{name}.lua")
-    return redis.register_script(source.read_text("utf-8"))
+#: room_publish.lua and room_chat.lua, loaded like every script of the repository.
+ROOM_LUA = LuaFolder("server.room", "scripts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +36,8 @@ class RoomPublisher:
     def __init__(self, redis: Redis, settings: RoomSettings) -> None:
         self.redis = redis
         self.settings = settings
-        self._publish = _script(redis, "room_publish")
-        self._chat = _script(redis, "room_chat")
+        self._publish = ROOM_LUA.register(redis, "room_publish")
+        self._chat = ROOM_LUA.register(redis, "room_chat")
 
     async def publish(
         self, room_id: str, type_: str, data: dict[str, Any], to_user: str = ""
