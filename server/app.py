@@ -134,7 +134,7 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         await discover(redis)  # a Redis down at start is met by the hub's own reconnects
     publisher = RoomPublisher(redis, settings.room)
     hub = RoomHub(redis, publisher, app[KEEPER], settings.room, process_id())
-    app[KEEPER].collect_room_updates = True
+    app[KEEPER].listener = hub  # stock changes and purchase news become room events
     app[ROOM_PUBLISHER] = publisher
     app[ROOM_HUB] = hub
     app[LINEUP] = Lineup(app[KEEPER], publisher, hub)
