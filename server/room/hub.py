@@ -162,26 +162,26 @@ class RoomHub:
     # ---------------------------------------------------------------- running
 
     async def run(self) -> None:
-        """Run every loop of the hub until cancelled."""
+        """Run every loop of the hub until cancelled. The loops stop together, also when
+        one of them fails; its error is then raised."""
         loops: list[tuple[str, Callable[[], Awaitable[None]], float]] = [
             ("flush", self._flush_once, self.settings.batch_window_s),
             ("keepalive", self._keepalive_once, self.settings.keepalive_s),
             ("stock", self._stock_once, self.settings.stock_interval_s),
             ("counts", self._counts_once, self.settings.counts_interval_s),
         ]
-        tasks = [asyncio.create_task(self._read_forever(), name="room reader")]
-        tasks += [
-            asyncio.create_task(self._every(name, step, period), name=f"room {name}")
-            for name, step, period in loops
-        ]
         try:
-            await asyncio.gather(*tasks)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._read_forever(), name="room reader")
+                for name, step, period in loops:
+                    group.create_task(self._every(name, step, period), name=f"room {name}")
+        except BaseExceptionGroup as failed:
+            # The loops retry every error they expect: one that escapes is a bug, raised as
+            # itself rather than in a group.
+            raise failed.exceptions[0] from None
         finally:
             for timer in self._timers:
                 timer.cancel()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await self._pubsub.aclose()
 
     async def _every(self, name: str, step: Callable[[], Awaitable[None]], period: float) -> None:
