@@ -75,6 +75,7 @@ class KafkaBroker:
 
     @property
     def bootstrap(self) -> str:
+        """The ``host:port`` clients bootstrap from."""
         return f"127.0.0.1:{self.port}"
 
     @property
@@ -86,6 +87,7 @@ class KafkaBroker:
         return self.data_dir / "broker.pid"
 
     def process_id(self) -> int | None:
+        """The broker's pid, from its pid file."""
         return read_pid(self._pid)
 
     def _config(self) -> Path:
@@ -153,10 +155,13 @@ class KafkaBroker:
         wait_until_ready(f"Kafka on port {self.port}", started, self.process, self._log, 90)
 
     def is_up(self) -> bool:
+        """Whether the broker's port accepts connections."""
         return port_open(self.port)
 
     def stop(self) -> bool:
+        """Shut down cleanly (SIGTERM), killing it after 60 s."""
         return stop_process(self.process, self._pid, 60, signal.SIGTERM)
 
     def kill(self) -> bool:
+        """Kill at once (SIGKILL), as a crash would."""
         return stop_process(self.process, self._pid, 5, signal.SIGKILL)

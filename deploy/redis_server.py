@@ -35,6 +35,7 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The URL of database 0."""
         return f"redis://127.0.0.1:{self.port}/0"
 
     @property
@@ -46,6 +47,7 @@ class RedisServer:
         return self.data_dir / "redis.pid"
 
     def process_id(self) -> int | None:
+        """The server's pid, from its pid file."""
         return read_pid(self._pid)
 
     def start(self) -> None:
@@ -78,6 +80,7 @@ class RedisServer:
         wait_until_ready(f"Redis on port {self.port}", self.ping, self.process, self._log, 30)
 
     def ping(self) -> bool:
+        """Whether it answers PING (over a plain socket, no client needed)."""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
@@ -90,6 +93,7 @@ class RedisServer:
         return stop_process(self.process, self._pid, 30, signal.SIGTERM)
 
     def kill(self) -> bool:
+        """Kill at once (SIGKILL), as a crash would."""
         return stop_process(self.process, self._pid, 5, signal.SIGKILL)
 
 
@@ -103,10 +107,12 @@ class RedisClusterNodes:
     @property
     def url(self) -> str:
         # The service takes this scheme as "Redis Cluster, discover the rest from here".
+        """The URL the service takes as a cluster to discover from its first node."""
         return f"redis-cluster://127.0.0.1:{self.ports[0]}"
 
     @property
     def nodes(self) -> list[RedisServer]:
+        """One Redis server per master, in cluster mode."""
         options = (
             "--cluster-enabled",
             "yes",
@@ -133,9 +139,11 @@ class RedisClusterNodes:
         return all("cluster_state:ok" in self._cluster_info(port) for port in self.ports)
 
     def is_up(self) -> bool:
+        """Whether every node answers and agrees the cluster is ok."""
         return all(node.ping() for node in self.nodes) and self._all_agree()
 
     def start(self) -> None:
+        """Start the nodes, assign the slots on first start, wait until all agree."""
         for node in self.nodes:
             if not node.ping():
                 node.start()
@@ -158,4 +166,5 @@ class RedisClusterNodes:
             time.sleep(0.2)
 
     def stop(self) -> bool:
+        """Shut every node down cleanly."""
         return all(node.stop() for node in self.nodes)

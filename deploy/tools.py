@@ -20,6 +20,7 @@ PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy", "wrk": "wrk"}
 
 
 def ensure(*packages: str) -> None:
+    """Install whichever of the named programs is missing, in one apt-get run."""
     missing = [package for package in packages if not shutil.which(PROGRAMS[package])]
     if missing:
         print(f"Installing {', '.join(missing)} from Debian's packages…", file=sys.stderr)
@@ -27,6 +28,7 @@ def ensure(*packages: str) -> None:
 
 
 def ensure_chromium() -> str:
+    """The path of Chromium, installed first when missing."""
     ensure("chromium")
     return CHROMIUM
 

@@ -18,11 +18,13 @@ ANSWER = b'{"error":{"code":"sold_out","message":"Sold out.","available":0}}'
 
 
 async def reservation_shaped(request: web.Request) -> web.Response:
+    """Read the body, answer a constant: a reservation's shape, none of its work."""
     await request.read()
     return web.Response(body=ANSWER, status=409, content_type="application/json")
 
 
 async def hello_world(request: web.Request) -> web.Response:
+    """aiohttp's hello world."""
     return web.Response(text="ok")
 
 
@@ -35,6 +37,7 @@ def bare_app() -> web.Application:
 
 
 def main() -> None:
+    """Serve the bare app on the port given as the first argument."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     web.run_app(bare_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 

@@ -209,6 +209,7 @@ async def _flush(url: str) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
+    """Run ``livesale-bench buckets`` and print (and write) its figures."""
     cluster = stack.up_cluster()
     url = cluster.url
     ports = list(cluster.ports)

@@ -59,11 +59,13 @@ class Answers:
         self.all_in = asyncio.Event()
 
     def add(self, n: int) -> None:
+        """Count ``n`` more responses."""
         self.count += n
         if self.count >= self.expected:
             self.all_in.set()
 
     async def wait_for(self, expected: int) -> None:
+        """Return once ``expected`` responses have been counted in all."""
         self.expected = expected
         self.all_in.clear()
         if self.count < expected:
@@ -79,36 +81,46 @@ class MemoryTransport(asyncio.Transport):
         self._closing = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Count the responses in what the server wrote."""
         self._answers.add(bytes(data).count(b"HTTP/1.1 "))
 
     def writelines(self, chunks: Any) -> None:
+        """Count the responses in each chunk."""
         for chunk in chunks:
             self.write(chunk)
 
     def is_closing(self) -> bool:
+        """Whether ``close`` was called."""
         return self._closing
 
     def close(self) -> None:
+        """Mark the transport closing."""
         self._closing = True
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """Loopback addresses, as a real socket would report."""
         return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8080)}.get(
             name, default
         )
 
     def get_write_buffer_size(self) -> int:
+        """Nothing is ever buffered."""
         return 0
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """No buffer, so no limits."""
         pass
 
     def pause_reading(self) -> None:
+        """Nothing to pause: requests are fed by hand."""
         pass
 
     def resume_reading(self) -> None:
+        """Nothing to resume: requests are fed by hand."""
         pass
 
     def can_write_eof(self) -> bool:
+        """No half-close."""
         return False
 
 
@@ -245,6 +257,7 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> None:
+    """Run ``livesale-bench costs`` and print (and write) its figures."""
     redis_server = stack.local_redis()
     if not redis_server.ping():
         redis_server.start()

@@ -118,6 +118,7 @@ async def _orders_to_kafka(settings: StockSettings, offer_id: str, limit: int) -
 
 
 def main(args: argparse.Namespace) -> None:
+    """Run ``livesale-bench reserve`` and print (and write) its figures."""
     if not shutil.which("wrk"):
         stack.apt_install("wrk")
     stack.up()  # the local Redis and Kafka, unless they already run

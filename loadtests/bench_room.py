@@ -274,6 +274,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def main(args: argparse.Namespace) -> None:
+    """Run ``livesale-bench room`` and print (and write) its figures."""
     if not shutil.which("wrk"):
         stack.apt_install("wrk")
     redis_server = stack.local_redis()

@@ -22,6 +22,7 @@ VIEWERS = 5000
 async def press_buy(
     base: str, offer_id: str, secret: str, seconds: float, concurrency: int
 ) -> dict[str, Any]:
+    """Press buy from ``concurrency`` clients for ``seconds``; rate and latency figures."""
     tokens = [
         {"Authorization": f"Bearer {mint_viewer_token(secret, f'lean-{i}', f'Lean {i}')}"}
         for i in range(VIEWERS)

@@ -47,6 +47,7 @@ HOLD_SECONDS = 5
 
 
 def main(args: argparse.Namespace) -> None:
+    """Run ``livesale-bench loadtest``: every scenario, then the report."""
     redis_server, kafka = stack.up()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) / f"loadtest-{stamp}"
@@ -133,6 +134,7 @@ class RunContext:
         offer_id: str = "",
         pay_all_after_ms: float = 0,
     ) -> dict[str, Any]:
+        """One Locust run of ``files`` at ``users`` users; its statistics, CPU and files."""
         seconds = self.args.seconds
         prefix = self.out / f"{name}-{users}u"
         spawn_rate = max(1, users // self.args.ramp_seconds)
@@ -202,6 +204,7 @@ class RunContext:
         }
 
     def flash_sale(self, users: int) -> dict[str, Any]:
+        """A rush on a fresh offer, then the sale's invariants checked in Redis and Kafka."""
         stock = max(10, users // 3)
         countdown = max(3, users // max(1, users // self.args.ramp_seconds) + 2)
         product = {
@@ -285,6 +288,7 @@ class RunContext:
         return checks
 
     def lean_run(self) -> dict[str, Any]:
+        """The reservation path at full speed with the lean asyncio generator."""
         offer_id = open_offer_now(self.base, self.host_token, ROOM, "LEAN")
         print(f"lean: reservations for {self.args.lean_seconds} s (asyncio generator)", flush=True)
         # The generator runs in this process, whose children (the server) are counted apart.

@@ -134,6 +134,7 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_report(summary: dict[str, Any], out: Path) -> None:
+    """Print the headline figures; exit 1 when a rush failed its checks."""
     m = summary["machine"]
     print(f"\nMachine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}")
     for name, figures in summary["headline"].items():

@@ -14,6 +14,7 @@ import psutil
 
 
 def machine() -> dict[str, Any]:
+    """Cores, memory, CPU model, Python and kernel of this machine."""
     with open("/proc/meminfo") as f:
         mem_kb = int(f.readline().split()[1])
     return {
@@ -66,12 +67,14 @@ class CpuSampler:
         return self._last.get(name, 0.0)
 
     def poll(self) -> None:
+        """Take one reading of every process's CPU time."""
         now = time.monotonic()
         self._samples.append(
             (now, {name: self._cpu_seconds(name, pid) for name, pid in self._pids.items()})
         )
 
     def start(self) -> None:
+        """Forget earlier readings and take the first one."""
         self._samples = []
         self.poll()
 

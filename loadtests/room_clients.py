@@ -54,10 +54,12 @@ class Viewer(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        """Send the WebSocket upgrade request."""
         self.transport = cast(asyncio.Transport, transport)
         self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
+        """Finish the upgrade, then count the pattern (and time the ticks of a sampled viewer)."""
         if not self.upgraded.done():
             self._head += data
             end = self._head.find(b"\r\n\r\n")
@@ -87,6 +89,7 @@ class Viewer(asyncio.Protocol):
                 self.waiter.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Count the close and fail whatever waits on this viewer."""
         self.totals.closed += 1
         if not self.upgraded.done():
             self.upgraded.set_exception(ConnectionError("closed before the upgrade"))
@@ -160,9 +163,11 @@ class QuietViewers:
 
     @property
     def open(self) -> int:
+        """How many sockets are still open."""
         return sum(1 for s in self._sockets if s.open)
 
     async def connect(self, port: int, path: str, count: int, batch: int = 500) -> None:
+        """Open and upgrade ``count`` sockets, ``batch`` at a time."""
         request = HANDSHAKE.format(path=path, port=port).encode()
         for start in range(0, count, batch):
             size = min(count, start + batch) - start
@@ -203,6 +208,7 @@ class QuietViewers:
                 viewer.tail = chunk[-keep:]
 
     def close(self) -> None:
+        """Close every socket."""
         for viewer in self._sockets:
             viewer.sock.close()
 

@@ -18,6 +18,7 @@ CLUSTER_SCHEME = "redis-cluster://"
 
 
 def is_cluster(url: str) -> bool:
+    """Whether the URL names a Redis Cluster (``redis-cluster://``)."""
     return url.startswith(CLUSTER_SCHEME)
 
 

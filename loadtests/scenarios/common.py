@@ -35,6 +35,7 @@ class ScenarioSettings:
 
     @classmethod
     def from_env(cls) -> ScenarioSettings:
+        """Read the ``LOADTEST_*`` variables ``livesale-bench loadtest`` sets."""
         env = os.environ
         return cls(
             viewer_secret=env.get("LOADTEST_VIEWER_SECRET", ""),
@@ -64,4 +65,5 @@ def next_user(kind: str) -> tuple[str, str]:
 
 
 def now_ms() -> float:
+    """Now, in epoch milliseconds (the room events' clock)."""
     return time.time() * 1000

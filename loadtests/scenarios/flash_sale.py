@@ -25,6 +25,7 @@ class FlashSaleBuyer(FastHttpUser):
     wait_time = constant(0)
 
     def on_start(self) -> None:
+        """Sign in as a fresh viewer, with the rush's opening time and per-buyer limit."""
         self.user_id, token = next_user("buyer")
         self.headers = {"Authorization": f"Bearer {token}"}
         rng = random.Random(f"{SETTINGS.run}-{self.user_id}")
@@ -41,6 +42,7 @@ class FlashSaleBuyer(FastHttpUser):
 
     @task
     def press_buy(self) -> None:
+        """Press buy like a viewer in a rush: retry, pay or let the hold lapse."""
         if self.finished:
             gevent.sleep(1)
             return
@@ -80,6 +82,7 @@ class FlashSaleBuyer(FastHttpUser):
     def reserve(
         self, key: str, quantity: int = 1, retry: bool = False
     ) -> tuple[str, dict[str, Any]]:
+        """One reservation request, named by its outcome in Locust's statistics."""
         with self.client.post(
             f"/api/offers/{SETTINGS.offer_id}/reservations",
             json={"quantity": quantity, "idempotency_key": key},
@@ -101,6 +104,7 @@ class FlashSaleBuyer(FastHttpUser):
             return outcome, body
 
     def confirm(self, hold_id: str) -> None:
+        """Pay for a hold."""
         with self.client.post(
             f"/api/holds/{hold_id}/confirm",
             json={"payment_ref": f"psp-{hold_id}"},

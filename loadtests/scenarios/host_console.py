@@ -22,6 +22,7 @@ class HostConsole(FastHttpUser):
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
+        """Open the host's console on the load test's room."""
         self.headers = {"Authorization": f"Bearer {SETTINGS.host_token}"}
         self.room = f"/api/rooms/{SETTINGS.room_id}"
         self.show = f"/api/shows/{SETTINGS.room_id}"
@@ -42,6 +43,7 @@ class HostConsole(FastHttpUser):
 
     @task(1)
     def launch_offer(self) -> None:
+        """Add a product to the show and launch it."""
         sku = f"LOAD-{next(_skus)}"
         product = {
             "sku": sku,
@@ -62,28 +64,33 @@ class HostConsole(FastHttpUser):
 
     @task(3)
     def restock(self) -> None:
+        """Add units to a launched offer."""
         if self.offers:
             offer = random.choice(self.offers)
             self._post(f"/api/offers/{offer}/restock", {"quantity": 5}, "host: restock", (200,))
 
     @task(2)
     def pull(self) -> None:
+        """Take units off sale."""
         if self.offers:
             offer = random.choice(self.offers)
             self._post(f"/api/offers/{offer}/pull", {"quantity": 3}, "host: pull", (200, 409))
 
     @task(2)
     def announce(self) -> None:
+        """Post an announcement to the room."""
         self._post(
             f"{self.room}/announcements", {"text": "Two minutes left!"}, "host: announce", (201,)
         )
 
     @task(1)
     def moderate(self) -> None:
+        """Mute and unmute a viewer."""
         user = f"{SETTINGS.run}-viewer-troll-{random.randint(1, 50)}"
         self._post(f"{self.room}/mutes", {"user_id": user, "muted": True}, "host: mute", (200,))
         self._post(f"{self.room}/mutes", {"user_id": user, "muted": False}, "host: unmute", (200,))
 
     @task(5)
     def dashboard(self) -> None:
+        """Read the show (its dashboard)."""
         self.client.get(self.show, headers=self.headers, name="host: dashboard")

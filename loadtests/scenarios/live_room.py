@@ -23,6 +23,7 @@ class RoomViewer(User):
     wait_time = between(1.0, 3.0)
 
     def on_start(self) -> None:
+        """Join the room over a WebSocket and start reading its events."""
         self.user_id, token = next_user("viewer")
         self.chatty = random.Random(self.user_id).random() < SETTINGS.chat_share
         base = (self.host or "http://127.0.0.1:8080").replace("http", "ws", 1)
@@ -72,14 +73,17 @@ class RoomViewer(User):
 
     @task(5)
     def like(self) -> None:
+        """Send a like."""
         self._send({"type": "like"})
 
     @task(2)
     def chat(self) -> None:
+        """Post a chat message."""
         if self.chatty:
             self.said += 1
             self._send({"type": "chat", "text": f"Love it! #{self.said}"})
 
     def on_stop(self) -> None:
+        """Close the socket."""
         self.reader.kill()
         self.ws.close()
