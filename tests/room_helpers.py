@@ -1,16 +1,25 @@
-"""Helpers for the live-room tests: read events from a socket until something arrives."""
+"""Helpers for the live-room tests: read events from a socket until something arrives, sign
+viewers in, and act as the host."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from server.tokens import mint_viewer_token
+
+from .helpers import HOST, VIEWER_SECRET
 
 Event = dict[str, Any]
+Client = TestClient[web.Request, web.Application]
+Connect = Callable[..., Awaitable[aiohttp.ClientWebSocketResponse]]
 
 # Events of a frame that came after the one a caller waited for, kept for its next call.
 _leftover: dict[int, list[Event]] = {}
@@ -141,3 +150,36 @@ class StalledViewer:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def token(user_id: str) -> str:
+    """A viewer token for ``user_id``, named "Viewer <user_id>"."""
+    return mint_viewer_token(VIEWER_SECRET, user_id, f"Viewer {user_id}")
+
+
+async def host(client: Client, path: str, body: Any = None, method: str = "POST") -> Any:
+    """A host's request that must succeed; its JSON answer."""
+    resp = await client.request(method, path, json=body, headers=HOST)
+    assert resp.status < 300, await resp.text()
+    return await resp.json()
+
+
+async def create_offer(client: Client, stock: int, **fields: Any) -> Any:
+    """An offer in room show-1: a mug at 5 EUR unless ``fields`` say otherwise."""
+    body = {
+        "room_id": "show-1",
+        "sku": "MUG",
+        "title": "Mug",
+        "unit_price": 500,
+        "currency": "EUR",
+        "stock": stock,
+        **fields,
+    }
+    return await host(client, "/api/offers", body)
+
+
+async def open_now(client: Client, offer_id: str) -> None:
+    """Open the offer at once, for a minute."""
+    await host(
+        client, f"/api/offers/{offer_id}/open", {"countdown_seconds": 0, "window_seconds": 60}
+    )

@@ -22,8 +22,7 @@ from server.app import create_app
 from server.settings import Settings
 
 from .helpers import HOST_ID, HOST_PASSWORD
-from .room_helpers import ask, events_until, of_type
-from .test_rooms import token
+from .room_helpers import ask, events_until, of_type, token
 
 SCREENSHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
 PHONE = ViewportSize(width=390, height=844)

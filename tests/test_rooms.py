@@ -1,99 +1,38 @@
-"""Live rooms over real Redis: what every viewer sees, in what order, and what is refused."""
+"""Live rooms over real Redis: joining, bad frames, resuming, slow viewers, Server-Sent
+Events and shutdown. Chat and moderation are in test_room_chat.py, buying in
+test_room_buying.py."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from server.api import room as room_api
 from server.app import create_app
-from server.appkeys import KEEPER, ROOM_HUB, ROOM_PUBLISHER
+from server.appkeys import ROOM_HUB, ROOM_PUBLISHER
 from server.room.settings import RoomSettings
 from server.settings import Settings
-from server.tokens import mint_viewer_token
 
-from .helpers import HOST, VIEWER_SECRET
-from .room_helpers import StalledViewer, ask, close_code, events_until, of_type, send
+from .room_helpers import (
+    Client,
+    Connect,
+    StalledViewer,
+    ask,
+    close_code,
+    create_offer,
+    events_until,
+    of_type,
+)
+from .room_helpers import token as token  # test_cluster, test_workers... import it from here
 
-Client = TestClient[web.Request, web.Application]
-Connect = Callable[..., Awaitable[aiohttp.ClientWebSocketResponse]]
-
-
-def token(user_id: str) -> str:
-    return mint_viewer_token(VIEWER_SECRET, user_id, f"Viewer {user_id}")
-
-
-@pytest.fixture
-def room_settings() -> RoomSettings:
-    return RoomSettings(batch_window_s=0.02, chat_min_interval_ms=0, stock_interval_s=0.05)
-
-
-@pytest.fixture
-async def room_client(
-    aiohttp_client: Any, app_settings: Settings, room_settings: RoomSettings, redis: Any
-) -> Client:
-    settings = dataclasses.replace(app_settings, room=room_settings)
-    client: Client = await aiohttp_client(create_app(settings))
-    return client
-
-
-@pytest.fixture
-async def connect(room_client: Client) -> AsyncIterator[Connect]:
-    """Open a viewer socket on room ``show-1`` (signed in when a user id is given)."""
-    sockets: list[aiohttp.ClientWebSocketResponse] = []
-
-    async def open_socket(
-        user: str | None = None, room: str = "show-1", since: str | None = None
-    ) -> aiohttp.ClientWebSocketResponse:
-        params = {}
-        if user:
-            params["token"] = token(user)
-        if since:
-            params["since"] = since
-        ws = await room_client.ws_connect(f"/rooms/{room}/live", params=params)
-        sockets.append(ws)
-        await events_until(ws, of_type("snapshot") if not since else lambda e: True)
-        return ws
-
-    yield open_socket
-    for ws in sockets:
-        await ws.close()
-
-
-async def host(client: Client, path: str, body: Any = None, method: str = "POST") -> Any:
-    resp = await client.request(method, path, json=body, headers=HOST)
-    assert resp.status < 300, await resp.text()
-    return await resp.json()
-
-
-async def create_offer(client: Client, stock: int, **fields: Any) -> Any:
-    """An offer in room show-1: a mug at 5 EUR unless ``fields`` say otherwise."""
-    body = {
-        "room_id": "show-1",
-        "sku": "MUG",
-        "title": "Mug",
-        "unit_price": 500,
-        "currency": "EUR",
-        "stock": stock,
-        **fields,
-    }
-    return await host(client, "/api/offers", body)
-
-
-async def open_now(client: Client, offer_id: str) -> None:
-    """Open the offer at once, for a minute."""
-    await host(
-        client, f"/api/offers/{offer_id}/open", {"countdown_seconds": 0, "window_seconds": 60}
-    )
+pytest_plugins = ["tests.room_fixtures"]
 
 
 # ------------------------------------------------------------------ joining
@@ -128,110 +67,6 @@ async def test_pages_from_other_sites_may_not_open_a_room_socket(room_client: Cl
     resp = await room_client.get("/rooms/show-1/live", headers={"Origin": "https://evil.example"})
     assert resp.status == 403
     assert (await resp.json())["error"]["code"] == "origin_not_allowed"
-
-
-# ------------------------------------------------------------------ chat
-
-
-async def test_chat_reaches_every_viewer_as_the_same_plain_text(connect: Connect) -> None:
-    alice, bob, anonymous = await connect("alice"), await connect("bob"), await connect()
-    text = '<script>alert("hi")</script> & <b>bold</b>'
-    ack = await ask(alice, "chat", text=text)
-    assert ack["type"] == "chat_ack"
-    for ws in (alice, bob, anonymous):
-        [*_, chat] = await events_until(ws, of_type("chat"))
-        assert chat["text"] == text
-        assert (chat["user_id"], chat["name"], chat["offset"]) == (
-            "alice",
-            "Viewer alice",
-            ack["offset"],
-        )
-
-
-async def test_reading_is_anonymous_but_chatting_needs_a_token(connect: Connect) -> None:
-    ws = await connect()
-    answer = await ask(ws, "chat", text="hello")
-    assert (answer["type"], answer["code"]) == ("error", "token_required")
-    answer = await ask(ws, "auth", token=token("carol"))
-    assert answer == {"type": "auth_ok", "user_id": "carol", "request_id": answer["request_id"]}
-    assert (await ask(ws, "chat", text="hello"))["type"] == "chat_ack"
-
-
-async def test_chat_rules_length_rate_and_blocked_words(
-    room_client: Client, connect: Connect, room_settings: RoomSettings
-) -> None:
-    ws = await connect("dave")
-    too_long = await ask(ws, "chat", text="x" * (room_settings.chat_max_chars + 1))
-    assert too_long["code"] == "invalid_chat"
-    assert (await ask(ws, "chat", text="   "))["code"] == "invalid_chat"
-    await host(room_client, "/api/rooms/show-1/blocked-words", {"words": ["Scam"]}, "PUT")
-    await asyncio.sleep(0.1)
-    assert (await ask(ws, "chat", text="total SCAM here"))["code"] == "blocked_word"
-    assert (await ask(ws, "chat", text="lovely mug"))["type"] == "chat_ack"
-
-
-async def test_a_viewer_posting_too_fast_is_told_when_to_retry(
-    aiohttp_client: Any, app_settings: Settings, redis: Any
-) -> None:
-    settings = dataclasses.replace(app_settings, room=RoomSettings(chat_min_interval_ms=1000))
-    client: Client = await aiohttp_client(create_app(settings))
-    ws = await client.ws_connect("/rooms/show-1/live", params={"token": token("erin")})
-    assert (await ask(ws, "chat", text="first"))["type"] == "chat_ack"
-    second = await ask(ws, "chat", text="second")
-    assert second["code"] == "rate_limited"
-    assert 0 < second["retry_after_ms"] <= 1000
-    await ws.close()
-
-
-async def test_slow_mode_mute_delete_and_ban(room_client: Client, connect: Connect) -> None:
-    frank, watcher = await connect("frank"), await connect("watcher")
-    await host(room_client, "/api/rooms/show-1/slow-mode", {"seconds": 30})
-    await events_until(watcher, of_type("slow_mode", slow_mode_s=30))
-    assert (await ask(frank, "chat", text="one"))["type"] == "chat_ack"
-    slowed = await ask(frank, "chat", text="two")
-    assert slowed["code"] == "slow_mode"
-    assert slowed["retry_after_ms"] > 25_000
-    await host(room_client, "/api/rooms/show-1/slow-mode", {"seconds": 0})
-
-    [*_, posted] = await events_until(watcher, of_type("chat", user_id="frank"))
-    await host(room_client, f"/api/rooms/show-1/messages/{posted['offset']}/delete")
-    await events_until(watcher, of_type("chat_deleted", message_offset=posted["offset"]))
-
-    await host(room_client, "/api/rooms/show-1/mutes", {"user_id": "frank"})
-    await events_until(watcher, of_type("user_muted", user_id="frank", muted=True))
-    assert (await ask(frank, "chat", text="let me speak"))["code"] == "muted"
-    await host(room_client, "/api/rooms/show-1/mutes", {"user_id": "frank", "muted": False})
-    assert (await ask(frank, "chat", text="thanks"))["type"] == "chat_ack"
-
-    await host(room_client, "/api/rooms/show-1/bans", {"user_id": "frank"})
-    assert await close_code(frank) == 4003
-    again = await connect("frank")
-    assert (await ask(again, "chat", text="I am back"))["code"] == "banned"
-
-
-async def test_moderation_needs_the_host(room_client: Client) -> None:
-    resp = await room_client.post("/api/rooms/show-1/bans", json={"user_id": "x"})
-    assert resp.status == 401
-    resp = await room_client.post(
-        "/api/rooms/show-1/slow-mode", json={"seconds": 9999}, headers=HOST
-    )
-    assert resp.status == 400
-
-
-async def test_announcements_and_pins_reach_viewers_and_the_snapshot(
-    room_client: Client, connect: Connect
-) -> None:
-    ws = await connect()
-    await host(room_client, "/api/rooms/show-1/announcements", {"text": "Giveaway at 9!"})
-    await events_until(ws, of_type("announcement", text="Giveaway at 9!"))
-    await host(
-        room_client, "/api/rooms/show-1/announcements", {"text": "Free shipping", "pinned": True}
-    )
-    await events_until(ws, of_type("pinned_message", pinned_message="Free shipping"))
-    later = await room_client.ws_connect("/rooms/show-1/live")
-    [*_, snapshot] = await events_until(later, of_type("snapshot"))
-    assert snapshot["pinned_message"] == "Free shipping"
-    await later.close()
 
 
 # ------------------------------------------------------------------ bad frames
@@ -276,150 +111,6 @@ async def test_an_oversize_message_closes_the_socket_with_1009(connect: Connect)
     ws = await connect("hank")
     await ws.send_str('{"type": "chat", "text": "' + "x" * 10_000 + '"}')
     assert await close_code(ws) == 1009
-
-
-# ------------------------------------------------------------------ offers and buying
-
-
-@pytest.mark.parametrize("buckets", [1, 2], ids=["one-bucket", "hot-offer-2-buckets"])
-async def test_the_offer_countdown_stock_and_purchase_flow_over_the_socket(
-    room_client: Client, connect: Connect, buckets: int
-) -> None:
-    """With 2 buckets, ivy's home bucket (1) holds one unit: her press for two fetches the
-    other from bucket 0, and the room still sees the offer's stock as one."""
-    buyer, watcher = await connect("ivy"), await connect("watcher")
-    offer = await create_offer(
-        room_client,
-        stock=2,
-        sku="LAMP",
-        title="Lamp",
-        unit_price=2500,
-        per_user_limit=2,
-        buckets=buckets,
-    )
-    opened = await host(
-        room_client,
-        f"/api/offers/{offer['id']}/open",
-        {"countdown_seconds": 1, "window_seconds": 60},
-    )
-    [*_, announced] = await events_until(watcher, of_type("offer_announced"))
-    assert announced["countdown_ends_at_ms"] == opened["opens_at_ms"]
-    early = await ask(
-        buyer, "reserve", offer_id=offer["id"], quantity=1, idempotency_key="press-00000001"
-    )
-    assert (early["status"], early["error"]["code"]) == (409, "not_open")
-    await events_until(watcher, of_type("offer_open", offer_id=offer["id"]))
-
-    reserved = await ask(
-        buyer, "reserve", offer_id=offer["id"], quantity=2, idempotency_key="press-00000002"
-    )
-    assert (reserved["type"], reserved["status"], reserved["outcome"]) == (
-        "reserve_result",
-        201,
-        "reserved",
-    )
-    again = await ask(
-        buyer, "reserve", offer_id=offer["id"], quantity=2, idempotency_key="press-00000002"
-    )
-    assert again["replayed"] is True
-    assert again["hold"]["hold_id"] == reserved["hold"]["hold_id"]
-    assert reserved["hold"]["hold_id"].startswith(offer["id"] + (".1-" if buckets > 1 else "-"))
-    await events_until(watcher, of_type("stock", offer_id=offer["id"], available=0, held=2))
-    await events_until(watcher, of_type("sold_out", offer_id=offer["id"]))
-
-    paid = await ask(buyer, "confirm", hold_id=reserved["hold"]["hold_id"], payment_ref="psp-ws-1")
-    assert (paid["status"], paid["outcome"], paid["amount"]) == (200, "confirmed", 5000)
-    [*_, news] = await events_until(buyer, of_type("purchase", status="confirmed"))
-    assert news["order_id"] == paid["order_id"]
-    # The purchase news is the buyer's alone.
-    await host(room_client, "/api/rooms/show-1/announcements", {"text": "marker"})
-    seen = await events_until(watcher, of_type("announcement", text="marker"))
-    assert not [e for e in seen if e["type"] == "purchase"]
-
-
-async def test_messages_sent_together_are_answered_in_order_each_as_its_sender(
-    room_client: Client, connect: Connect
-) -> None:
-    """A phone in a rush sends presses without waiting for answers. Presses run alongside
-    each other, but a message of another kind takes effect exactly where it was sent: the
-    first press is ann's, the auth switches to bob, and the presses after it are bob's.
-    Every answer comes back in the order of the messages, also past the number of messages
-    a socket may have in flight."""
-    offer = await create_offer(room_client, stock=100, per_user_limit=50)
-    await open_now(room_client, offer["id"])
-    ws = await connect("ann")
-
-    def press(n: int, key: str) -> dict[str, Any]:
-        return {
-            "type": "reserve",
-            "request_id": n,
-            "offer_id": offer["id"],
-            "quantity": 1,
-            "idempotency_key": key,
-        }
-
-    messages: list[dict[str, Any] | str] = [
-        press(0, "press-ann-0001"),
-        {"type": "auth", "request_id": 1, "token": token("bob")},
-        *(press(n, f"press-bob-{n:04d}") for n in range(2, 32)),
-        {"type": "ping", "request_id": 32},
-        "not json",
-        press(34, "press-bob-0002"),
-    ]
-    for message in messages:
-        await ws.send_str(message if isinstance(message, str) else orjson.dumps(message).decode())
-    answers = await events_until(ws, lambda e: e.get("request_id") == 34)
-    answers = [e for e in answers if "offset" not in e]
-
-    assert [a.get("request_id") for a in answers] == [*range(33), None, 34]
-    assert [a["type"] for a in answers] == [
-        "reserve_result",
-        "auth_ok",
-        *["reserve_result"] * 30,
-        "pong",
-        "error",
-        "reserve_result",
-    ]
-    assert answers[33]["code"] == "invalid_json"
-    assert all(a["status"] == 201 for a in answers[2:32])
-    assert (answers[34]["replayed"], answers[34]["hold"]) == (True, answers[2]["hold"])
-    keeper = room_client.app[KEEPER]
-    assert (await keeper.get_hold(answers[0]["hold"]["hold_id"], "ann")).quantity == 1
-    for answer in answers[2:32]:
-        assert (await keeper.get_hold(answer["hold"]["hold_id"], "bob")).quantity == 1
-    offer_now = await keeper.get_offer(offer["id"])
-    assert (offer_now.held, offer_now.available) == (31, 69)
-
-
-async def test_an_expired_hold_is_told_to_its_buyer(
-    aiohttp_client: Any, app_settings: Settings, room_settings: RoomSettings, redis: Any
-) -> None:
-    settings = dataclasses.replace(app_settings, room=room_settings, run_sweeper=True)
-    client: Client = await aiohttp_client(create_app(settings))
-    offer = await create_offer(client, stock=1, hold_seconds=1)
-    await open_now(client, offer["id"])
-    ws = await client.ws_connect("/rooms/show-1/live", params={"token": token("jack")})
-    held = await ask(
-        ws, "reserve", offer_id=offer["id"], quantity=1, idempotency_key="press-00000003"
-    )
-    seen = await events_until(ws, of_type("purchase", status="expired"), timeout_s=10)
-    assert seen[-1]["hold_id"] == held["hold"]["hold_id"]
-    back_in_stock = of_type("stock", offer_id=offer["id"], available=1)
-    if not any(back_in_stock(e) for e in seen):
-        await events_until(ws, back_in_stock)
-    await ws.close()
-
-
-async def test_likes_and_viewers_are_counted_about_once_a_second(connect: Connect) -> None:
-    kim, lee = await connect("kim"), await connect("lee")
-    for _ in range(3):
-        await send(kim, "like")
-    await send(lee, "like")
-    [*_, counts] = await events_until(
-        lee, lambda e: e["type"] == "counts" and e["likes"] >= 4, timeout_s=5
-    )
-    assert counts["viewers"] == 2
-    assert counts["likes"] == 4
 
 
 # ------------------------------------------------------------------ resuming
