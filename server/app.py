@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> web.Application:
+    """The application: settings, clients and background tasks, and every route."""
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The Redis client, for the app's life."""
     redis = connect(app[SETTINGS].stock.redis_url)
     app[REDIS] = redis
     yield
@@ -90,6 +92,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def keeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The stock keeper and its stock watcher."""
     keeper = StockKeeper(app[REDIS], app[SETTINGS].stock)
     await keeper.start()
     app[KEEPER] = keeper
@@ -99,6 +102,7 @@ async def keeper_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def hosts_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Host accounts, sessions, the login guard and shows."""
     settings, redis = app[SETTINGS], app[REDIS]
     app[HOST_ACCOUNTS] = accounts = HostAccounts(redis)
     app[SESSIONS] = Sessions(redis, settings.session_secret, settings.session_ttl_s)
@@ -114,11 +118,13 @@ async def hosts_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The hold sweeper: expired holds give their units back."""
     async with background(run_sweeper(app[KEEPER]), "hold sweeper"):
         yield
 
 
 async def relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The outbox relay: stock events to Kafka."""
     settings = app[SETTINGS]
     relay = OutboxRelay(app[REDIS], settings.stock, settings.relay_name)
     relay.on_sent = app[METRICS].kafka_batch
@@ -127,6 +133,7 @@ async def relay_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The room publisher, hub and line-up, with the hub's loops."""
     settings = app[SETTINGS]
     # Room events are msgpack: this client returns bytes.
     redis = connect(settings.stock.redis_url, decode=False)
@@ -156,6 +163,7 @@ async def close_room_sockets(app: web.Application) -> None:
 
 
 def process_id() -> str:
+    """A name for this server process, unique across hosts and restarts."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 

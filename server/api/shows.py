@@ -83,6 +83,7 @@ async def add_product(request: web.Request) -> web.Response:
 
 
 async def my_shows(request: web.Request) -> web.Response:
+    """The host's shows, newest first."""
     caller = await require_host(request)
     shows = await request.app[SHOWS].for_host(caller.host_id)
     return json_response({"shows": [show_view(show) for show in shows]})
@@ -96,6 +97,7 @@ async def dashboard(request: web.Request) -> web.Response:
 
 
 async def go_live(request: web.Request) -> web.Response:
+    """Go live; viewers are told the first time."""
     show = await _own_show(request)
     await read_body(request, ())
     live = await request.app[SHOWS].go_live(show)
@@ -136,6 +138,7 @@ async def _saved_report(request: web.Request, show: Show) -> bytes:
 
 
 async def report_json(request: web.Request) -> web.Response:
+    """The ended show's report as a JSON download."""
     show = await _own_show(request)
     body = await _saved_report(request, show)
     return web.Response(
@@ -146,6 +149,7 @@ async def report_json(request: web.Request) -> web.Response:
 
 
 async def report_as_csv(request: web.Request) -> web.Response:
+    """The ended show's report as a CSV download."""
     show = await _own_show(request)
     report = orjson.loads(await _saved_report(request, show))
     return web.Response(

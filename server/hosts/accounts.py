@@ -55,6 +55,7 @@ def token_id(token: str) -> str:
 
 
 def check_new_password(password: str) -> None:
+    """Raise AccountError unless the password is a usable length."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise AccountError(f"A password needs {MIN_LENGTH} to {MAX_LENGTH} characters.")
 
@@ -64,6 +65,7 @@ class HostAccounts:
         self.redis = redis
 
     async def create(self, host_id: str, password: str, display_name: str = "") -> Host:
+        """A new host account; AccountError for a bad name or one taken."""
         if not HOST_ID.match(host_id):
             raise AccountError(f"A host name is {HOST_ID_HINT}.")
         check_new_password(password)
@@ -83,12 +85,14 @@ class HostAccounts:
         return Host(host_id, display_name or host_id, now)
 
     async def set_password(self, host_id: str, password: str) -> None:
+        """Replace a host's password."""
         check_new_password(password)
         if not await self.redis.exists(keys.host(host_id)):
             raise AccountError(f"There is no host called {host_id}.")
         await self.redis.hset(keys.host(host_id), "password", hash_password(password))
 
     async def get(self, host_id: str) -> Host | None:
+        """The host, if the account exists."""
         raw = cast(dict[str, str], await self.redis.hgetall(keys.host(host_id)))
         if "host_id" not in raw or "password" not in raw:
             return None
@@ -104,6 +108,7 @@ class HostAccounts:
         return await self.get(host_id)
 
     async def count(self) -> int:
+        """How many host accounts there are."""
         return int(await self.redis.scard(keys.HOSTS))
 
     # ------------------------------------------------------------------ API tokens
@@ -128,6 +133,7 @@ class HostAccounts:
         return token
 
     async def host_for_api_token(self, token: str) -> str | None:
+        """The host an API token belongs to, or None for an unknown or revoked one."""
         return cast(str | None, await self.redis.get(keys.api_token(_digest(token))))
 
     async def api_tokens(self, host_id: str) -> list[ApiToken]:

@@ -33,4 +33,5 @@ def session(session_id: str) -> str:
 
 
 def login_failures(kind: str, who: str) -> str:
+    """Failed logins of one account or address (``kind``: host or address)."""
     return f"{PREFIX}:login-failures:{kind}:{who}"

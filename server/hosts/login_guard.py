@@ -44,6 +44,7 @@ class LoginGuard:
         return max(wait, 0)
 
     async def failed(self, host_id: str, address: str) -> None:
+        """Count a failed login against the account and the address."""
         pipe = self.redis.pipeline(transaction=False)
         for key in self._keys(host_id, address):
             pipe.incr(key)
@@ -52,4 +53,5 @@ class LoginGuard:
         await pipe.execute()
 
     async def succeeded(self, host_id: str, address: str) -> None:
+        """Forget the account's failed logins."""
         await self.redis.delete(self._keys(host_id, address)[0])

@@ -19,6 +19,7 @@ MAX_LENGTH = 200
 
 
 def hash_password(password: str) -> str:
+    """The stored form of a password (scrypt, fresh salt)."""
     salt = secrets.token_bytes(16)
     key = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, dklen=KEY_BYTES)
     return "$".join(
@@ -34,6 +35,7 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches its stored form."""
     try:
         scheme, n, r, p, salt, key = stored.split("$")
         if scheme != "scrypt":

@@ -64,6 +64,7 @@ class Sessions:
         return f"{session.session_id}.{self._sign(session.session_id)}", session
 
     async def lookup(self, cookie: str) -> Session | None:
+        """The session of a cookie, if it is genuine and still open."""
         session_id = self._session_id(cookie)
         if session_id is None:
             return None
@@ -73,6 +74,7 @@ class Sessions:
         return Session(session_id, raw["host_id"], raw["csrf"])
 
     async def end(self, cookie: str) -> None:
+        """End the session of a cookie."""
         session_id = self._session_id(cookie)
         if session_id is not None:
             await self.redis.delete(keys.session(session_id))

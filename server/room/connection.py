@@ -47,9 +47,11 @@ class Outgoing:
         return len(self._frames) <= self._max_frames and self._bytes <= self._max_bytes
 
     def empty(self) -> bool:
+        """Whether nothing waits to be written."""
         return not self._frames
 
     async def get(self) -> bytes:
+        """The next frame to write, once there is one."""
         while not self._frames:
             self._ready.clear()
             await self._ready.wait()
@@ -77,9 +79,11 @@ class Connection:
 
     @property
     def user_id(self) -> str | None:
+        """The signed-in viewer's id; None for an anonymous reader."""
         return self.viewer.user_id if self.viewer else None
 
     def encode(self, views: list[dict[str, Any]]) -> bytes:
+        """These events as bytes ready for this kind of connection."""
         raise NotImplementedError
 
     def deliver(self, data: bytes, views: list[dict[str, Any]], state_only: bool) -> bool:
@@ -115,9 +119,11 @@ class Connection:
             self.out.put(self.encode(held))
 
     async def write(self, data: bytes) -> None:
+        """Write one frame to the viewer."""
         raise NotImplementedError
 
     async def close(self, code: int, reason: str) -> None:
+        """Close the connection, saying why."""
         raise NotImplementedError
 
     async def run_writer(self) -> None:
@@ -166,6 +172,7 @@ class WsConnection(Connection):
         self._holding = False
 
     def encode(self, views: list[dict[str, Any]]) -> bytes:
+        """These events as bytes ready for this kind of connection."""
         return ws_text_frame(frame(views))
 
     def _writable(self) -> bool:
@@ -178,6 +185,7 @@ class WsConnection(Connection):
         )
 
     def write_now(self, data: bytes) -> bool:
+        """Write at once if nothing waits and the network keeps up; False to queue it."""
         transport = self._transport
         if self._holding or not self._writable() or transport is None:
             return False
@@ -187,6 +195,7 @@ class WsConnection(Connection):
         return True
 
     async def write(self, data: bytes) -> None:
+        """Write one frame to the viewer."""
         transport = self._transport
         self._holding = True
         try:
@@ -201,6 +210,7 @@ class WsConnection(Connection):
             self._holding = False
 
     async def close(self, code: int, reason: str) -> None:
+        """Close the connection, saying why."""
         self.closed = True
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
@@ -213,6 +223,7 @@ class WsConnection(Connection):
 
 
 def sse_encode(views: list[dict[str, Any]]) -> bytes:
+    """Events as Server-Sent Events, each with its offset as id."""
     parts = []
     for view in views:
         head = f"id: {view['offset']}\n" if "offset" in view else ""
@@ -237,9 +248,11 @@ class SseConnection(Connection):
         self.done = asyncio.Event()
 
     def encode(self, views: list[dict[str, Any]]) -> bytes:
+        """These events as bytes ready for this kind of connection."""
         return sse_encode(views)
 
     async def write(self, data: bytes) -> None:
+        """Write one frame to the viewer."""
         try:
             await self.response.write(data)
         except (ConnectionError, RuntimeError):
@@ -247,6 +260,7 @@ class SseConnection(Connection):
             self.done.set()
 
     async def close(self, code: int, reason: str) -> None:
+        """Close the connection, saying why."""
         # SSE has no close codes: say why as a last event, then end the stream.
         if not self.closed:
             self.out.put(sse_encode([{"type": "closing", "code": code, "reason": reason}]))

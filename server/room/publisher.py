@@ -128,6 +128,7 @@ class RoomPublisher:
         return History([from_history(i, f) for i, f in entries], latest)
 
     async def latest_offset(self, room_id: str) -> str:
+        """The offset of the room's latest event ("0-0" for none)."""
         last = await self.redis.xrevrange(RoomKeys(room_id).events, count=1)
         if not last:
             return "0-0"
@@ -135,10 +136,12 @@ class RoomPublisher:
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def state(self, room_id: str) -> dict[str, str]:
+        """The room's pinned message, pinned offer and slow mode."""
         raw = cast(dict[bytes, bytes], await self.redis.hgetall(RoomKeys(room_id).state))
         return {key.decode(): value.decode() for key, value in raw.items()}
 
     async def blocked_words(self, room_id: str) -> set[str]:
+        """The words the host blocked in the room's chat."""
         words = cast(set[bytes], await self.redis.smembers(RoomKeys(room_id).blocked_words))
         return {w.decode() for w in words}
 
@@ -153,6 +156,7 @@ class RoomPublisher:
         return await self.publish(room_id, type_, fields)
 
     async def mute(self, room_id: str, user_id: str, muted: bool) -> str:
+        """Mute or unmute a viewer in the room's chat, and say so."""
         k = RoomKeys(room_id)
         if muted:
             await self.redis.sadd(k.muted, user_id)
@@ -161,10 +165,12 @@ class RoomPublisher:
         return await self.publish(room_id, "user_muted", {"user_id": user_id, "muted": muted})
 
     async def ban(self, room_id: str, user_id: str) -> str:
+        """Ban a viewer from the room, and say so (their sockets close)."""
         await self.redis.sadd(RoomKeys(room_id).banned, user_id)
         return await self.publish(room_id, "user_banned", {"user_id": user_id})
 
     async def set_blocked_words(self, room_id: str, words: list[str]) -> str:
+        """Replace the room's blocked words."""
         k = RoomKeys(room_id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(k.blocked_words)

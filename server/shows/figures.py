@@ -22,6 +22,7 @@ LOW_STOCK_SHARE = 0.1
 
 
 def offer_figures(offer: Offer) -> dict[str, Any]:
+    """An offer's sales figures for the dashboard and the report."""
     low_at = max(1, int(offer.total * LOW_STOCK_SHARE))
     return {
         "offer_id": offer.id,
