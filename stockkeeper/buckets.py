@@ -75,6 +75,7 @@ class Buckets:
         self.units_moved = 0
 
     def remember(self, offer_id: str, count: int) -> None:
+        """Note a new offer's bucket count, so its first presses need not read it."""
         self._counts[offer_id] = count
 
     def known_count(self, offer_id: str) -> int | None:
@@ -101,6 +102,7 @@ class Buckets:
         return self._counts[offer_id]
 
     def home(self, offer_id: str, user_id: str, count: int) -> str:
+        """The bucket a buyer always reserves in (see home_index)."""
         return bucket_id(offer_id, home_index(user_id, count))
 
     # ---------------------------------------------------------------- moves

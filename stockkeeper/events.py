@@ -30,6 +30,7 @@ def iso_ms(epoch_ms: str | int) -> str:
 
 
 def order_confirmed(fields: dict[str, str]) -> dict[str, Any]:
+    """The Kafka record of a confirmed order, from its outbox entry."""
     return {
         "schema": "livesale.order_confirmed",
         "schema_version": SCHEMA_VERSION,
@@ -50,6 +51,7 @@ def order_confirmed(fields: dict[str, str]) -> dict[str, Any]:
 
 
 def refund_due(fields: dict[str, str]) -> dict[str, Any]:
+    """The Kafka record of a payment owed back, from its outbox entry."""
     return {
         "schema": "livesale.refund_due",
         "schema_version": SCHEMA_VERSION,

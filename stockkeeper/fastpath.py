@@ -22,15 +22,19 @@ class SoldOutFlags:
         self._raised_at: dict[str, float] = {}
 
     def raise_flag(self, offer_id: str) -> None:
+        """Redis said the offer has no unit left."""
         self._raised_at[offer_id] = time.monotonic()
 
     def lower(self, offer_id: str) -> None:
+        """Units came back to the offer."""
         self._raised_at.pop(offer_id, None)
 
     def lower_all(self) -> None:
+        """Forget every flag (stock events may have been missed)."""
         self._raised_at.clear()
 
     def is_sold_out(self, offer_id: str) -> bool:
+        """Whether the offer's flag is up and not older than ``max_age_s``."""
         raised_at = self._raised_at.get(offer_id)
         if raised_at is None:
             return False
@@ -52,9 +56,11 @@ class RecentReservations:
         self._items: OrderedDict[tuple[str, str, str], ReserveResult] = OrderedDict()
 
     def remember(self, offer_id: str, user_id: str, key: str, result: ReserveResult) -> None:
+        """Keep a reservation's answer, forgetting the oldest beyond ``capacity``."""
         self._items[(offer_id, user_id, key)] = result
         if len(self._items) > self._capacity:
             self._items.popitem(last=False)
 
     def get(self, offer_id: str, user_id: str, key: str) -> ReserveResult | None:
+        """The answer this process gave to that request, if it still remembers it."""
         return self._items.get((offer_id, user_id, key))

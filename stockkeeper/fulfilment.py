@@ -28,6 +28,7 @@ OrderHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def shipments_key(group: str) -> str:
+    """The Redis set of orders a fulfilment consumer group has shipped."""
     return f"fulfilment:{group}:shipments"
 
 

@@ -37,6 +37,7 @@ def parent_of(bucket: str) -> str:
 
 
 def room_offers(room_id: str) -> str:
+    """The set of a room's offer ids."""
     return f"{PREFIX}:{{room:{room_id}}}:offers"
 
 
@@ -55,18 +56,22 @@ class OfferKeys:
 
     @property
     def offer(self) -> str:
+        """The offer's hash: its fields, state and stock counters."""
         return f"{self._base}:offer"
 
     @property
     def users(self) -> str:
+        """Units held or bought per user (the per-user limit)."""
         return f"{self._base}:users"
 
     @property
     def deadlines(self) -> str:
+        """Sorted set of held holds by payment deadline (the sweeper's index)."""
         return f"{self._base}:deadlines"
 
     @property
     def outbox(self) -> str:
+        """Stream of orders and refunds the relay sends to Kafka."""
         return f"{self._base}:outbox"
 
     @property
@@ -86,11 +91,14 @@ class OfferKeys:
 
     @property
     def hold_prefix(self) -> str:
+        """Start of every hold's key of this offer."""
         return f"{self.prefix}hold:"
 
     def hold(self, hold_id: str) -> str:
+        """A hold's hash."""
         return self.hold_prefix + hold_id
 
     def idempotency(self, user_id: str, key: str) -> str:
+        """Where the hold id made by a buyer's request with this idempotency key is kept."""
         # hold_reserve.lua builds the same key: prefix .. 'idem:' .. user .. ':' .. key
         return f"{self.prefix}idem:{user_id}:{key}"

@@ -112,6 +112,7 @@ class OutboxRelay:
         return len(batch)
 
     async def outbox_depth(self) -> int:
+        """Entries written but not yet acknowledged by Kafka, over all offers."""
         return await outbox_depth(self.redis)
 
     async def _outbox_depth_or_none(self) -> int | None:

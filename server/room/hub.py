@@ -86,6 +86,7 @@ class RoomHub:
     # ---------------------------------------------------------------- membership
 
     async def join(self, conn: Connection) -> None:
+        """Add a viewer to its room, subscribing to the room's channel for the first."""
         async with self._subscriptions:
             room = self._rooms.get(conn.room_id)
             if room is None:
@@ -96,6 +97,7 @@ class RoomHub:
             room.add(conn)
 
     async def leave(self, conn: Connection) -> None:
+        """Remove a viewer; the last one out unsubscribes from the room's channel."""
         async with self._subscriptions:
             room = self._rooms.get(conn.room_id)
             if room is None:
@@ -135,10 +137,12 @@ class RoomHub:
         return sum(len(room.connections) for room in self._rooms.values())
 
     def viewers(self, room_id: str) -> int:
+        """This process's viewers of a room."""
         room = self._rooms.get(room_id)
         return room.audience() if room else 0
 
     def like(self, room_id: str) -> None:
+        """Count a like, shared with the other processes at the next counts turn."""
         room = self._rooms.get(room_id)
         if room is not None:
             room.likes += 1
