@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Files the running service, its commands and its benchmarks read besides Python modules.
+DATA_FILES = ("server", "*.lua", "*.html", "*.js", "*.css"), ("stockkeeper", "*.lua", "*.json")
 #: Not part of what pip builds from: environments, caches, reports, earlier builds.
 NOT_SHIPPED = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
@@ -85,3 +87,20 @@ def test_the_bench_command_says_in_one_line_that_it_needs_the_dev_extras(
     [line] = done.stderr.splitlines()
     assert line.startswith("livesale-bench: the benchmarks need the development extras (")
     assert "pip install -e '.[dev]'" in line
+
+
+@pytest.mark.timeout(900)
+def test_the_installed_package_holds_every_script_page_and_schema(runtime_venv: Path) -> None:
+    """Guards against a Lua script, page or schema left out of the wheel (package-data):
+    the help texts would still work, the service would not."""
+    where = "import os, server; print(os.path.dirname(server.__path__[0]))"
+    site = Path(run_in(runtime_venv, "python", "-c", where).stdout.strip())
+    wanted = {
+        path.relative_to(ROOT)
+        for package, *patterns in DATA_FILES
+        for pattern in patterns
+        for path in (ROOT / package).rglob(pattern)
+    }
+    wanted |= {Path("deploy/kafka/pom.xml"), Path("loadtests/wrk_reserve.lua")}
+    assert wanted
+    assert sorted(str(f) for f in wanted if not (site / f).is_file()) == []
