@@ -126,21 +126,3 @@ class RateLimited(LivesaleError):
     """Too much, too fast: the same request succeeds later (the details say when)."""
 
     retriable = True
-
-
-# Kept while server/api/decoding.py and tests/test_bodies.py (being written alongside) still
-# use the old names; remove both once they raise Invalid with ErrorCode members and read
-# statuses and bodies through server.api.errors.answer_for.
-class ApiError(Invalid):
-    """Deprecated: a 400 with a code; raise ``Invalid(ErrorCode.X, ...)`` instead."""
-
-    status = 400
-
-    def body(self) -> dict[str, Any]:
-        """Deprecated: ``server.api.errors.answer_for(exc).body()``."""
-        return {"error": {"code": str(self.code), "message": self.message, **self.details}}
-
-
-def bad_request(code: str, message: str, **details: Any) -> ApiError:
-    """Deprecated: raise ``Invalid(ErrorCode.X, ...)``."""
-    return ApiError(ErrorCode(code), message, **details)

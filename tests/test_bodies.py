@@ -10,16 +10,18 @@ import pytest
 
 from server.api import bodies
 from server.api.decoding import convert_message, decode_body
-from server.errors import ApiError
+from server.api.errors import answer_for
+from server.errors import Invalid
 
 PRODUCT = {"sku": "MUG", "title": "Mug", "unit_price": 1999, "currency": "EUR", "stock": 5}
 
 
 def error_of(raw: bytes, type_: type[msgspec.Struct]) -> dict[str, Any]:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Invalid) as caught:
         decode_body(raw, type_)
-    assert caught.value.status == 400
-    error: dict[str, Any] = caught.value.body()["error"]
+    answer = answer_for(caught.value)
+    assert answer.status == 400
+    error: dict[str, Any] = answer.body()["error"]
     return error
 
 
@@ -152,7 +154,7 @@ def test_blocked_words_have_one_rule_for_every_mistake(words: Any) -> None:
     raw = msgspec.json.encode({"words": words})
     assert error_of(raw, bodies.BlockedWords) == {
         "code": "invalid_field",
-        "message": 'Send {"words": [...]}: up to 200 words of 1-64 characters.',
+        "message": 'Send {"words": [...]}: up to 500 words of 1-64 characters.',
         "field": "words",
     }
 
@@ -162,9 +164,9 @@ def test_socket_messages_are_checked_like_bodies() -> None:
         {"offer_id": "7", "quantity": 2, "idempotency_key": "press-0001"}, bodies.ReserveMessage
     )
     assert (press.offer_id, press.quantity) == ("7", 2)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Invalid) as caught:
         convert_message({"offer_id": "07", "idempotency_key": "press-0001"}, bodies.ReserveMessage)
-    assert caught.value.body()["error"] == {
+    assert answer_for(caught.value).body()["error"] == {
         "code": "invalid_field",
         "message": "Field 'offer_id' must be an offer id.",
         "field": "offer_id",

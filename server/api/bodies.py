@@ -14,7 +14,9 @@ from msgspec import Meta
 
 from stockkeeper.buckets import MAX_BUCKETS
 from stockkeeper.keeper import HOLD_ID, OFFER_ID
+from stockkeeper.models import OfferSpec
 
+from ..errors import ErrorCode
 from ..hosts.accounts import HOST_ID_HINT
 from ..hosts.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from .decoding import Explained
@@ -23,7 +25,7 @@ from .decoding import Explained
 MAX_UNITS_PER_REQUEST = 100
 MAX_STOCK = 10_000_000
 MAX_PRODUCTS = 50
-MAX_BLOCKED_WORDS = 200
+MAX_BLOCKED_WORDS = 500
 EPOCH_MS_MAX = 10**13
 SLUG_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
 SLUG_HINT = "1-64 letters, digits or _ . : -"
@@ -57,11 +59,11 @@ WindowSeconds = Annotated[int, _whole(1, 7 * 86_400)]
 EpochMs = Annotated[int, _whole(0, EPOCH_MS_MAX)]
 
 
-class Body(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """Base of every body: unknown fields are an error, values never change after checks."""
+class Body(msgspec.Struct, forbid_unknown_fields=True):
+    """Base of every body: unknown fields are an error."""
 
-    #: (field, message) to answer for any problem, for bodies whose rule is one sentence.
-    __invalid__: ClassVar[tuple[str, str] | None] = None
+    #: (code, field, message) to answer for any problem, for bodies whose rule is one sentence.
+    __invalid__: ClassVar[tuple[ErrorCode, str | None, str] | None] = None
 
 
 class Empty(Body):
@@ -111,6 +113,25 @@ class Product(Body):
     def __post_init__(self) -> None:
         if self.buckets > self.stock:
             raise Explained("buckets", "Field 'buckets' must be at most the stock.")
+
+    def spec(self, room_id: str) -> OfferSpec:
+        """The stock keeper's spec of this product as an offer of ``room_id``."""
+        return OfferSpec(
+            room_id=room_id,
+            sku=self.sku,
+            title=self.title,
+            unit_price=self.unit_price,
+            currency=self.currency,
+            stock=self.stock,
+            per_user_limit=self.per_user_limit,
+            hold_seconds=self.hold_seconds,
+            opens_at=self.opens_at_ms,
+            closes_at=self.closes_at_ms,
+            image_url=self.image_url,
+            countdown_s=self.countdown_seconds,
+            window_s=self.window_seconds,
+            buckets=self.buckets,
+        )
 
 
 class CreateOffer(Product, kw_only=True):
@@ -185,6 +206,7 @@ class BlockedWords(Body):
     """The room's blocked words, replacing the previous list."""
 
     __invalid__ = (
+        ErrorCode.INVALID_FIELD,
         "words",
         f'Send {{"words": [...]}}: up to {MAX_BLOCKED_WORDS} words of 1-64 characters.',
     )
@@ -236,6 +258,17 @@ class ConfirmMessage(Confirm, kw_only=True):
     """``{"type": "confirm"}``: a payment over the socket."""
 
     hold_id: HoldId
+
+
+class ChatMessage(Body):
+    """``{"type": "chat"}``: a line of chat (its length is the room's rule, checked after)."""
+
+    __invalid__ = (
+        ErrorCode.INVALID_MESSAGE,
+        None,
+        'A chat message is {"type": "chat", "text": ...}.',
+    )
+    text: str
 
 
 class CancelMessage(Body):

@@ -13,9 +13,10 @@ import re
 from typing import Any, TypeVar
 
 import msgspec
+from aiohttp import web
 from msgspec import inspect
 
-from ..errors import ApiError, bad_request
+from ..errors import ErrorCode, Invalid
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -40,16 +41,22 @@ def _decoder(type_: type[T]) -> msgspec.json.Decoder[T]:
     return msgspec.json.Decoder(type_)
 
 
+async def read_body(request: web.Request, type_: type[T]) -> T:
+    """The request's JSON body as a ``type_``, or ``Invalid`` saying what is wrong with it."""
+    return decode_body(await request.read(), type_)
+
+
 def decode_body(raw: bytes, type_: type[T]) -> T:
-    """``raw`` (a JSON object; an empty body is ``{}``) as a ``type_``, or a 400 ApiError."""
+    """``raw`` (a JSON object; an empty body is ``{}``) as a ``type_``, or ``Invalid``."""
     try:
-        return _decoder(type_).decode(raw)
+        body: T = _decoder(type_).decode(raw)
+        return body
     except msgspec.ValidationError as exc:
         error = exc
     except msgspec.DecodeError as exc:
         if not raw.strip():
             return decode_body(b"{}", type_)
-        raise bad_request("invalid_json", f"The body is not valid JSON: {exc}.") from exc
+        raise Invalid(ErrorCode.INVALID_JSON, f"The body is not valid JSON: {exc}.") from exc
     # The console sends null for a field left empty, and null has always meant "not given".
     try:
         data = msgspec.json.decode(raw)
@@ -64,7 +71,7 @@ def decode_body(raw: bytes, type_: type[T]) -> T:
 
 
 def convert_message(data: dict[str, Any], type_: type[T]) -> T:
-    """A socket message already parsed from JSON, as a ``type_``, or a 400 ApiError."""
+    """A socket message already parsed from JSON, as a ``type_``, or ``Invalid``."""
     try:
         return msgspec.convert(data, type_)
     except msgspec.ValidationError as exc:
@@ -93,42 +100,44 @@ def _without_nulls(data: Any) -> Any:
     return data
 
 
-def explain(error: msgspec.ValidationError, type_: type[msgspec.Struct]) -> ApiError:
+def explain(error: msgspec.ValidationError, type_: type[msgspec.Struct]) -> Invalid:
     """The API error (stable code, message for people) that says what ``error`` found."""
     match = _ERROR.match(str(error))
     assert match is not None  # the pattern matches any text
     detail, path = match["detail"], _path(match["path"] or "")
     override = getattr(type_, "__invalid__", None)
     if override is not None:
-        field, message = override
-        return bad_request("invalid_field", message, field=field)
+        code, field, message = override
+        return Invalid(code, message, field=field) if field else Invalid(code, message)
     if isinstance(error.__cause__, Explained):
         cause = error.__cause__
-        return _in_item(bad_request("invalid_field", cause.message, field=cause.field), path)
+        return _in_item(Invalid(ErrorCode.INVALID_FIELD, cause.message, field=cause.field), path)
     if not path and detail.startswith("Expected `object`"):
-        return bad_request("invalid_body", "The body must be a JSON object.")
+        return Invalid(ErrorCode.INVALID_BODY, "The body must be a JSON object.")
     struct, item_path, field = _walk(type_, path)
     if struct is None:
-        return bad_request("invalid_body", "The body does not have the expected shape.")
+        return Invalid(ErrorCode.INVALID_BODY, "The body does not have the expected shape.")
     named = _NAMED_FIELD.search(detail)
     if detail.startswith("Object contains unknown field") and named:
         known = ", ".join(sorted(f.encode_name for f in struct.fields)) or "no fields"
-        error_out = bad_request(
-            "unknown_field",
+        error_out = Invalid(
+            ErrorCode.UNKNOWN_FIELD,
             f"Unknown field {named[1]!r}; this endpoint takes {known}.",
             field=named[1],
         )
     elif detail.startswith("Object missing required field") and named:
-        error_out = bad_request("missing_field", f"Field {named[1]!r} is required.", field=named[1])
+        error_out = Invalid(
+            ErrorCode.MISSING_FIELD, f"Field {named[1]!r} is required.", field=named[1]
+        )
     elif field is not None:
         error_out = _field_error(field, detail)
     elif item_path and item_path == path and detail.startswith("Expected `object`"):
         noun, position = _item_name(item_path)
-        return bad_request(
-            "invalid_field", f"{noun.capitalize()} {position + 1} must be an object."
+        return Invalid(
+            ErrorCode.INVALID_FIELD, f"{noun.capitalize()} {position + 1} must be an object."
         )
     else:
-        return bad_request("invalid_body", "The body does not have the expected shape.")
+        return Invalid(ErrorCode.INVALID_BODY, "The body does not have the expected shape.")
     return _in_item(error_out, item_path)
 
 
@@ -200,29 +209,33 @@ def _struct_of(t: inspect.Type) -> inspect.StructType | None:
     return None
 
 
-def _field_error(field: inspect.Field, detail: str) -> ApiError:
+def _field_error(field: inspect.Field, detail: str) -> Invalid:
     name, plain, extra = field.encode_name, _plain(field.type), _extra(field.type)
     if isinstance(plain, inspect.BoolType):
-        return bad_request("invalid_field", f"Field {name!r} must be true or false.", field=name)
+        return Invalid(
+            ErrorCode.INVALID_FIELD, f"Field {name!r} must be true or false.", field=name
+        )
     if isinstance(plain, inspect.IntType):
         low, high = plain.ge, plain.le
         if detail.startswith("Expected `int` ") and low is not None and high is not None:
-            return bad_request(
-                "out_of_range",
+            return Invalid(
+                ErrorCode.OUT_OF_RANGE,
                 f"Field {name!r} must be between {low} and {high}.",
                 field=name,
                 min=low,
                 max=high,
             )
-        return bad_request("invalid_field", f"Field {name!r} must be a whole number.", field=name)
+        return Invalid(
+            ErrorCode.INVALID_FIELD, f"Field {name!r} must be a whole number.", field=name
+        )
     if isinstance(plain, inspect.StrType):
         if "got" in detail:
-            return bad_request("invalid_field", f"Field {name!r} must be a string.", field=name)
+            return Invalid(ErrorCode.INVALID_FIELD, f"Field {name!r} must be a string.", field=name)
         hint = extra.get("hint", "of the documented form")
-        return bad_request("invalid_field", f"Field {name!r} must be {hint}.", field=name)
+        return Invalid(ErrorCode.INVALID_FIELD, f"Field {name!r} must be {hint}.", field=name)
     hint = extra.get("hint")  # lists and objects say what they must hold
     message = f"Field {name!r} must be {hint}." if hint else f"Field {name!r} is not valid."
-    return bad_request("invalid_field", message, field=name)
+    return Invalid(ErrorCode.INVALID_FIELD, message, field=name)
 
 
 def _item_name(item_path: list[str | int]) -> tuple[str, int]:
@@ -231,7 +244,7 @@ def _item_name(item_path: list[str | int]) -> tuple[str, int]:
     return (container[:-1] if container.endswith("s") else container), position
 
 
-def _in_item(error: ApiError, item_path: list[str | int]) -> ApiError:
+def _in_item(error: Invalid, item_path: list[str | int]) -> Invalid:
     """Name the list item an error is in: "Product 2: ..." with ``"product": 1``."""
     if item_path and isinstance(item_path[-1], int):
         noun, position = _item_name(item_path)

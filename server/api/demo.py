@@ -6,7 +6,6 @@ production an identity service mints viewer tokens (docs/tokens.md) and this is 
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from aiohttp import web
@@ -14,10 +13,10 @@ from aiohttp import web
 from ..appkeys import SETTINGS
 from ..errors import ErrorCode, NotFound
 from ..tokens import mint_viewer_token
+from .bodies import DemoViewer
+from .decoding import read_body
 from .responses import json_response
-from .validation import Str, read_body
 
-NAME = Str("display_name", re.compile(r"[^\x00-\x1f]{1,32}"), "1-32 characters on one line")
 DEMO_TOKEN_TTL_S = 12 * 3600
 
 
@@ -28,8 +27,8 @@ async def viewer_token(request: web.Request) -> web.Response:
         raise NotFound(
             ErrorCode.DEMO_DISABLED, "Demo sign-in is off here; sign in through the shop's app."
         )
-    body = await read_body(request, (NAME,))
-    name = body["display_name"].strip() or "viewer"
+    body = await read_body(request, DemoViewer)
+    name = body.display_name.strip() or "viewer"
     user_id = f"demo-{secrets.token_hex(6)}"
     token = mint_viewer_token(settings.viewer_token_secret, user_id, name, DEMO_TOKEN_TTL_S)
     return json_response({"token": token, "user_id": user_id, "display_name": name}, status=201)

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
 from ..appkeys import HOST_ACCOUNTS, LOGIN_GUARD, SESSIONS, SETTINGS
 from ..errors import ErrorCode, NotFound, RateLimited, Unauthorized
-from ..hosts.accounts import HOST_ID_HINT, token_id
-from ..hosts.passwords import MAX_LENGTH
+from ..hosts.accounts import token_id
 from ..hosts.sessions import COOKIE_NAME
 from .auth import require_host
+from .bodies import Login, NewApiToken
+from .decoding import read_body
 from .responses import json_response
-from .validation import Str, read_body
-
-LOGIN_BODY = (
-    Str("host_id", re.compile(r"[^\x00-\x1f]{1,64}"), HOST_ID_HINT),
-    Str("password", re.compile(rf"[^\x00]{{1,{MAX_LENGTH}}}", re.S), "your password"),
-)
-TOKEN_BODY = (Str("label", re.compile(r"[^\x00-\x1f]{1,64}"), "1-64 characters"),)
 
 
 def _address(request: web.Request) -> str:
@@ -29,8 +21,8 @@ def _address(request: web.Request) -> str:
 
 async def login(request: web.Request) -> web.Response:
     """Sign a host in to the console: a session cookie and its CSRF token."""
-    body = await read_body(request, LOGIN_BODY)
-    host_id, address = body["host_id"].strip().lower(), _address(request)
+    body = await read_body(request, Login)
+    host_id, address = body.host_id.strip().lower(), _address(request)
     guard = request.app[LOGIN_GUARD]
     wait = await guard.retry_after(host_id, address)
     if wait:
@@ -39,7 +31,7 @@ async def login(request: web.Request) -> web.Response:
             f"Too many failed logins. Try again in {max(1, wait // 60)} minute(s).",
             retry_after_s=wait,
         )
-    host = await request.app[HOST_ACCOUNTS].authenticate(host_id, body["password"])
+    host = await request.app[HOST_ACCOUNTS].authenticate(host_id, body.password)
     if host is None:
         await guard.failed(host_id, address)
         raise Unauthorized(ErrorCode.INVALID_LOGIN, "That host name and password do not match.")
@@ -94,10 +86,10 @@ async def me(request: web.Request) -> web.Response:
 async def create_api_token(request: web.Request) -> web.Response:
     """A new API token for the signed-in host's scripts; it is shown only in this answer."""
     caller = await require_host(request)
-    body = await read_body(request, TOKEN_BODY)
-    token = await request.app[HOST_ACCOUNTS].mint_api_token(caller.host_id, body["label"])
+    body = await read_body(request, NewApiToken)
+    token = await request.app[HOST_ACCOUNTS].mint_api_token(caller.host_id, body.label)
     return json_response(
-        {"token": token, "token_id": token_id(token), "label": body["label"]}, status=201
+        {"token": token, "token_id": token_id(token), "label": body.label}, status=201
     )
 
 

@@ -6,24 +6,18 @@ from aiohttp import web
 
 from ..appkeys import KEEPER, LINEUP
 from .auth import require_host, require_offer_host, require_room_host
-from .fields import MAX_STOCK, OFFER_BODY, check_offer, spec_of
+from .bodies import CreateOffer, Empty, OpenOffer, StockChange
+from .decoding import read_body
 from .responses import json_response
-from .validation import Int, read_body
 from .views import offer_view, stock_view
-
-OPEN_BODY = (
-    Int("countdown_seconds", 0, 3600, required=False),
-    Int("window_seconds", 1, 7 * 86_400, required=False),
-)
-QUANTITY_BODY = (Int("quantity", 1, MAX_STOCK),)
 
 
 async def create_offer(request: web.Request) -> web.Response:
     """A new draft offer in a room the host runs; the room's viewers see it added."""
     await require_host(request)
-    body = check_offer(await read_body(request, OFFER_BODY))
-    await require_room_host(request, body["room_id"])
-    offer = await request.app[LINEUP].add(spec_of(body))
+    body = await read_body(request, CreateOffer)
+    await require_room_host(request, body.room_id)
+    offer = await request.app[LINEUP].add(body.spec(body.room_id))
     return json_response(offer_view(offer), status=201)
 
 
@@ -42,8 +36,8 @@ async def room_offers(request: web.Request) -> web.Response:
 async def open_offer(request: web.Request) -> web.Response:
     """Launch an offer: on sale after its countdown, for its window."""
     await require_offer_host(request, request.match_info["offer_id"])
-    body = await read_body(request, OPEN_BODY)
-    countdown, window = body["countdown_seconds"], body["window_seconds"]
+    body = await read_body(request, OpenOffer)
+    countdown, window = body.countdown_seconds, body.window_seconds
     offer = await request.app[LINEUP].launch(
         request.match_info["offer_id"],
         countdown_ms=None if countdown is None else countdown * 1000,
@@ -55,7 +49,7 @@ async def open_offer(request: web.Request) -> web.Response:
 async def pause_offer(request: web.Request) -> web.Response:
     """Stop reservations for a while."""
     await require_offer_host(request, request.match_info["offer_id"])
-    await read_body(request, ())
+    await read_body(request, Empty)
     offer = await request.app[LINEUP].pause(request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
@@ -63,7 +57,7 @@ async def pause_offer(request: web.Request) -> web.Response:
 async def resume_offer(request: web.Request) -> web.Response:
     """Take reservations again."""
     await require_offer_host(request, request.match_info["offer_id"])
-    await read_body(request, ())
+    await read_body(request, Empty)
     offer = await request.app[LINEUP].resume(request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
@@ -71,7 +65,7 @@ async def resume_offer(request: web.Request) -> web.Response:
 async def close_offer(request: web.Request) -> web.Response:
     """End the sale for good."""
     await require_offer_host(request, request.match_info["offer_id"])
-    await read_body(request, ())
+    await read_body(request, Empty)
     offer = await request.app[LINEUP].close(request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
@@ -79,16 +73,16 @@ async def close_offer(request: web.Request) -> web.Response:
 async def restock(request: web.Request) -> web.Response:
     """Add units to an offer."""
     await require_offer_host(request, request.match_info["offer_id"])
-    body = await read_body(request, QUANTITY_BODY)
-    level = await request.app[KEEPER].restock(request.match_info["offer_id"], body["quantity"])
+    body = await read_body(request, StockChange)
+    level = await request.app[KEEPER].restock(request.match_info["offer_id"], body.quantity)
     return json_response(stock_view(level))
 
 
 async def pull_stock(request: web.Request) -> web.Response:
     """Take available units off sale."""
     await require_offer_host(request, request.match_info["offer_id"])
-    body = await read_body(request, QUANTITY_BODY)
-    level = await request.app[KEEPER].pull_stock(request.match_info["offer_id"], body["quantity"])
+    body = await read_body(request, StockChange)
+    level = await request.app[KEEPER].pull_stock(request.match_info["offer_id"], body.quantity)
     return json_response(stock_view(level))
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from ..errors import ErrorCode, NotFound
-from .validation import SLUG
+from .bodies import SLUG_PATTERN
+
+_ROOM = re.compile(SLUG_PATTERN)
 
 
 def room_in_path(request: web.Request) -> str:
     """The ``{room_id}`` of the path; a name no room can have is 404 ``unknown_room``."""
     room = request.match_info["room_id"]
-    if not SLUG.match(room):
+    if not _ROOM.fullmatch(room):
         raise NotFound(ErrorCode.UNKNOWN_ROOM, "There is no such room.")
     return room

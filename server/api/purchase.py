@@ -7,19 +7,19 @@ from aiohttp import web
 from ..appkeys import KEEPER, METRICS
 from .answers import SOLD_OUT_BODY, confirm_answer, reserve_answer
 from .auth import require_viewer
-from .fields import CONFIRM_BODY, RESERVE_BODY
+from .bodies import Confirm, Empty, Reserve
+from .decoding import read_body
 from .responses import json_response
-from .validation import read_body
 from .views import hold_status_view
 
 
 async def reserve(request: web.Request) -> web.Response:
     """Hold units of an offer for the signed-in viewer (the buy button)."""
     viewer = require_viewer(request)
-    body = await read_body(request, RESERVE_BODY)
+    body = await read_body(request, Reserve)
     offer_id = request.match_info["offer_id"]
     result = await request.app[KEEPER].reserve(
-        offer_id, viewer.user_id, body["quantity"], body["idempotency_key"]
+        offer_id, viewer.user_id, body.quantity, body.idempotency_key
     )
     request.app[METRICS].reservation(result.outcome, "http")
     if result.outcome == "sold_out" and result.available == 0:
@@ -31,9 +31,9 @@ async def reserve(request: web.Request) -> web.Response:
 async def confirm(request: web.Request) -> web.Response:
     """Turn a hold into an order once it is paid."""
     viewer = require_viewer(request)
-    body = await read_body(request, CONFIRM_BODY)
+    body = await read_body(request, Confirm)
     result = await request.app[KEEPER].confirm(
-        request.match_info["hold_id"], viewer.user_id, body["payment_ref"]
+        request.match_info["hold_id"], viewer.user_id, body.payment_ref
     )
     status, answer = confirm_answer(result)
     return json_response(answer, status=status)
@@ -42,7 +42,7 @@ async def confirm(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     """Give a hold's units back."""
     viewer = require_viewer(request)
-    await read_body(request, ())
+    await read_body(request, Empty)
     result = await request.app[KEEPER].cancel(request.match_info["hold_id"], viewer.user_id)
     return json_response({"outcome": result.outcome, "available": result.available})
 

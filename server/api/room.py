@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -26,19 +25,14 @@ from ..room.connection import Connection, SseConnection, WsConnection
 from ..room.inbox import INTERNAL_ERROR, Inbox
 from ..tokens import Viewer
 from .answers import confirm_answer, reserve_answer
+from .bodies import AuthMessage, CancelMessage, ChatMessage, ConfirmMessage, ReserveMessage
+from .decoding import convert_message
 from .errors import answer_for
-from .fields import CONFIRM_BODY, HOLD_FIELD, OFFER_FIELD, RESERVE_BODY
 from .paths import room_in_path
-from .validation import Str, check_fields
 from .views import offer_view
 
 log = logging.getLogger(__name__)
 
-# Built once: the buy button's messages are checked against them thousands of times a second.
-RESERVE_MESSAGE = (OFFER_FIELD, *RESERVE_BODY)
-CONFIRM_MESSAGE = (HOLD_FIELD, *CONFIRM_BODY)
-CANCEL_MESSAGE = (HOLD_FIELD,)
-AUTH_MESSAGE = (Str("token", re.compile(r".{1,2048}"), "a token"),)
 HISTORY_FRAME = 200
 #: Unanswered messages a socket may have before the server stops reading it.
 MESSAGES_IN_FLIGHT = 16
@@ -254,8 +248,8 @@ class SocketMessages:
         return self.conn.viewer.user_id
 
     async def _auth(self, message: dict[str, Any]) -> dict[str, Any]:
-        token = check_fields(message, AUTH_MESSAGE)
-        self.conn.viewer = self.app[VIEWER_TOKENS].verify(token["token"])
+        auth = convert_message(message, AuthMessage)
+        self.conn.viewer = self.app[VIEWER_TOKENS].verify(auth.token)
         return {"type": "auth_ok", "user_id": self.conn.viewer.user_id}
 
     async def _ping(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -263,12 +257,7 @@ class SocketMessages:
 
     async def _chat(self, message: dict[str, Any]) -> dict[str, Any]:
         user_id = self._signed_in()
-        text = message.get("text")
-        if set(message) != {"text"} or not isinstance(text, str):
-            raise Invalid(
-                ErrorCode.INVALID_MESSAGE, 'A chat message is {"type": "chat", "text": ...}.'
-            )
-        text = text.strip()
+        text = convert_message(message, ChatMessage).text.strip()
         if not text or len(text) > self.settings.chat_max_chars:
             raise Invalid(
                 ErrorCode.INVALID_CHAT,
@@ -296,25 +285,25 @@ class SocketMessages:
 
     async def _reserve(self, message: dict[str, Any]) -> dict[str, Any]:
         user_id = self._signed_in()
-        fields = check_fields(message, RESERVE_MESSAGE)
+        press = convert_message(message, ReserveMessage)
         result = await self.app[KEEPER].reserve(
-            fields["offer_id"], user_id, fields["quantity"], fields["idempotency_key"]
+            press.offer_id, user_id, press.quantity, press.idempotency_key
         )
         self.app[METRICS].reservation(result.outcome, "socket")
-        status, body = reserve_answer(fields["offer_id"], result)
+        status, body = reserve_answer(press.offer_id, result)
         return {"type": "reserve_result", "status": status, **body}
 
     async def _confirm(self, message: dict[str, Any]) -> dict[str, Any]:
         user_id = self._signed_in()
-        fields = check_fields(message, CONFIRM_MESSAGE)
-        result = await self.app[KEEPER].confirm(fields["hold_id"], user_id, fields["payment_ref"])
+        payment = convert_message(message, ConfirmMessage)
+        result = await self.app[KEEPER].confirm(payment.hold_id, user_id, payment.payment_ref)
         status, body = confirm_answer(result)
         return {"type": "confirm_result", "status": status, **body}
 
     async def _cancel(self, message: dict[str, Any]) -> dict[str, Any]:
         user_id = self._signed_in()
-        fields = check_fields(message, CANCEL_MESSAGE)
-        result = await self.app[KEEPER].cancel(fields["hold_id"], user_id)
+        cancel = convert_message(message, CancelMessage)
+        result = await self.app[KEEPER].cancel(cancel.hold_id, user_id)
         return {
             "type": "cancel_result",
             "status": 200,

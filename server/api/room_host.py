@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
 from ..appkeys import LINEUP, ROOM_PUBLISHER
 from ..errors import ErrorCode, Invalid
 from ..room.publisher import OFFSET
 from .auth import require_room_host
-from .fields import OFFER_FIELD
+from .bodies import Announcement, Ban, BlockedWords, Empty, Mute, PinOffer, SlowMode
+from .decoding import read_body
 from .paths import room_in_path
 from .responses import json_response
-from .validation import USER_FIELD, Bool, Int, Str, read_body, read_json_object
-
-TEXT = Str("text", re.compile(r"[^\x00-\x08\x0b-\x1f]{1,500}", re.S), "1-500 characters")
-MAX_BLOCKED_WORDS = 500
 
 
 async def announce(request: web.Request) -> web.Response:
     """Post an announcement; ``pinned`` keeps it on every viewer's screen."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, (TEXT, Bool("pinned", required=False, default=False)))
+    body = await read_body(request, Announcement)
     publisher = request.app[ROOM_PUBLISHER]
-    if body["pinned"]:
-        offset = await publisher.set_state(room_id, "pinned_message", pinned_message=body["text"])
+    if body.pinned:
+        offset = await publisher.set_state(room_id, "pinned_message", pinned_message=body.text)
     else:
-        offset = await publisher.publish(room_id, "announcement", {"text": body["text"]})
+        offset = await publisher.publish(room_id, "announcement", {"text": body.text})
     return json_response({"offset": offset}, status=201)
 
 
@@ -36,7 +31,7 @@ async def unpin_message(request: web.Request) -> web.Response:
     """Take the pinned message off every viewer's screen."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    await read_body(request, ())
+    await read_body(request, Empty)
     offset = await request.app[ROOM_PUBLISHER].set_state(
         room_id, "pinned_message", pinned_message=""
     )
@@ -47,8 +42,8 @@ async def pin_offer(request: web.Request) -> web.Response:
     """Show one of the room's offers at the top of every viewer's screen."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, (OFFER_FIELD,))
-    offset = await request.app[LINEUP].pin(room_id, body["offer_id"])
+    body = await read_body(request, PinOffer)
+    offset = await request.app[LINEUP].pin(room_id, body.offer_id)
     return json_response({"offset": offset})
 
 
@@ -56,7 +51,7 @@ async def delete_message(request: web.Request) -> web.Response:
     """Remove a chat message from every viewer's screen (by its offset)."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    await read_body(request, ())
+    await read_body(request, Empty)
     message_offset = request.match_info["offset"]
     if not OFFSET.match(message_offset):
         raise Invalid(ErrorCode.INVALID_OFFSET, "Messages are named by their offset, e.g. 1700-0.")
@@ -70,8 +65,8 @@ async def mute(request: web.Request) -> web.Response:
     """Stop (or let again) a viewer posting in the room's chat."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, (USER_FIELD, Bool("muted", required=False, default=True)))
-    offset = await request.app[ROOM_PUBLISHER].mute(room_id, body["user_id"], body["muted"])
+    body = await read_body(request, Mute)
+    offset = await request.app[ROOM_PUBLISHER].mute(room_id, body.user_id, body.muted)
     return json_response({"offset": offset})
 
 
@@ -79,8 +74,8 @@ async def ban(request: web.Request) -> web.Response:
     """Remove a viewer from the room's chat and close their connections."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, (USER_FIELD,))
-    offset = await request.app[ROOM_PUBLISHER].ban(room_id, body["user_id"])
+    body = await read_body(request, Ban)
+    offset = await request.app[ROOM_PUBLISHER].ban(room_id, body.user_id)
     return json_response({"offset": offset})
 
 
@@ -88,9 +83,9 @@ async def slow_mode(request: web.Request) -> web.Response:
     """Each viewer may post once per ``seconds`` (0 turns slow mode off)."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, (Int("seconds", 0, 600),))
+    body = await read_body(request, SlowMode)
     offset = await request.app[ROOM_PUBLISHER].set_state(
-        room_id, "slow_mode", slow_mode_s=body["seconds"]
+        room_id, "slow_mode", slow_mode_s=body.seconds
     )
     return json_response({"offset": offset})
 
@@ -99,19 +94,8 @@ async def blocked_words(request: web.Request) -> web.Response:
     """Replace the room's blocked words (case-insensitive, matched anywhere in a message)."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    data = await read_json_object(request)
-    words = data.get("words") if set(data) == {"words"} else None
-    if (
-        not isinstance(words, list)
-        or len(words) > MAX_BLOCKED_WORDS
-        or not all(isinstance(w, str) and 0 < len(w.strip()) <= 64 for w in words)
-    ):
-        raise Invalid(
-            ErrorCode.INVALID_FIELD,
-            f'Send {{"words": [...]}}: up to {MAX_BLOCKED_WORDS} words of 1-64 characters.',
-            field="words",
-        )
-    cleaned = sorted({w.strip().casefold() for w in words})
+    body = await read_body(request, BlockedWords)
+    cleaned = sorted({word.strip().casefold() for word in body.words})
     await request.app[ROOM_PUBLISHER].set_blocked_words(room_id, cleaned)
     return json_response({"words": cleaned})
 

@@ -6,47 +6,19 @@ workflow of the host console on top of the line-up (server/lineup.py).
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 import orjson
 from aiohttp import web
 
 from ..appkeys import KEEPER, LINEUP, REDIS, ROOM_PUBLISHER, SHOWS
-from ..errors import Conflict, ErrorCode, Invalid, LivesaleError
+from ..errors import Conflict, ErrorCode
 from ..shows.figures import report_csv, show_figures
 from ..shows.store import Show
 from .auth import require_host
-from .fields import PRODUCT_BODY, check_offer, spec_of
+from .bodies import CreateShow, Empty, Product
+from .decoding import read_body
 from .paths import room_in_path
 from .responses import json_response
-from .validation import SLUG, SLUG_HINT, Str, check_fields, read_body, read_json_object
 from .views import offer_view, show_view
-
-MAX_PRODUCTS = 50
-TITLE = Str("title", re.compile(r"[^\x00-\x1f]{1,120}"), "1-120 characters on one line")
-
-
-def _products(data: Any) -> list[dict[str, Any]]:
-    if data is None:
-        return []
-    if not isinstance(data, list) or len(data) > MAX_PRODUCTS:
-        raise Invalid(
-            ErrorCode.INVALID_FIELD,
-            f"'products' must be a list of at most {MAX_PRODUCTS}.",
-            field="products",
-        )
-    checked = []
-    for index, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise Invalid(ErrorCode.INVALID_FIELD, f"Product {index + 1} must be an object.")
-        try:
-            checked.append(check_offer(check_fields(item, PRODUCT_BODY)))
-        except LivesaleError as exc:
-            exc.details["product"] = index
-            exc.message = f"Product {index + 1}: {exc.message}"
-            raise
-    return checked
 
 
 async def _own_show(request: web.Request) -> Show:
@@ -57,16 +29,10 @@ async def _own_show(request: web.Request) -> Show:
 async def create_show(request: web.Request) -> web.Response:
     """Create a show in a new room, with its line-up of products (each becomes an offer)."""
     caller = await require_host(request)
-    data = await read_json_object(request)
-    body = check_fields(
-        data, (Str("room_id", SLUG, SLUG_HINT), TITLE), ignore=frozenset({"products"})
-    )
-    products = _products(data.get("products"))
-    show = await request.app[SHOWS].create(body["room_id"], caller.host_id, body["title"])
+    body = await read_body(request, CreateShow)
+    show = await request.app[SHOWS].create(body.room_id, caller.host_id, body.title)
     lineup = request.app[LINEUP]
-    offers = [
-        await lineup.add(spec_of({**product, "room_id": show.room_id})) for product in products
-    ]
+    offers = [await lineup.add(product.spec(show.room_id)) for product in body.products]
     return json_response(
         {**show_view(show), "offers": [offer_view(offer) for offer in offers]}, status=201
     )
@@ -77,8 +43,8 @@ async def add_product(request: web.Request) -> web.Response:
     show = await _own_show(request)
     if show.status == "ended":
         raise Conflict(ErrorCode.SHOW_ENDED, "This show has ended.")
-    product = check_offer(await read_body(request, PRODUCT_BODY))
-    offer = await request.app[LINEUP].add(spec_of({**product, "room_id": show.room_id}))
+    product = await read_body(request, Product)
+    offer = await request.app[LINEUP].add(product.spec(show.room_id))
     return json_response(offer_view(offer), status=201)
 
 
@@ -99,7 +65,7 @@ async def dashboard(request: web.Request) -> web.Response:
 async def go_live(request: web.Request) -> web.Response:
     """Go live; viewers are told the first time."""
     show = await _own_show(request)
-    await read_body(request, ())
+    await read_body(request, Empty)
     live = await request.app[SHOWS].go_live(show)
     if show.status != "live":
         await request.app[ROOM_PUBLISHER].publish(show.room_id, "show_live", {"title": show.title})
@@ -109,7 +75,7 @@ async def go_live(request: web.Request) -> web.Response:
 async def launch_offer(request: web.Request) -> web.Response:
     """Launch a line-up product with its countdown and sale window, and pin it."""
     show = await _own_show(request)
-    await read_body(request, ())
+    await read_body(request, Empty)
     offer = await request.app[LINEUP].launch_in_show(show, request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
@@ -117,7 +83,7 @@ async def launch_offer(request: web.Request) -> web.Response:
 async def end_show(request: web.Request) -> web.Response:
     """Close every offer still on sale, and freeze the show's report."""
     show = await _own_show(request)
-    await read_body(request, ())
+    await read_body(request, Empty)
     if show.status == "ended":
         return json_response(orjson.loads(await _saved_report(request, show)))
     await request.app[LINEUP].close_all(show.room_id)
