@@ -31,6 +31,7 @@ COMPOSE_GO = "github.com/compose-spec/compose-go/v2@v2.16.2"
 
 
 def kubernetes_errors(path: Path) -> list[str]:
+    """What the Kubernetes schemas find wrong in a manifest file."""
     errors = []
     for index, document in enumerate(yaml.safe_load_all(path.read_text())):
         if document is None:
@@ -64,6 +65,7 @@ def compose_schema() -> dict[str, Any]:
 
 
 def compose_errors(path: Path) -> list[str]:
+    """What the Compose Specification finds wrong in a compose file."""
     document = yaml.safe_load(path.read_text())
     validator = jsonschema.Draft202012Validator(compose_schema())
     errors = [
@@ -79,6 +81,7 @@ def compose_errors(path: Path) -> list[str]:
 
 
 def haproxy_errors(path: Path) -> list[str]:
+    """What `haproxy -c` finds wrong in a configuration."""
     ensure("haproxy")
     done = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True)
     if done.returncode != 0:
@@ -87,6 +90,7 @@ def haproxy_errors(path: Path) -> list[str]:
 
 
 def check_all() -> dict[str, list[str]]:
+    """Every deployment file's problems, by file."""
     results = {
         str(path.relative_to(DEPLOY)): kubernetes_errors(path)
         for path in sorted((DEPLOY / "k8s").glob("*.yaml"))
@@ -99,6 +103,7 @@ def check_all() -> dict[str, list[str]]:
 
 
 def main() -> None:
+    """Print each deployment file's check; exit 1 if any failed."""
     results = check_all()
     for name, errors in results.items():
         print(f"{'ok  ' if not errors else 'FAIL'} deploy/{name}")

@@ -89,10 +89,12 @@ class Metrics:
         )
 
     def kafka_batch(self, count: int, seconds: float) -> None:
+        """Count messages Kafka acknowledged together, and time the batch."""
         self.kafka_send.observe(seconds)
         self.kafka_sent.inc(count)
 
     def reservation(self, outcome: str, transport: str) -> None:
+        """Count one press by outcome and by how it came (http or socket)."""
         # Once per press: keep each outcome's counter rather than look it up by its labels.
         counter = self._reservation_counters.get((outcome, transport))
         if counter is None:
@@ -110,6 +112,8 @@ def route_of(request: web.Request) -> str:
 
 
 def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware timing every request and counting it by route, method and status."""
+
     @web.middleware
     async def measure(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]

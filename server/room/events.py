@@ -27,10 +27,12 @@ class RoomEvent:
     to_user: str = ""
 
     def view(self) -> dict[str, Any]:
+        """The event as viewers receive it."""
         return {"type": self.type, "offset": self.offset, "at_ms": self.at_ms, **self.data}
 
 
 def pack_data(data: dict[str, Any]) -> bytes:
+    """An event's data as the room scripts store it (msgpack)."""
     return msgpack.packb(data, use_bin_type=True)
 
 

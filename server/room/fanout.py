@@ -43,11 +43,13 @@ class Due:
 
     @classmethod
     def of(cls, events: list[RoomEvent]) -> Due:
+        """The events a slice lacks, with their public views computed once."""
         views, state_only = views_for(events, "")
         personal = frozenset(e.to_user for e in events if e.to_user)
         return cls(events, views, state_only, personal)
 
     def oldest_public_ms(self) -> int | None:
+        """When the oldest public event was published (for the fan-out lag)."""
         return next((e.at_ms for e in self.events if not e.to_user), None)
 
 
@@ -96,6 +98,7 @@ class Room:
         return sum(1 for conn in self.connections if conn.counted)
 
     def add(self, conn: Connection) -> None:
+        """Seat a new viewer in the first slice with room, or in a new one."""
         # A new slice starts at the latest event: the viewer's history or snapshot, fetched
         # after joining, covers everything read before.
         part = next((s for s in self.slices if len(s.connections) < self._slice_size), None)
@@ -106,6 +109,7 @@ class Room:
         self._slice_of[conn] = part
 
     def remove(self, conn: Connection) -> None:
+        """Take a viewer out; an emptied slice goes away."""
         part = self._slice_of.pop(conn, None)
         if part is not None:
             part.connections.discard(conn)
@@ -113,6 +117,7 @@ class Room:
                 self.slices.remove(part)
 
     def append(self, event: RoomEvent) -> None:
+        """Keep an event read from the room's channel until every slice has it."""
         self._events.append(event)
 
     def take_due(self, part: Slice) -> Due:

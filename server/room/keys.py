@@ -32,14 +32,17 @@ class RoomKeys:
 
     @property
     def muted(self) -> str:
+        """Set: user ids muted in the room's chat."""
         return f"{self._base}:muted"
 
     @property
     def banned(self) -> str:
+        """Set: user ids banned from the room."""
         return f"{self._base}:banned"
 
     @property
     def blocked_words(self) -> str:
+        """Set: the room's blocked words, casefolded."""
         return f"{self._base}:blocked-words"
 
     @property
@@ -49,6 +52,7 @@ class RoomKeys:
 
     @property
     def likes(self) -> str:
+        """String: the room's like counter."""
         return f"{self._base}:likes"
 
     @property

@@ -67,6 +67,7 @@ class ShardedSubscriber:
             log.warning("Redis did not confirm the subscription to %s in time", channel)
 
     async def unsubscribe(self, channel: str) -> None:
+        """Stop receiving a channel's messages."""
         shard = self._shard_of.pop(channel, None)
         if shard is not None and shard in self._shards:
             await self._shards[shard][1].sunsubscribe(channel)
@@ -104,6 +105,7 @@ class ShardedSubscriber:
         return message
 
     async def aclose(self) -> None:
+        """Stop every shard's reader and close its connection."""
         for reader in self._readers.values():
             reader.cancel()
         await asyncio.gather(*self._readers.values(), return_exceptions=True)
