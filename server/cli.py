@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -95,27 +94,29 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_relay(args: argparse.Namespace) -> None:
     """Relay confirmed orders from the Redis outbox to Kafka until stopped."""
     from stockkeeper.relay import OutboxRelay
-    from stockkeeper.settings import StockSettings
 
     from .process import run_until_signalled
     from .redis_client import connect
 
-    settings = StockSettings.from_env()
+    # The name comes from the one place every process reads it: LIVESALE_RELAY_NAME.
+    server_settings = Settings.from_env()
+    settings = server_settings.stock
+    name = args.name or server_settings.relay_name
     _require(settings.redis_url, settings.kafka_bootstrap)
 
     async def main() -> None:
         redis = connect(settings.redis_url)
-        relay = OutboxRelay(redis, settings, args.name)
+        relay = OutboxRelay(redis, settings, name)
         log.info(
             "Outbox relay %s: Redis %s -> Kafka %s",
-            args.name,
+            name,
             settings.redis_url,
             settings.kafka_bootstrap,
         )
         try:
             await relay.run()
         finally:
-            log.info("Outbox relay %s stopped after %d events", args.name, relay.published)
+            log.info("Outbox relay %s stopped after %d events", name, relay.published)
             await redis.aclose()
 
     run_until_signalled(main())
@@ -265,8 +266,8 @@ def parser(defaults: CommandSettings | None = None) -> argparse.ArgumentParser:
     r = sub.add_parser("relay", help="relay confirmed orders from the outbox to Kafka")
     r.add_argument(
         "--name",
-        default=f"relay-{socket.gethostname()}",
-        help="stable name; a restarted relay re-sends what it had in flight",
+        help="stable name, its Kafka transactional id: a restarted relay finishes exactly "
+        "what it had in flight (default: LIVESALE_RELAY_NAME, else relay-1)",
     )
     r.set_defaults(func=cmd_relay)
 

@@ -28,7 +28,12 @@ async def read_topic(
 
 
 async def read_records(
-    bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0, settle_s: float = 1.0
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    timeout_s: float = 30.0,
+    settle_s: float = 1.0,
+    isolation_level: str = "read_committed",
 ) -> list[Record]:
     """Every record of ``topic``, with its partition and key, once ``expected`` arrived.
 
@@ -37,7 +42,11 @@ async def read_records(
     deadline = time.monotonic() + timeout_s
     partitions = await _partitions(bootstrap, topic, deadline)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        # What fulfilment reads: the orders of committed relay transactions only.
+        isolation_level=isolation_level,
     )
     await consumer.start()
     messages: list[Record] = []

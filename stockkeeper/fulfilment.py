@@ -1,11 +1,13 @@
 """A sample fulfilment consumer: how a shipping team reads confirmed orders.
 
-It reads the orders topic in a consumer group and ships each order exactly once by order id,
-although Kafka may deliver a message more than once (a relay re-sending after a crash, a
-consumer restarting before it committed). The shipment record itself is the de-duplication
-record: ``HSETNX`` writes it only for an order id not seen before, so "ship" and "remember
-that it shipped" are one step. Offsets are committed after a batch is recorded, so a crash
-re-reads, never skips.
+It reads the orders topic in a consumer group with ``isolation_level="read_committed"``, so
+it sees only orders whose relay transaction committed: each order once, whatever happened to
+the relays. It still ships each order exactly once by order id, the belt to those braces: a
+consumer restarting before it committed its offsets reads a batch again, and a
+read-uncommitted reader would also see aborted copies. The shipment record itself is the
+de-duplication record: ``HSETNX`` writes it only for an order id not seen before, so "ship"
+and "remember that it shipped" are one step. Offsets are committed after a batch is
+recorded, so a crash re-reads, never skips.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class FulfilmentConsumer:
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # Orders of aborted relay transactions stay in the log; never ship them.
+            isolation_level="read_committed",
         )
         await consumer.start()
         try:

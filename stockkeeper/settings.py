@@ -29,6 +29,15 @@ class StockSettings:
     #: A relay that has not acknowledged an entry for this long is presumed dead and its
     #: entries are taken over by another relay.
     relay_claim_idle_ms: int = 30_000
+    #: The compacted topic where each relay's transactions record which outbox entries they
+    #: carried (one partition, keyed by relay name).
+    relay_state_topic: str = "livesale.relay.state"
+    #: Longest wait for one Kafka step of the relay (joining as its transactional id, a
+    #: batch's acknowledgements, a commit) before it aborts and starts over.
+    relay_kafka_timeout_s: float = 30.0
+    #: Kafka aborts a relay's transaction left open this long (a relay killed mid-batch);
+    #: read-committed consumers of its partitions wait at most this long for it.
+    relay_transaction_timeout_ms: int = 60_000
     #: The sold-out flag is cleared by a stock event; this is the backstop if one is missed.
     sold_out_flag_max_age_s: float = 1.0
 
@@ -47,4 +56,11 @@ class StockSettings:
             idempotency_ttl_s=int(env.get("LIVESALE_IDEMPOTENCY_TTL_S", d.idempotency_ttl_s)),
             relay_batch=int(env.get("LIVESALE_RELAY_BATCH", d.relay_batch)),
             relay_claim_idle_ms=int(env.get("LIVESALE_RELAY_CLAIM_IDLE_MS", d.relay_claim_idle_ms)),
+            relay_state_topic=env.get("LIVESALE_RELAY_STATE_TOPIC", d.relay_state_topic),
+            relay_kafka_timeout_s=float(
+                env.get("LIVESALE_RELAY_KAFKA_TIMEOUT_S", d.relay_kafka_timeout_s)
+            ),
+            relay_transaction_timeout_ms=int(
+                env.get("LIVESALE_RELAY_TRANSACTION_TIMEOUT_MS", d.relay_transaction_timeout_ms)
+            ),
         )

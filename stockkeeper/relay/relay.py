@@ -1,0 +1,177 @@
+"""The outbox relay's loop: batches from the Redis outbox into Kafka transactions.
+
+One batch at a time: read entries, send them and the batch's state record in one Kafka
+transaction, commit, then acknowledge (and delete) the entries in Redis. When anything fails
+the relay drops its producer and starts over under the same transactional id, which fences
+the old producer and aborts what it left open; then it acknowledges its last committed
+batch (read back from the state topic) and sends its other pending entries again.
+
+Taking over a dead relay: its pending entries stay under its name. Another relay opens a
+producer with the dead one's transactional id (fencing it), recovers exactly as the dead
+relay would on restart, publishes its pending entries under its id and name, and closes.
+Because entries never change hands, "which entries may be committed but not acknowledged"
+always has one answer: the last state record of the name they are pending under. (Claiming
+them into the live relay's own name would break that: the dead relay, restarted, could
+commit a batch it had read before the claim, while the live relay sent the same entries
+under its own id, which no fence covers.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from aiokafka.errors import KafkaError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ..cancellation import stop_if_cancelled
+from ..settings import StockSettings
+from .outbox import Entry, Outbox, outbox_depth
+from .transactions import RelayTransactions
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, redis: Redis, settings: StockSettings, name: str) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.name = name
+        self.published = 0
+        #: Told how many messages Kafka acknowledged together, and how long that took.
+        self.on_sent: Callable[[int, float], None] = lambda count, seconds: None
+        self.outbox = Outbox(redis, settings.relay_batch)
+        self._transactions: RelayTransactions | None = None
+        # After a start or a failure, this relay's own pending entries go first.
+        self._own_pending = True
+        self._last_takeover = 0.0
+
+    async def run(self) -> None:
+        """Relay until cancelled, riding out Kafka and Redis outages."""
+        backoff = 0.2
+        try:
+            while True:
+                stop_if_cancelled()
+                try:
+                    sent = await self.relay_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # Whatever went wrong, the orders are still in the outbox: log, wait,
+                    # and start over with a fresh producer. This loop must never die.
+                    if not isinstance(exc, TimeoutError | KafkaError | RedisError | OSError):
+                        log.exception("Outbox relay hit an unexpected error")
+                    waiting = await self._outbox_depth_or_none()
+                    log.warning(
+                        "Orders cannot reach Kafka yet (%s: %s); %s wait in the outbox. "
+                        "Retrying in %.1f s.",
+                        type(exc).__name__,
+                        exc,
+                        "unknown number" if waiting is None else waiting,
+                        backoff,
+                    )
+                    await self._close()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.2
+                if not sent:
+                    await asyncio.sleep(self.settings.relay_idle_poll_s)
+        finally:
+            await self._close()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of outbox entries; returns how many were sent."""
+        streams = await self.outbox.streams()
+        if not streams:
+            return 0
+        transactions = await self._open()
+        taken = await self._take_over_abandoned(streams)
+        if taken:
+            return taken
+        batch: list[Entry] = []
+        if self._own_pending:
+            batch = await self.outbox.read(streams, self.name, pending=True)
+            self._own_pending = bool(batch)
+        if not batch:
+            batch = await self.outbox.read(streams, self.name, pending=False)
+        if not batch:
+            return 0
+        await self._publish(transactions, batch)
+        return len(batch)
+
+    async def outbox_depth(self) -> int:
+        """Entries written but not yet acknowledged by Kafka, over all offers."""
+        return await outbox_depth(self.redis)
+
+    async def _publish(self, transactions: RelayTransactions, batch: list[Entry]) -> None:
+        started = time.monotonic()
+        sent = await transactions.send(batch)
+        await transactions.commit()
+        self.on_sent(sent, time.monotonic() - started)
+        # Acknowledged only after the commit, and before the next batch is read: so at most
+        # the last committed batch of a name is ever committed and still pending.
+        await self._acknowledge(batch)
+        self.published += len(batch)
+
+    async def _acknowledge(self, batch: list[Entry]) -> None:
+        await self.outbox.acknowledge(batch)
+
+    async def _open(self) -> RelayTransactions:
+        if self._transactions is None:
+            transactions = RelayTransactions(self.settings, self.name)
+            self._transactions = transactions
+            committed = await transactions.open()
+            await self.outbox.acknowledge(committed)
+            self._own_pending = True
+            log.info("Outbox relay %s connected to Kafka", self.name)
+        return self._transactions
+
+    async def _close(self) -> None:
+        transactions, self._transactions = self._transactions, None
+        if transactions is not None:
+            await transactions.close()
+
+    async def _take_over_abandoned(self, streams: list[str]) -> int:
+        """Publish the pending entries of relays presumed dead; returns how many."""
+        now = time.monotonic()
+        if now - self._last_takeover < self.settings.relay_claim_idle_ms / 3000:
+            return 0
+        self._last_takeover = now
+        readers = await self.outbox.abandoned_readers(
+            streams, self.settings.relay_claim_idle_ms, self.name
+        )
+        taken = 0
+        for reader in readers:
+            taken += await self._take_over(reader, streams)
+        return taken
+
+    async def _take_over(self, reader: str, streams: list[str]) -> int:
+        transactions = RelayTransactions(self.settings, reader)
+        taken = 0
+        try:
+            # Fences the dead relay: from here on it cannot commit, and its open
+            # transaction is aborted. What it did commit is acknowledged now.
+            committed = await transactions.open()
+            await self.outbox.acknowledge(committed)
+            while batch := await self.outbox.read(streams, reader, pending=True):
+                await self._publish(transactions, batch)
+                taken += len(batch)
+        except (TimeoutError, KafkaError, RedisError, OSError) as exc:
+            # Kafka or Redis failing, or the relay is alive after all and fenced us in turn:
+            # what is left stays pending under its name, for it or for a later attempt.
+            log.warning("Could not take over the outbox entries of relay %s: %s", reader, exc)
+        finally:
+            await transactions.close()
+        if taken:
+            log.warning("Took over %d outbox entries left by stopped relay %s", taken, reader)
+        return taken
+
+    async def _outbox_depth_or_none(self) -> int | None:
+        try:
+            return await self.outbox_depth()
+        except (RedisError, OSError):
+            return None
