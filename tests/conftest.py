@@ -42,6 +42,9 @@ def stock_settings() -> StockSettings:
         kafka_bootstrap=KAFKA_BOOTSTRAP,
         orders_topic=f"test.orders.{run}",
         refunds_topic=f"test.refunds.{run}",
+        # Per test: a relay killed mid-transaction in one test must not hold back the next
+        # test's relays, which read this topic up to its end when they start.
+        relay_state_topic=f"test.relay-state.{run}",
         topic_partitions=3,
         sweep_interval_s=0.05,
         relay_claim_idle_ms=1000,

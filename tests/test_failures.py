@@ -122,6 +122,7 @@ def relay_process(settings: StockSettings, name: str, log: Path) -> subprocess.P
         "LIVESALE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "LIVESALE_ORDERS_TOPIC": settings.orders_topic,
         "LIVESALE_REFUNDS_TOPIC": settings.refunds_topic,
+        "LIVESALE_RELAY_STATE_TOPIC": settings.relay_state_topic,
         "LIVESALE_TOPIC_PARTITIONS": "3",
         "LIVESALE_RELAY_BATCH": "50",
         "LIVESALE_RELAY_CLAIM_IDLE_MS": "1000",
