@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 import signal
 import subprocess
@@ -26,16 +27,18 @@ KAFKA_VERSION = "3.9.1"
 
 
 def kafka_libs(cache_dir: Path) -> Path:
-    """The broker's jars, fetched from Maven Central into the cache on first use."""
+    """The broker's jars and tools, fetched from Maven Central into the cache on first use
+    (and again when ``pom.xml`` changes)."""
     libs = cache_dir / f"kafka-{KAFKA_VERSION}" / "libs"
     marker = libs / ".complete"
-    if marker.exists():
+    pom = resources.files("deploy").joinpath("kafka").joinpath("pom.xml")
+    wanted = hashlib.sha256(pom.read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text() == wanted:
         return libs
     if not shutil.which("java"):
         apt_install("openjdk-17-jre-headless")
     if not shutil.which("mvn"):
         apt_install("maven")
-    pom = resources.files("deploy").joinpath("kafka").joinpath("pom.xml")
     with resources.as_file(pom) as pom_path:
         run_command(
             [
@@ -50,7 +53,7 @@ def kafka_libs(cache_dir: Path) -> Path:
                 f"-DoutputDirectory={libs}",
             ]
         )
-    marker.touch()
+    marker.write_text(wanted)
     return libs
 
 
