@@ -7,7 +7,8 @@ matplotlib...); without them it says so in one line. ``livesale`` never imports 
 - ``costs``: the server's CPU per request, without sockets;
 - ``room``: a room full of viewers: fan-out delay, and buying over the sockets;
 - ``buckets``: a hot offer on the local Redis Cluster, one slot against K buckets;
-- ``loadtest``: the Locust scenarios at several user counts, into one report.
+- ``loadtest``: the Locust scenarios at several user counts, into one report;
+- ``relay``: orders a second into Kafka, with the relay's transactions and without.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def cmd_loadtest(args: argparse.Namespace) -> None:
     from .loadtest import main as run_loadtest
 
     run_loadtest(args)
+
+
+def cmd_relay(args: argparse.Namespace) -> None:
+    """Orders a second from the outbox into Kafka, with transactions and without."""
+    from .bench_relay import main as run_benchmark
+
+    run_benchmark(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -128,6 +136,16 @@ def parser() -> argparse.ArgumentParser:
     )
     _loadtest_arguments(lt)
     lt.set_defaults(func=cmd_loadtest)
+
+    rl = sub.add_parser(
+        "relay", help="orders/s into Kafka: relay transactions against at least once"
+    )
+    rl.add_argument("--orders", type=int, default=20_000, help="orders relayed per round")
+    rl.add_argument("--offers", type=int, default=4, help="offers (outbox streams) they span")
+    rl.add_argument("--batch", type=int, default=500, help="the relay's batch per stream")
+    rl.add_argument("--rounds", type=int, default=3, help="rounds of both relays (medians)")
+    rl.add_argument("--out", help="also write the figures as JSON to this file")
+    rl.set_defaults(func=cmd_relay)
     return p
 
 
