@@ -59,6 +59,8 @@ def test_null_counts_as_not_sent() -> None:
         (b'{"quantity": 1.5, "idempotency_key": "press-0001"}', "invalid_field", "whole number"),
         (b'{"quantity": 0, "idempotency_key": "press-0001"}', "out_of_range", "between 1 and 100"),
         (b'{"quantity": 1e400, "idempotency_key": "press-0001"}', "invalid_field", "whole number"),
+        (b'{"quantity": 1e30, "idempotency_key": "press-0001"}', "out_of_range", "between 1"),
+        (b'{"quantity": 1.0, "idempotency_key": "press-0001"}', "invalid_field", "whole number"),
         (
             b'{"quantity": 99999999999999999999, "idempotency_key": "press-0001"}',
             "out_of_range",
@@ -78,6 +80,32 @@ def test_a_bad_press_is_explained(raw: bytes, code: str, message: str) -> None:
     error = error_of(raw, bodies.Reserve)
     assert error["code"] == code
     assert message in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "type_"),
+    [
+        (b'{"idempotency_key": "press-0001", "admin": null}', bodies.Reserve),
+        (b'{"force": null}', bodies.Empty),
+    ],
+)
+def test_an_unknown_field_is_refused_even_when_null(
+    raw: bytes, type_: type[msgspec.Struct]
+) -> None:
+    """Guards against null-means-not-sent letting unknown fields through."""
+    assert error_of(raw, type_)["code"] == "unknown_field"
+
+
+def test_an_unknown_field_is_named_before_a_bad_one() -> None:
+    error = error_of(b'{"quantity": 0, "idempotency_key": "press-0001", "qty": 2}', bodies.Reserve)
+    assert (error["code"], error["field"]) == ("unknown_field", "qty")
+
+
+def test_a_chat_message_with_anything_but_text_is_refused() -> None:
+    """Guards against {"text": "hi", "foo": null} being posted."""
+    with pytest.raises(Invalid) as caught:
+        convert_message({"text": "hi", "foo": None}, bodies.ChatMessage)
+    assert answer_for(caught.value).body()["error"]["code"] == "invalid_message"
 
 
 def test_out_of_range_names_the_bounds() -> None:
@@ -136,7 +164,7 @@ def test_a_hot_offer_cannot_have_more_buckets_than_units() -> None:
             [PRODUCT] * 51,
             {
                 "code": "invalid_field",
-                "message": "Field 'products' must be a list of at most 50.",
+                "message": "'products' must be a list of at most 50.",
                 "field": "products",
             },
         ),

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import Meta
 
 from stockkeeper.buckets import MAX_BUCKETS
-from stockkeeper.keeper import HOLD_ID, OFFER_ID
+from stockkeeper.ids import HOLD_ID, OFFER_ID
 from stockkeeper.models import OfferSpec
 
 from ..errors import ErrorCode
@@ -163,7 +163,10 @@ class CreateShow(Body):
     title: Annotated[str, _text(r"[^\x00-\x1f]{1,120}", "1-120 characters on one line")]
     products: Annotated[
         list[Product],
-        Meta(max_length=MAX_PRODUCTS, extra={"hint": f"a list of at most {MAX_PRODUCTS}"}),
+        Meta(
+            max_length=MAX_PRODUCTS,
+            extra={"message": f"'products' must be a list of at most {MAX_PRODUCTS}."},
+        ),
     ] = msgspec.field(default_factory=list)
 
 

@@ -56,18 +56,12 @@ def decode_body(raw: bytes, type_: type[T]) -> T:
     except msgspec.DecodeError as exc:
         if not raw.strip():
             return decode_body(b"{}", type_)
-        raise Invalid(ErrorCode.INVALID_JSON, f"The body is not valid JSON: {exc}.") from exc
-    # The console sends null for a field left empty, and null has always meant "not given".
+        raise Invalid(ErrorCode.INVALID_JSON, f"The body is not valid JSON: {exc}") from exc
     try:
         data = msgspec.json.decode(raw)
     except msgspec.MsgspecError:  # a number past a float's range: the typed error says it
         data = None
-    if _has_null(data):
-        try:
-            return msgspec.convert(_without_nulls(data), type_)
-        except msgspec.ValidationError as exc:
-            error = exc
-    raise explain(error, type_) from error
+    return _second_chance(data, type_, error)
 
 
 def convert_message(data: dict[str, Any], type_: type[T]) -> T:
@@ -75,33 +69,55 @@ def convert_message(data: dict[str, Any], type_: type[T]) -> T:
     try:
         return msgspec.convert(data, type_)
     except msgspec.ValidationError as exc:
-        error = exc
-    if _has_null(data):
+        return _second_chance(data, type_, exc)
+
+
+def _second_chance(data: Any, type_: type[T], error: msgspec.ValidationError) -> T:
+    """The body again without its null fields, or the error that explains what is wrong."""
+    # The console sends null for a field left empty, and null has always meant "not given".
+    # Only fields of the body are dropped: an unknown field is refused, null or not.
+    without = _without_nulls(data, _info(type_))
+    if without is not data:
         try:
-            return msgspec.convert(_without_nulls(data), type_)
+            return msgspec.convert(without, type_)
         except msgspec.ValidationError as exc:
             error = exc
-    raise explain(error, type_) from error
+    raise explain(error, type_, data) from error
 
 
-def _has_null(data: Any) -> bool:
-    if isinstance(data, dict):
-        return any(value is None or _has_null(value) for value in data.values())
-    if isinstance(data, list):
-        return any(_has_null(item) for item in data)
-    return False
+def _without_nulls(data: Any, struct: inspect.StructType | None) -> Any:
+    """``data`` without the null values of ``struct``'s fields, nested bodies included;
+    ``data`` itself when there are none."""
+    if struct is None or not isinstance(data, dict):
+        return data
+    fields = {f.encode_name: f for f in struct.fields}
+    kept: dict[str, Any] = {}
+    changed = False
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None:
+            kept[key] = value
+            continue
+        if value is None:
+            changed = True
+            continue
+        nested = _struct_of(field.type)
+        if isinstance(value, list) and nested is not None:
+            items = [_without_nulls(item, nested) for item in value]
+            changed |= any(new is not old for new, old in zip(items, value, strict=True))
+            kept[key] = items
+        else:
+            new = _without_nulls(value, nested)
+            changed |= new is not value
+            kept[key] = new
+    return kept if changed else data
 
 
-def _without_nulls(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {key: _without_nulls(value) for key, value in data.items() if value is not None}
-    if isinstance(data, list):
-        return [_without_nulls(item) for item in data]
-    return data
-
-
-def explain(error: msgspec.ValidationError, type_: type[msgspec.Struct]) -> Invalid:
-    """The API error (stable code, message for people) that says what ``error`` found."""
+def explain(
+    error: msgspec.ValidationError, type_: type[msgspec.Struct], data: Any = None
+) -> Invalid:
+    """The API error (stable code, message for people) that says what ``error`` found in
+    ``data`` (the same body, parsed without a type, when it could be)."""
     match = _ERROR.match(str(error))
     assert match is not None  # the pattern matches any text
     detail, path = match["detail"], _path(match["path"] or "")
@@ -118,19 +134,23 @@ def explain(error: msgspec.ValidationError, type_: type[msgspec.Struct]) -> Inva
     if struct is None:
         return Invalid(ErrorCode.INVALID_BODY, "The body does not have the expected shape.")
     named = _NAMED_FIELD.search(detail)
-    if detail.startswith("Object contains unknown field") and named:
+    # An unknown field is named first, wherever it stands: it is the likelier mistake
+    # (a misspelt name) and explains the others.
+    unknown = _unknown_fields(_at(data, item_path), struct)
+    if unknown or (detail.startswith("Object contains unknown field") and named):
+        name = unknown[0] if unknown else (named[1] if named else "")
         known = ", ".join(sorted(f.encode_name for f in struct.fields)) or "no fields"
         error_out = Invalid(
             ErrorCode.UNKNOWN_FIELD,
-            f"Unknown field {named[1]!r}; this endpoint takes {known}.",
-            field=named[1],
+            f"Unknown field {name!r}; this endpoint takes {known}.",
+            field=name,
         )
     elif detail.startswith("Object missing required field") and named:
         error_out = Invalid(
             ErrorCode.MISSING_FIELD, f"Field {named[1]!r} is required.", field=named[1]
         )
     elif field is not None:
-        error_out = _field_error(field, detail)
+        error_out = _field_error(field, detail, _at(data, path))
     elif item_path and item_path == path and detail.startswith("Expected `object`"):
         noun, position = _item_name(item_path)
         return Invalid(
@@ -209,15 +229,46 @@ def _struct_of(t: inspect.Type) -> inspect.StructType | None:
     return None
 
 
-def _field_error(field: inspect.Field, detail: str) -> Invalid:
+def _unknown_fields(data: Any, struct: inspect.StructType) -> list[str]:
+    if not isinstance(data, dict):
+        return []
+    known = {f.encode_name for f in struct.fields}
+    return sorted(name for name in data if name not in known)
+
+
+def _at(data: Any, path: list[str | int]) -> Any:
+    """What ``path`` points to in ``data``, or None."""
+    for part in path:
+        if isinstance(part, str) and isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(part, int) and isinstance(data, list) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _field_error(field: inspect.Field, detail: str, value: Any = None) -> Invalid:
     name, plain, extra = field.encode_name, _plain(field.type), _extra(field.type)
+    if "message" in extra:
+        return Invalid(ErrorCode.INVALID_FIELD, extra["message"], field=name)
     if isinstance(plain, inspect.BoolType):
         return Invalid(
             ErrorCode.INVALID_FIELD, f"Field {name!r} must be true or false.", field=name
         )
     if isinstance(plain, inspect.IntType):
         low, high = plain.ge, plain.le
-        if detail.startswith("Expected `int` ") and low is not None and high is not None:
+        # JSON parsers read integers past 64 bits as floats (1e30): still just "too big".
+        too_big = (
+            isinstance(value, float)
+            and value.is_integer()
+            and not (low or 0) <= value <= (high if high is not None else value)
+        )
+        if (
+            (detail.startswith("Expected `int` ") or too_big)
+            and low is not None
+            and high is not None
+        ):
             return Invalid(
                 ErrorCode.OUT_OF_RANGE,
                 f"Field {name!r} must be between {low} and {high}.",
