@@ -24,7 +24,8 @@ async def login(request: web.Request) -> web.Response:
     body = await read_body(request, Login)
     host_id, address = body.host_id.strip().lower(), _address(request)
     guard = request.app[LOGIN_GUARD]
-    wait = await guard.retry_after(host_id, address)
+    # Counted before the password is checked: simultaneous guesses cannot all slip in.
+    wait = await guard.attempt(host_id, address)
     if wait:
         raise RateLimited(
             ErrorCode.TOO_MANY_ATTEMPTS,
@@ -33,7 +34,6 @@ async def login(request: web.Request) -> web.Response:
         )
     host = await request.app[HOST_ACCOUNTS].authenticate(host_id, body.password)
     if host is None:
-        await guard.failed(host_id, address)
         raise Unauthorized(ErrorCode.INVALID_LOGIN, "That host name and password do not match.")
     await guard.succeeded(host_id, address)
     settings = request.app[SETTINGS]

@@ -1,4 +1,11 @@
-"""Slows down password guessing: a few failed logins per account, more per address."""
+"""Slows down password guessing: a few failed logins per account, more per address.
+
+Every attempt is counted *before* its password is checked, with Redis's atomic INCR, so
+that a burst of simultaneous guesses cannot all pass a check made before any of them was
+counted: the attempt that takes a counter past its limit is refused, whatever its password.
+A successful login clears the account's counter and gives its attempt back to the address,
+so an address is only ever charged for its failures.
+"""
 
 from __future__ import annotations
 
@@ -27,31 +34,32 @@ class LoginGuard:
             keys.login_failures("address", address),
         )
 
-    async def retry_after(self, host_id: str, address: str) -> int:
-        """Seconds until this account may be tried again from this address (0 = now)."""
+    async def attempt(self, host_id: str, address: str) -> int:
+        """Count a login attempt; the seconds to wait when it is over a limit (0 = go on)."""
         account, addr = self._keys(host_id, address)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.get(account)
-        pipe.ttl(account)
-        pipe.get(addr)
-        pipe.ttl(addr)
-        failures, account_ttl, address_failures, address_ttl = await pipe.execute()
-        wait = 0
-        if int(failures or 0) >= self.limits.per_account:
-            wait = max(wait, int(account_ttl))
-        if int(address_failures or 0) >= self.limits.per_address:
-            wait = max(wait, int(address_ttl))
-        return max(wait, 0)
-
-    async def failed(self, host_id: str, address: str) -> None:
-        """Count a failed login against the account and the address."""
-        pipe = self.redis.pipeline(transaction=False)
-        for key in self._keys(host_id, address):
+        for key in (account, addr):
             pipe.incr(key)
-            # The window starts at the first failure and is not extended by later ones.
+            # The window starts at the first attempt and is not extended by later ones. NX
+            # also gives a window to a counter that lost its expiry (a client cut off
+            # between the two commands), so no counter outlives it.
             pipe.expire(key, self.limits.window_s, nx=True)
-        await pipe.execute()
+            pipe.ttl(key)
+        account_count, _, account_ttl, address_count, _, address_ttl = await pipe.execute()
+        wait = 0
+        if int(account_count) > self.limits.per_account:
+            wait = max(wait, int(account_ttl), 1)
+        if int(address_count) > self.limits.per_address:
+            wait = max(wait, int(address_ttl), 1)
+        return wait
 
     async def succeeded(self, host_id: str, address: str) -> None:
-        """Forget the account's failed logins."""
-        await self.redis.delete(self._keys(host_id, address)[0])
+        """Forget the account's failed logins, and give the address back this attempt."""
+        account, addr = self._keys(host_id, address)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(account)
+        pipe.decr(addr)
+        _, left = await pipe.execute()
+        if int(left) < 0:
+            # The window ended during the login: DECR made a fresh counter, with no expiry.
+            await self.redis.delete(addr)
