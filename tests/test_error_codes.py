@@ -87,14 +87,15 @@ def test_each_kind_of_error_has_its_status(kind: type[LivesaleError], status: in
     error = kind(ErrorCode.INVALID_FIELD, "Field 'x' is wrong.", field="x")
     assert status_of(error) == status
     answer = answer_for(error)
+    details = {"field": "x", **({"retriable": True} if error.retriable else {})}
     assert answer.body() == {
-        "error": {"code": "invalid_field", "message": "Field 'x' is wrong.", "field": "x"}
+        "error": {"code": "invalid_field", "message": "Field 'x' is wrong.", **details}
     }
     assert answer.event() == {
         "type": "error",
         "code": "invalid_field",
         "message": "Field 'x' is wrong.",
-        "field": "x",
+        **details,
     }
 
 
@@ -102,3 +103,14 @@ def test_domain_errors_say_whether_a_retry_can_help() -> None:
     assert RateLimited(ErrorCode.SLOW_MODE, "Wait.").retriable
     assert not Forbidden(ErrorCode.BANNED, "Gone.").retriable
     assert Invalid(ErrorCode.INVALID, "No.", retriable=True).retriable
+
+
+def test_an_answer_says_when_sending_the_same_request_again_can_help() -> None:
+    slow = answer_for(RateLimited(ErrorCode.SLOW_MODE, "Wait.", retry_after_s=3))
+    assert slow.body()["error"] == {
+        "code": "slow_mode",
+        "message": "Wait.",
+        "retry_after_s": 3,
+        "retriable": True,
+    }
+    assert "retriable" not in answer_for(Forbidden(ErrorCode.BANNED, "Gone.")).body()["error"]

@@ -97,7 +97,8 @@ def status_of(exc: LivesaleError) -> int:
 def answer_for(exc: LivesaleError | StockKeeperError) -> ErrorAnswer:
     """The answer to an error of the server or of the stock keeper (HTTP and socket alike)."""
     if isinstance(exc, LivesaleError):
-        return ErrorAnswer(status_of(exc), str(exc.code), exc.message, exc.details)
+        details = {**exc.details, "retriable": True} if exc.retriable else exc.details
+        return ErrorAnswer(status_of(exc), str(exc.code), exc.message, details)
     return _stock_answer(exc)
 
 
@@ -110,7 +111,7 @@ def _stock_answer(exc: StockKeeperError) -> ErrorAnswer:
                 exc.code,
                 "The stock service cannot be reached right now. Your request may not have "
                 "been applied: retrying it with the same idempotency key is safe.",
-                {"retriable": True},
+                {"retriable": exc.retriable},
             )
         case UnknownOffer() | UnknownHold():
             status = 404
