@@ -31,6 +31,7 @@ from stockkeeper.fulfilment import FulfilmentConsumer
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import RELAY_GROUP, OfferKeys
 from stockkeeper.relay import OutboxRelay, outbox_depth, transactional_id
+from stockkeeper.relay.transactions import RelayTransactions
 from stockkeeper.settings import StockSettings
 
 from .helpers import open_offer, wait_for
@@ -269,20 +270,41 @@ async def test_two_relays_one_killed_mid_drain_the_other_takes_over_exactly_once
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("outage", ["stopped", "frozen"])
+@pytest.mark.parametrize("outage", ["stopped", "frozen", "frozen_at_commit"])
 async def test_kafka_away_longer_than_every_timeout_publishes_each_order_once(
-    keeper: StockKeeper, kafka_broker: KafkaBroker, settings: StockSettings, outage: str
+    keeper: StockKeeper,
+    kafka_broker: KafkaBroker,
+    settings: StockSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    outage: str,
 ) -> None:
     """Guards against the duplicates after a plain outage (50-98 of 200 orders twice): the
     relay gave up on a batch, dropped its producer, whose retries landed when the broker
     returned, and sent the batch again with a new one. Orders keep coming while the broker
-    is away for longer than the relay's Kafka and transaction timeouts, either stopped or
-    frozen (SIGSTOP: the requests in flight are served when it wakes up, as the old
-    producer's retries were); afterwards each order is in Kafka once for a read-committed
-    reader."""
+    is away for longer than the relay's Kafka and transaction timeouts: stopped, frozen
+    (SIGSTOP: what was sent before is served when it wakes up, as the old producer's
+    retries were), or frozen just as a batch's commit is sent (the relay gives up on a
+    commit that Kafka may then carry out). Afterwards each order is in Kafka once for a
+    read-committed reader."""
     settings = dataclasses.replace(
         settings, kafka_bootstrap=kafka_broker.bootstrap, relay_kafka_timeout_s=2.0
     )
+    broker_pid = kafka_broker.process_id()
+    assert broker_pid is not None
+    frozen = asyncio.Event()
+    if outage == "frozen_at_commit":
+        commit = RelayTransactions.commit
+        commits = 0
+
+        async def freezing_commit(self: RelayTransactions) -> None:
+            nonlocal commits
+            commits += 1
+            if commits == 5:
+                os.kill(broker_pid, signal.SIGSTOP)
+                frozen.set()
+            await commit(self)
+
+        monkeypatch.setattr(RelayTransactions, "commit", freezing_commit)
     offer_id = await open_offer(keeper, stock=5000)
     relay = OutboxRelay(keeper.redis, settings, "relay-outage")
     relay_task = asyncio.create_task(relay.run())
@@ -296,19 +318,21 @@ async def test_kafka_away_longer_than_every_timeout_publishes_each_order_once(
             n += 5
             await asyncio.sleep(0.05)
 
-    broker_pid = kafka_broker.process_id()
-    assert broker_pid is not None
     buying = asyncio.create_task(buyers())
     try:
-
-        async def flowing() -> bool:
-            return relay.published >= 40
-
-        await wait_for(flowing, 60, "the first orders to reach Kafka")
-        if outage == "stopped":
-            await asyncio.to_thread(kafka_broker.stop)
+        if outage == "frozen_at_commit":
+            await asyncio.wait_for(frozen.wait(), 60)
         else:
-            os.kill(broker_pid, signal.SIGSTOP)
+
+            async def flowing() -> bool:
+                return relay.published >= 40
+
+            await wait_for(flowing, 60, "the first orders to reach Kafka")
+            if outage == "stopped":
+                await asyncio.to_thread(kafka_broker.stop)
+            else:
+                os.kill(broker_pid, signal.SIGSTOP)
+                frozen.set()
         # Longer than the relay's Kafka timeout, its producer's stop timeout, and the
         # transaction timeout (10 s), while orders keep arriving.
         await asyncio.sleep(12)
@@ -325,12 +349,15 @@ async def test_kafka_away_longer_than_every_timeout_publishes_each_order_once(
 
         await wait_for(drained, 90, "the waiting orders to reach Kafka")
     finally:
-        if outage == "frozen":
+        if frozen.is_set():
             os.kill(broker_pid, signal.SIGCONT)
         stop_buying.set()
         relay_task.cancel()
         await asyncio.gather(buying, relay_task, return_exceptions=True)
 
+    # Frozen mid-flight, the log usually holds aborted copies (read_uncommitted sees them);
+    # frozen at the commit, Kafka usually carries the commit out when it wakes, and the
+    # relay, starting over, acknowledges that batch from its state record.
     await assert_exactly_once(settings, order_ids)
 
 

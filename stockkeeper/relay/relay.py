@@ -69,7 +69,7 @@ class OutboxRelay:
                         "Orders cannot reach Kafka yet (%s: %s); %s wait in the outbox. "
                         "Retrying in %.1f s.",
                         type(exc).__name__,
-                        exc or "timed out",
+                        str(exc) or "timed out",
                         "unknown number" if waiting is None else waiting,
                         backoff,
                     )

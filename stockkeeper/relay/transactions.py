@@ -14,7 +14,7 @@ import logging
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from .. import events
 from ..settings import StockSettings
@@ -60,8 +60,12 @@ class RelayTransactions:
         self._producer = producer
         # start() returns once Kafka gave this producer the name's new epoch: from then on
         # no earlier producer of the name can commit, and its open transaction is aborted.
-        async with asyncio.timeout(self.settings.relay_kafka_timeout_s):
-            await producer.start()
+        try:
+            async with asyncio.timeout(self.settings.relay_kafka_timeout_s):
+                await producer.start()
+        except AssertionError as exc:
+            # aiokafka asserts when its bootstrap broker vanishes mid-start: an outage.
+            raise KafkaConnectionError(f"Kafka producer could not start ({exc})") from exc
         return await state.last_committed(
             self.settings.kafka_bootstrap,
             self.settings.relay_state_topic,
