@@ -15,11 +15,12 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from stockkeeper.keeper import StockKeeper
+from stockkeeper.listener import NoListener
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
-from .api import demo, health, host_auth, offers, pages, purchase, room, room_host, shows
+from .api import api_docs, demo, health, host_auth, offers, pages, purchase, room, room_host, shows
 from .api.errors import error_middleware
 from .appkeys import (
     HOST_ACCOUNTS,
@@ -64,11 +65,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
     app.cleanup_ctx.append(hosts_ctx)
+    # The rooms before the sweeper: news of holds expiring at start-up reaches the buyers.
+    app.cleanup_ctx.append(rooms_ctx)
     if settings.run_sweeper:
         app.cleanup_ctx.append(sweeper_ctx)
     if settings.run_relay:
         app.cleanup_ctx.append(relay_ctx)
-    app.cleanup_ctx.append(rooms_ctx)
     app.on_shutdown.append(close_room_sockets)
     # aiohttp tries routes in order: the buy button's route goes first.
     purchase.add_routes(app)
@@ -80,6 +82,7 @@ def create_app(settings: Settings) -> web.Application:
     demo.add_routes(app)
     health.add_routes(app)
     pages.add_routes(app)
+    api_docs.add_routes(app)
     return app
 
 
@@ -154,6 +157,8 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         background(watch_outbox(metrics, app[REDIS]), "outbox depth"),
     ):
         yield
+    # Nothing drains the hub's notes any more: the keeper stops keeping them.
+    app[KEEPER].listener = NoListener()
     await redis.aclose()
 
 

@@ -1,4 +1,4 @@
-"""Offers as a host runs them: every change to a room's line-up reaches the room's viewers.
+"""A room's line-up: the stock keeper's offer operations, each also told to the room.
 
 The stock keeper knows offers and stock, not rooms; this is where creating, launching,
 pausing or closing an offer also becomes a room event. The HTTP layer's offer and show

@@ -1,5 +1,5 @@
-"""Offers as a host runs them: create, launch, pause, resume, close, restock and pull
-stock, and read them back (a hot offer's buckets summed into one offer)."""
+"""The stock side of offers: create, launch, pause, resume, close, restock and pull stock
+in Redis, and read them back (a hot offer's buckets summed into one offer)."""
 
 from __future__ import annotations
 
