@@ -4,14 +4,22 @@ ends the host's sessions."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from server.hosts.login_guard import LoginGuard, LoginLimits
+from server.hosts.accounts import HostAccounts
 from server.hosts.keys import login_failures
+from server.hosts.login_guard import LoginGuard, LoginLimits
+from stockkeeper.settings import StockSettings
 
 from .helpers import HOST_ID, HOST_PASSWORD
 
@@ -76,3 +84,91 @@ async def test_every_attempt_counter_expires_with_its_window(redis: Redis) -> No
     assert 0 < wait <= 60
     for kind, who in (("account", "someone"), ("address", "10.0.0.1")):
         assert 0 < await redis.ttl(login_failures(kind, who)) <= 60
+
+
+# ------------------------------------------------------------------ a new password
+
+
+Browsers = Callable[[str, str], Awaitable[aiohttp.ClientSession]]
+
+
+@pytest.fixture
+async def browsers(client: Client) -> AsyncIterator[Browsers]:
+    """Opens browsers of their own (their own cookies) signed in to the app as a host."""
+    opened: list[aiohttp.ClientSession] = []
+
+    async def signed_in(host_id: str, password: str) -> aiohttp.ClientSession:
+        browser = aiohttp.ClientSession(
+            base_url=str(client.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+        opened.append(browser)
+        resp = await browser.post(
+            "/api/host/login", json={"host_id": host_id, "password": password}
+        )
+        assert resp.status == 200, await resp.text()
+        return browser
+
+    yield signed_in
+    for browser in opened:
+        await browser.close()
+
+
+async def test_a_new_password_ends_every_session_of_the_host_and_says_why(
+    browsers: Browsers, redis: Redis
+) -> None:
+    """Guards against a changed password leaving the host's other sessions signed in."""
+    laptop = await browsers(HOST_ID, HOST_PASSWORD)
+    phone = await browsers(HOST_ID, HOST_PASSWORD)
+    await HostAccounts(redis).create("rival", "another long password")
+    rival_browser = await browsers("rival", "another long password")
+
+    ended = await HostAccounts(redis).set_password(HOST_ID, "a brand new password")
+
+    assert ended == 2
+    for browser in (laptop, phone):
+        resp = await browser.get("/api/host/me")
+        assert resp.status == 401
+        error = (await resp.json())["error"]
+        assert error["code"] == "session_expired"
+        assert "password was changed" in error["message"]
+    # Other hosts stay signed in; the new password signs the host in again.
+    assert (await rival_browser.get("/api/host/me")).status == 200
+    resp = await laptop.post(
+        "/api/host/login", json={"host_id": HOST_ID, "password": "a brand new password"}
+    )
+    assert resp.status == 200
+    assert (await laptop.get("/api/host/me")).status == 200
+
+
+async def test_the_command_line_password_change_signs_the_host_out_everywhere(
+    browsers: Browsers, stock_settings: StockSettings
+) -> None:
+    browser = await browsers(HOST_ID, HOST_PASSWORD)
+    env = {
+        **os.environ,
+        "LIVESALE_REDIS_URL": stock_settings.redis_url,
+        "LIVESALE_HOST_PASSWORD": "a brand new password",
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "from server.cli import main; main()", "host", "password", HOST_ID],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    resp = await browser.get("/api/host/me")
+    assert (resp.status, (await resp.json())["error"]["code"]) == (401, "session_expired")
+
+
+async def test_sessions_that_ended_before_the_change_are_not_brought_back(
+    client: Client, redis: Redis
+) -> None:
+    resp = await client.post(
+        "/api/host/login", json={"host_id": HOST_ID, "password": HOST_PASSWORD}
+    )
+    csrf = (await resp.json())["csrf_token"]
+    await client.post("/api/host/logout", headers={"X-CSRF-Token": csrf})
+    assert await HostAccounts(redis).set_password(HOST_ID, "a brand new password") == 0
+    assert await redis.keys("ls:session:*") == []

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from . import keys
 from .passwords import MAX_LENGTH, MIN_LENGTH, check_password, hash_password
+from .sessions import end_host_sessions
 
 HOST_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 HOST_ID_HINT = "2-32 lowercase letters, digits or _ . - (starting with a letter or digit)"
@@ -84,12 +85,15 @@ class HostAccounts:
         await self.redis.sadd(keys.HOSTS, host_id)
         return Host(host_id, display_name or host_id, now)
 
-    async def set_password(self, host_id: str, password: str) -> None:
-        """Replace a host's password."""
+    async def set_password(self, host_id: str, password: str) -> int:
+        """Replace a host's password and end every session of the host (whoever knew the
+        old password is signed out); how many sessions were ended. API tokens stay valid:
+        they are revoked one by one."""
         check_new_password(password)
         if not await self.redis.exists(keys.host(host_id)):
             raise AccountError(f"There is no host called {host_id}.")
         await self.redis.hset(keys.host(host_id), "password", hash_password(password))
+        return await end_host_sessions(self.redis, host_id)
 
     async def get(self, host_id: str) -> Host | None:
         """The host, if the account exists."""

@@ -28,10 +28,16 @@ def api_token(digest: str) -> str:
 
 
 def session(session_id: str) -> str:
-    """Hash: host_id, csrf, created_at; expires with the session."""
+    """Hash: host_id, csrf, created_at; expires with the session. A session ended by a new
+    password keeps only ``ended`` until then, so its cookie can be told why."""
     return f"{PREFIX}:session:{session_id}"
 
 
+def host_sessions(host_id: str) -> str:
+    """Set of the host's session ids, to end them all (some may have expired already)."""
+    return f"{PREFIX}:host:{host_id}:sessions"
+
+
 def login_failures(kind: str, who: str) -> str:
-    """Failed logins of one account or address (``kind``: host or address)."""
+    """Login attempts of one account or address (``kind``: account or address)."""
     return f"{PREFIX}:login-failures:{kind}:{who}"

@@ -32,13 +32,20 @@ async function act(action, done) {
     return result;
   } catch (error) {
     if (error.status === 401) {
-      show("login");
-      notify("Your session has ended; please log in again.");
+      signedOut(error);
     } else {
       notify(error.message);
     }
     return null;
   }
+}
+
+/** Back to the login form, saying why: the server tells when a new password ended the
+ * session ("Your password was changed, so this session was signed out..."). */
+function signedOut(error) {
+  show("login");
+  notify(error.code === "session_expired" ? error.message
+    : "Your session has ended; please log in again.");
 }
 
 // ------------------------------------------------------------------ login
@@ -186,7 +193,7 @@ async function refresh() {
   try {
     data = await api.get(`/api/shows/${encodeURIComponent(roomId)}`);
   } catch (error) {
-    if (error.status === 401) { leaveShow(); show("login"); }
+    if (error.status === 401) { leaveShow(); signedOut(error); }
     else if (error.status === 404 || error.status === 403) { notify(error.message); loadHome(); }
     return;
   }
@@ -363,7 +370,8 @@ async function showReport() {
 (async () => {
   try {
     signedIn(await api.get("/api/host/me"));
-  } catch {
+  } catch (error) {
     show("login");
+    if (error.code === "session_expired") notify(error.message);
   }
 })();
