@@ -140,9 +140,10 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # Room events are msgpack: this client returns bytes.
     redis = connect(settings.stock.redis_url, decode=False)
+    publisher = RoomPublisher(redis, settings.room)
     with contextlib.suppress(RedisError, OSError):
         await discover(redis)  # a Redis down at start is met by the hub's own reconnects
-    publisher = RoomPublisher(redis, settings.room)
+        await publisher.scripts.preload(redis)
     hub = RoomHub(redis, publisher, app[KEEPER], settings.room, process_id())
     app[KEEPER].listener = hub  # stock changes and purchase news become room events
     app[ROOM_PUBLISHER] = publisher
@@ -168,8 +169,11 @@ async def close_room_sockets(app: web.Application) -> None:
 
 
 def process_id() -> str:
-    """A name for this server process, unique across hosts and restarts."""
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    """An opaque name for this server process, random per start (8 hex digits): viewers see
+    it in ``hello``, so it says nothing of the machine; the log line at start maps it."""
+    worker_id = secrets.token_hex(4)
+    log.info("Worker id %s is process %d on %s", worker_id, os.getpid(), socket.gethostname())
+    return worker_id
 
 
 @contextlib.asynccontextmanager

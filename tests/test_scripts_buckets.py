@@ -1,26 +1,15 @@
-"""The bucket scripts of a hot offer and the rooms' scripts, called on the real Redis
-through their typed wrappers and the repository's one Lua loader; and the loader itself."""
+"""The bucket scripts of a hot offer, called on the real Redis through their typed wrappers."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from importlib import resources
-from typing import cast
 
 import pytest
 from redis.asyncio import Redis
 
-from server.redis_client import connect
-from server.room.events import from_published, pack_data
-from server.room.keys import RoomKeys
-from server.room.publisher import ROOM_LUA
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
 from stockkeeper.scripts.buckets import bucket_give, bucket_settle, bucket_sync, bucket_take
-from stockkeeper.scripts.loader import LuaFolder
 from stockkeeper.scripts.offers import offer_transition
-from stockkeeper.scripts.registry import STOCK_LUA, Scripts
-from stockkeeper.settings import StockSettings
+from stockkeeper.scripts.registry import Scripts
 
 from .helpers import assert_consistent
 from .script_helpers import OFFER, draft, held, live
@@ -32,15 +21,6 @@ GIVER, TRANSFER = f"{OFFER}.1", "1700000000000-00000000000000aa"
 def scripts(keeper: StockKeeper) -> Scripts:
     """The stock scripts, registered and loaded by a started keeper."""
     return keeper.scripts
-
-
-@pytest.fixture
-async def raw_redis(redis: Redis, stock_settings: StockSettings) -> AsyncIterator[Redis]:
-    """The flushed test database through a client that returns bytes (room events are
-    msgpack), as the rooms use it."""
-    client = connect(stock_settings.redis_url, decode=False)
-    yield client
-    await client.aclose()
 
 
 async def hot_offer(scripts: Scripts, giver_stock: int = 4, **overrides: object) -> None:
@@ -142,118 +122,3 @@ async def test_bucket_sync_never_reopens_a_closed_bucket(scripts: Scripts) -> No
 
 async def test_bucket_sync_answers_unknown_offer(scripts: Scripts) -> None:
     assert (await bucket_sync(scripts, "404.1", "open", 1, 2)).outcome == "unknown_offer"
-
-
-# ------------------------------------------------------------------ the loader
-
-
-def lua_files(folder: LuaFolder) -> list[str]:
-    path = resources.files(folder.package)
-    if folder.folder:
-        path = path.joinpath(folder.folder)
-    return sorted(f.name[:-4] for f in path.iterdir() if f.name.endswith(".lua"))
-
-
-@pytest.mark.parametrize(
-    ("folder", "name"),
-    [(STOCK_LUA, n) for n in lua_files(STOCK_LUA) if n != STOCK_LUA.prelude]
-    + [(ROOM_LUA, n) for n in lua_files(ROOM_LUA)],
-)
-def test_every_script_starts_with_its_keys_arguments_and_replies(
-    folder: LuaFolder, name: str
-) -> None:
-    header = "\n".join(line for line in folder.read(name).splitlines() if line.startswith("--"))
-    assert folder.read(name).startswith("--")
-    for word in ("KEYS[1]", "ARGV[1]", "Returns"):
-        assert word in header, f"{name}.lua does not say {word}"
-
-
-def test_the_stock_scripts_carry_the_shared_prelude_and_the_rooms_none() -> None:
-    source = STOCK_LUA.source("hold_cancel")
-    assert source.startswith(STOCK_LUA.read("lib"))
-    assert source.endswith(STOCK_LUA.read("hold_cancel"))
-    assert ROOM_LUA.source("room_publish") == ROOM_LUA.read("room_publish")
-
-
-async def test_a_started_keeper_has_loaded_every_stock_script(
-    scripts: Scripts, redis: Redis
-) -> None:
-    shas = [script.sha for script in scripts.all()]
-    assert len(shas) == len(lua_files(STOCK_LUA)) - 1  # all but the prelude
-    assert await redis.script_exists(*shas) == [True] * len(shas)
-
-
-# ------------------------------------------------------------------ room scripts
-
-
-async def entries(raw_redis: Redis) -> list[tuple[bytes, dict[bytes, bytes]]]:
-    """Every event kept in room-1's history."""
-    return cast(
-        list[tuple[bytes, dict[bytes, bytes]]], await raw_redis.xrange(RoomKeys("room-1").events)
-    )
-
-
-async def test_room_publish_appends_the_event_and_publishes_it_on_the_room_channel(
-    raw_redis: Redis,
-) -> None:
-    k = RoomKeys("room-1")
-    publish = ROOM_LUA.register(raw_redis, "room_publish")
-    pubsub = raw_redis.pubsub()
-    await pubsub.ssubscribe(k.channel)
-    try:
-        data = pack_data({"offer_id": OFFER})
-        offset = (
-            await publish(keys=[k.events], args=[k.channel, 100, "stock", data, "u1"])
-        ).decode()
-        [(entry_id, fields)] = await entries(raw_redis)
-        assert entry_id.decode() == offset
-        assert (fields[b"t"], fields[b"d"], fields[b"u"]) == (b"stock", data, b"u1")
-        message = None
-        while message is None or message["type"] != "smessage":
-            message = await pubsub.get_message(timeout=2.0)
-        event = from_published(message["data"])
-        assert (event.offset, event.type, event.to_user) == (offset, "stock", "u1")
-        assert event.data == {"offer_id": OFFER}
-    finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-
-async def chat(raw_redis: Redis, user: str, min_interval_ms: int = 0) -> list[object]:
-    """room_chat.lua's reply to ``user`` posting in room-1."""
-    k = RoomKeys("room-1")
-    script = ROOM_LUA.register(raw_redis, "room_chat")
-    text = pack_data({"user_id": user, "text": "hi"})
-    reply = await script(
-        keys=[k.events, k.banned, k.muted, k.last_chat, k.state, k.chat_minutes],
-        args=[k.channel, 100, user, text, min_interval_ms],
-    )
-    return [part.decode() if isinstance(part, bytes) else part for part in reply]
-
-
-async def test_room_chat_posts_a_message_as_a_room_event(raw_redis: Redis) -> None:
-    outcome, offset = await chat(raw_redis, "u1")
-    assert outcome == "posted"
-    [(entry_id, fields)] = await entries(raw_redis)
-    assert (entry_id.decode(), fields[b"t"], fields[b"u"]) == (offset, b"chat", b"")
-
-
-async def test_room_chat_refuses_banned_and_muted_viewers(raw_redis: Redis) -> None:
-    k = RoomKeys("room-1")
-    await raw_redis.sadd(k.banned, "u1")
-    await raw_redis.sadd(k.muted, "u2")
-    assert await chat(raw_redis, "u1") == ["banned"]
-    assert await chat(raw_redis, "u2") == ["muted"]
-    assert await raw_redis.xlen(k.events) == 0
-
-
-async def test_room_chat_answers_slow_mode_and_rate_limited_with_the_wait(
-    raw_redis: Redis,
-) -> None:
-    assert (await chat(raw_redis, "u1", min_interval_ms=60_000))[0] == "posted"
-    outcome, wait_ms = await chat(raw_redis, "u1", min_interval_ms=60_000)
-    assert outcome == "rate_limited"
-    assert 0 < int(str(wait_ms)) <= 60_000
-    await raw_redis.hset(RoomKeys("room-1").state, "slow_mode_s", 30)
-    outcome, wait_ms = await chat(raw_redis, "u1")
-    assert outcome == "slow_mode"
-    assert 0 < int(str(wait_ms)) <= 30_000

@@ -10,16 +10,13 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from stockkeeper.scripts.loader import LuaFolder
-
 from ..errors import ErrorCode, Forbidden, RateLimited
 from .events import RoomEvent, from_history, offset_key, pack_data
 from .keys import RoomKeys
+from .room_scripts import RoomScripts
 from .settings import RoomSettings
 
 OFFSET = re.compile(r"^\d{1,15}-\d{1,10}$")
-#: room_publish.lua and room_chat.lua, loaded like every script of the repository.
-ROOM_LUA = LuaFolder("server.room", "scripts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +33,15 @@ class RoomPublisher:
     def __init__(self, redis: Redis, settings: RoomSettings) -> None:
         self.redis = redis
         self.settings = settings
-        self._publish = ROOM_LUA.register(redis, "room_publish")
-        self._chat = ROOM_LUA.register(redis, "room_chat")
+        self.scripts = RoomScripts(redis)
 
     async def publish(
         self, room_id: str, type_: str, data: dict[str, Any], to_user: str = ""
     ) -> str:
         """Append an event to the room's history and send it to every viewer."""
-        k = RoomKeys(room_id)
-        offset = await self._publish(
-            keys=[k.events],
-            args=[k.channel, self.settings.history_length, type_, pack_data(data), to_user],
+        return await self.scripts.publish(
+            RoomKeys(room_id), self.settings.history_length, type_, pack_data(data), to_user
         )
-        return cast(bytes, offset).decode()
 
     async def publish_many(self, events: list[tuple[str, str, dict[str, Any], str]]) -> None:
         """Publish (room id, type, data, only for this user or "") events in one pipeline,
@@ -64,32 +57,28 @@ class RoomPublisher:
             return
         pipe = self.redis.pipeline(transaction=False)
         for room_id, type_, data, to_user in events:
-            k = RoomKeys(room_id)
-            await self._publish(
-                keys=[k.events],
-                args=[k.channel, self.settings.history_length, type_, pack_data(data), to_user],
-                client=pipe,
+            await self.scripts.publish(
+                RoomKeys(room_id),
+                self.settings.history_length,
+                type_,
+                pack_data(data),
+                to_user,
+                pipe=pipe,
             )
         await pipe.execute()
 
     async def chat(self, room_id: str, user_id: str, name: str, text: str) -> str:
         """Post a chat message; raises Forbidden or RateLimited when the room's rules refuse it."""
-        k = RoomKeys(room_id)
-        data = pack_data({"user_id": user_id, "name": name, "text": text})
-        reply = await self._chat(
-            keys=[k.events, k.banned, k.muted, k.last_chat, k.state, k.chat_minutes],
-            args=[
-                k.channel,
-                self.settings.history_length,
-                user_id,
-                data,
-                self.settings.chat_min_interval_ms,
-            ],
+        reply = await self.scripts.chat(
+            RoomKeys(room_id),
+            self.settings.history_length,
+            user_id,
+            pack_data({"user_id": user_id, "name": name, "text": text}),
+            self.settings.chat_min_interval_ms,
         )
-        outcome = reply[0].decode()
-        match outcome:
+        match reply.outcome:
             case "posted":
-                return cast(bytes, reply[1]).decode()
+                return reply.offset
             case "banned":
                 raise Forbidden(ErrorCode.BANNED, "You have been removed from this room's chat.")
             case "muted":
@@ -98,12 +87,12 @@ class RoomPublisher:
                 raise RateLimited(
                     ErrorCode.SLOW_MODE,
                     "Slow mode is on: wait a little before your next message.",
-                    retry_after_ms=int(reply[1]),
+                    retry_after_ms=reply.retry_after_ms,
                 )
         raise RateLimited(
             ErrorCode.RATE_LIMITED,
             "You are sending messages too fast.",
-            retry_after_ms=int(reply[1]),
+            retry_after_ms=reply.retry_after_ms,
         )
 
     async def history_after(self, room_id: str, offset: str) -> History:
