@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from stockkeeper.models import ConfirmResult, ReserveResult
 
 from ..errors import ErrorCode
+from .described import Shape
 from .errors import error_body
-from .views import hold_view
+from .views import HoldView, hold_view
 
 _REJECTIONS: dict[str, tuple[int, str]] = {
     ErrorCode.SOLD_OUT: (
@@ -24,6 +25,15 @@ _REJECTIONS: dict[str, tuple[int, str]] = {
     ErrorCode.UNKNOWN_OFFER: (404, "There is no such offer."),
     ErrorCode.INVALID: (400, "This request cannot be a reservation."),
 }
+
+
+class Reserved(Shape):
+    """A reservation that holds units (201, or 200 when it repeats an earlier press)."""
+
+    outcome: Literal["reserved"]
+    hold: HoldView
+    available: int | None
+    replayed: bool
 
 
 def reserve_answer(offer_id: str, result: ReserveResult) -> tuple[int, dict[str, Any]]:
@@ -51,6 +61,18 @@ def reserve_answer(offer_id: str, result: ReserveResult) -> tuple[int, dict[str,
 
 #: Answered many thousand times a second when a rush meets a sold-out offer: encoded once.
 SOLD_OUT_BODY = orjson.dumps(reserve_answer("", ReserveResult("sold_out", available=0))[1])
+
+
+class Confirmed(Shape):
+    """A paid hold, now an order."""
+
+    outcome: Literal["confirmed"]
+    order_id: str | None
+    quantity: int
+    amount: int
+    confirmed_at_ms: int | None
+    replayed: bool
+    late: bool
 
 
 def confirm_answer(result: ConfirmResult) -> tuple[int, dict[str, Any]]:

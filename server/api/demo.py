@@ -14,20 +14,30 @@ from ..appkeys import SETTINGS
 from ..errors import ErrorCode, NotFound
 from ..tokens import mint_viewer_token
 from .bodies import DemoViewer
-from .decoding import read_body
+from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
 
 DEMO_TOKEN_TTL_S = 12 * 3600
 
 
-async def viewer_token(request: web.Request) -> web.Response:
+class DemoToken(Shape):
+    """A viewer token for a new demo user."""
+
+    token: str
+    user_id: str
+    display_name: str
+
+
+@answers(Auth.ANYONE, {201: DemoToken}, {404: (ErrorCode.DEMO_DISABLED,)}, uses_redis=False)
+@takes(DemoViewer)
+async def viewer_token(request: web.Request, read: Reader[DemoViewer]) -> web.Response:
     """A viewer token for a new demo user, when demo sign-in is on."""
     settings = request.app[SETTINGS]
     if not settings.demo_viewer_tokens:
         raise NotFound(
             ErrorCode.DEMO_DISABLED, "Demo sign-in is off here; sign in through the shop's app."
         )
-    body = await read_body(request, DemoViewer)
+    body = await read()
     name = body.display_name.strip() or "viewer"
     user_id = f"demo-{secrets.token_hex(6)}"
     token = mint_viewer_token(settings.viewer_token_secret, user_id, name, DEMO_TOKEN_TTL_S)

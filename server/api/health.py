@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from ..appkeys import METRICS, REDIS
 from ..errors import ErrorCode
+from .described import Auth, Content, Shape, answers
 from .errors import error_body
 from .responses import json_response
 
+_TEXT = {200: Content("text/plain")}
 
+
+class Ready(Shape):
+    """Ready to take traffic."""
+
+    status: Literal["ready"]
+
+
+@answers(Auth.ANYONE, _TEXT, uses_redis=False)
 async def healthz(request: web.Request) -> web.Response:
     """The process is up. Also the hello-world baseline of the benchmarks."""
     return web.Response(text="ok")
 
 
+@answers(Auth.ANYONE, {200: Ready}, {503: (ErrorCode.NOT_READY,)}, uses_redis=False)
 async def readyz(request: web.Request) -> web.Response:
     """Ready to take traffic: Redis answers."""
     try:
@@ -29,6 +42,7 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response({"status": "ready"})
 
 
+@answers(Auth.ANYONE, _TEXT, uses_redis=False)
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format (docs/operations.md lists every metric)."""
     return web.Response(

@@ -10,8 +10,51 @@ from ..hosts.accounts import token_id
 from ..hosts.sessions import COOKIE_NAME
 from .auth import require_host
 from .bodies import Login, NewApiToken
-from .decoding import read_body
+from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
+
+
+class SignedIn(Shape):
+    """The signed-in host, and the CSRF token their console sends with every change
+    (null when the caller used an API token)."""
+
+    host_id: str
+    display_name: str
+    csrf_token: str | None
+
+
+class NewToken(Shape):
+    """A new API token: shown only in this answer."""
+
+    token: str
+    token_id: str
+    label: str
+
+
+class TokenInfo(Shape):
+    """One API token, without the token."""
+
+    token_id: str
+    label: str
+    created_at_ms: int
+
+
+class TokenList(Shape):
+    """The host's API tokens."""
+
+    tokens: list[TokenInfo]
+
+
+class LoggedOut(Shape):
+    """The session has ended."""
+
+    logged_out: bool
+
+
+class Revoked(Shape):
+    """The id of the API token that stopped working."""
+
+    revoked: str
 
 
 def _address(request: web.Request) -> str:
@@ -19,9 +62,15 @@ def _address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-async def login(request: web.Request) -> web.Response:
+@answers(
+    Auth.ANYONE,
+    {200: SignedIn},
+    {401: (ErrorCode.INVALID_LOGIN,), 429: (ErrorCode.TOO_MANY_ATTEMPTS,)},
+)
+@takes(Login)
+async def login(request: web.Request, read: Reader[Login]) -> web.Response:
     """Sign a host in to the console: a session cookie and its CSRF token."""
-    body = await read_body(request, Login)
+    body = await read()
     host_id, address = body.host_id.strip().lower(), _address(request)
     guard = request.app[LOGIN_GUARD]
     # Counted before the password is checked: simultaneous guesses cannot all slip in.
@@ -57,6 +106,7 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
+@answers(Auth.HOST, {200: LoggedOut})
 async def logout(request: web.Request) -> web.Response:
     """End the host's session on the server."""
     await require_host(request)
@@ -68,6 +118,7 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+@answers(Auth.HOST, {200: SignedIn})
 async def me(request: web.Request) -> web.Response:
     """Who the signed-in host is."""
     caller = await require_host(request)
@@ -83,16 +134,19 @@ async def me(request: web.Request) -> web.Response:
     )
 
 
-async def create_api_token(request: web.Request) -> web.Response:
+@answers(Auth.HOST, {201: NewToken})
+@takes(NewApiToken)
+async def create_api_token(request: web.Request, read: Reader[NewApiToken]) -> web.Response:
     """A new API token for the signed-in host's scripts; it is shown only in this answer."""
     caller = await require_host(request)
-    body = await read_body(request, NewApiToken)
+    body = await read()
     token = await request.app[HOST_ACCOUNTS].mint_api_token(caller.host_id, body.label)
     return json_response(
         {"token": token, "token_id": token_id(token), "label": body.label}, status=201
     )
 
 
+@answers(Auth.HOST, {200: TokenList})
 async def list_api_tokens(request: web.Request) -> web.Response:
     """The host's API tokens (never the tokens themselves)."""
     caller = await require_host(request)
@@ -107,6 +161,7 @@ async def list_api_tokens(request: web.Request) -> web.Response:
     )
 
 
+@answers(Auth.HOST, {200: Revoked}, {404: (ErrorCode.UNKNOWN_TOKEN,)})
 async def revoke_api_token(request: web.Request) -> web.Response:
     """Revoke one of the caller's API tokens by its id; it stops working at once."""
     caller = await require_host(request)

@@ -5,38 +5,54 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..appkeys import KEEPER, LINEUP
+from ..errors import ErrorCode
 from .auth import require_host, require_offer_host, require_room_host
 from .bodies import CreateOffer, Empty, OpenOffer, StockChange
-from .decoding import read_body
+from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
-from .views import offer_view, stock_view
+from .views import OfferView, StockView, offer_view, stock_view
+
+_UNKNOWN = {404: (ErrorCode.UNKNOWN_OFFER,)}
+_MOVES = {**_UNKNOWN, 409: (ErrorCode.INVALID_STATE,)}
 
 
-async def create_offer(request: web.Request) -> web.Response:
+class RoomOffers(Shape):
+    """A room's offers."""
+
+    offers: list[OfferView]
+
+
+@answers(Auth.ROOM_HOST, {201: OfferView})
+@takes(CreateOffer)
+async def create_offer(request: web.Request, read: Reader[CreateOffer]) -> web.Response:
     """A new draft offer in a room the host runs; the room's viewers see it added."""
     await require_host(request)
-    body = await read_body(request, CreateOffer)
+    body = await read()
     await require_room_host(request, body.room_id)
     offer = await request.app[LINEUP].add(body.spec(body.room_id))
     return json_response(offer_view(offer), status=201)
 
 
+@answers(Auth.ANYONE, {200: OfferView}, _UNKNOWN)
 async def get_offer(request: web.Request) -> web.Response:
     """One offer, as anyone may see it."""
     offer = await request.app[KEEPER].get_offer(request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
 
+@answers(Auth.ANYONE, {200: RoomOffers})
 async def room_offers(request: web.Request) -> web.Response:
     """A room's offers, as anyone may see them."""
     offers = await request.app[KEEPER].room_offers(request.match_info["room_id"])
     return json_response({"offers": [offer_view(offer) for offer in offers]})
 
 
-async def open_offer(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: OfferView}, {**_MOVES, 422: (ErrorCode.INVALID_WINDOW,)})
+@takes(OpenOffer)
+async def open_offer(request: web.Request, read: Reader[OpenOffer]) -> web.Response:
     """Launch an offer: on sale after its countdown, for its window."""
     await require_offer_host(request, request.match_info["offer_id"])
-    body = await read_body(request, OpenOffer)
+    body = await read()
     countdown, window = body.countdown_seconds, body.window_seconds
     offer = await request.app[LINEUP].launch(
         request.match_info["offer_id"],
@@ -46,42 +62,56 @@ async def open_offer(request: web.Request) -> web.Response:
     return json_response(offer_view(offer))
 
 
-async def pause_offer(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: OfferView}, _MOVES)
+@takes(Empty)
+async def pause_offer(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Stop reservations for a while."""
     await require_offer_host(request, request.match_info["offer_id"])
-    await read_body(request, Empty)
+    await read()
     offer = await request.app[LINEUP].pause(request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
 
-async def resume_offer(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: OfferView}, _MOVES)
+@takes(Empty)
+async def resume_offer(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Take reservations again."""
     await require_offer_host(request, request.match_info["offer_id"])
-    await read_body(request, Empty)
+    await read()
     offer = await request.app[LINEUP].resume(request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
 
-async def close_offer(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: OfferView}, _MOVES)
+@takes(Empty)
+async def close_offer(request: web.Request, read: Reader[Empty]) -> web.Response:
     """End the sale for good."""
     await require_offer_host(request, request.match_info["offer_id"])
-    await read_body(request, Empty)
+    await read()
     offer = await request.app[LINEUP].close(request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
 
-async def restock(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: StockView}, _MOVES)
+@takes(StockChange)
+async def restock(request: web.Request, read: Reader[StockChange]) -> web.Response:
     """Add units to an offer."""
     await require_offer_host(request, request.match_info["offer_id"])
-    body = await read_body(request, StockChange)
+    body = await read()
     level = await request.app[KEEPER].restock(request.match_info["offer_id"], body.quantity)
     return json_response(stock_view(level))
 
 
-async def pull_stock(request: web.Request) -> web.Response:
+@answers(
+    Auth.ROOM_HOST,
+    {200: StockView},
+    {**_MOVES, 409: (ErrorCode.INVALID_STATE, ErrorCode.INSUFFICIENT_STOCK)},
+)
+@takes(StockChange)
+async def pull_stock(request: web.Request, read: Reader[StockChange]) -> web.Response:
     """Take available units off sale."""
     await require_offer_host(request, request.match_info["offer_id"])
-    body = await read_body(request, StockChange)
+    body = await read()
     level = await request.app[KEEPER].pull_stock(request.match_info["offer_id"], body.quantity)
     return json_response(stock_view(level))
 

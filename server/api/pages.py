@@ -6,6 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ..errors import ErrorCode
+from .described import Auth, Content, answers
 from .paths import room_in_path
 
 WEB = Path(__file__).parent.parent / "web"
@@ -23,20 +25,26 @@ PAGE_HEADERS = {
 }
 
 
+_HTML = {200: Content("text/html")}
+
+
 def _page(name: str) -> web.FileResponse:
     return web.FileResponse(WEB / name, headers=PAGE_HEADERS)
 
 
+@answers(Auth.ANYONE, _HTML, uses_redis=False)
 async def home(request: web.Request) -> web.FileResponse:
     """The front page."""
     return _page("index.html")
 
 
+@answers(Auth.ANYONE, _HTML, uses_redis=False)
 async def console(request: web.Request) -> web.FileResponse:
     """The host console."""
     return _page("console.html")
 
 
+@answers(Auth.ANYONE, _HTML, {404: (ErrorCode.UNKNOWN_ROOM,)}, uses_redis=False)
 async def watch(request: web.Request) -> web.FileResponse:
     """A room's viewer page."""
     room_in_path(request)

@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiohttp import web
 
 from ..appkeys import KEEPER, METRICS
-from .answers import SOLD_OUT_BODY, confirm_answer, reserve_answer
+from ..errors import ErrorCode
+from .answers import SOLD_OUT_BODY, Confirmed, Reserved, confirm_answer, reserve_answer
 from .auth import require_viewer
 from .bodies import Confirm, Empty, Reserve
-from .decoding import read_body
+from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
-from .views import hold_status_view
+from .views import HoldStatusView, hold_status_view
 
 
-async def reserve(request: web.Request) -> web.Response:
-    """Hold units of an offer for the signed-in viewer (the buy button)."""
+@answers(
+    Auth.VIEWER,
+    {201: Reserved, 200: Reserved},
+    {
+        400: (ErrorCode.INVALID,),
+        404: (ErrorCode.UNKNOWN_OFFER,),
+        409: (
+            ErrorCode.SOLD_OUT,
+            ErrorCode.LIMIT_REACHED,
+            ErrorCode.NOT_OPEN,
+            ErrorCode.PAUSED,
+            ErrorCode.CLOSED,
+        ),
+    },
+)
+@takes(Reserve)
+async def reserve(request: web.Request, read: Reader[Reserve]) -> web.Response:
+    """Hold units of an offer for the signed-in viewer (the buy button).
+
+    201 with a new hold; 200 with the same hold when the press repeats an earlier one
+    (same idempotency key).
+    """
     viewer = require_viewer(request)
-    body = await read_body(request, Reserve)
+    body = await read()
     offer_id = request.match_info["offer_id"]
     result = await request.app[KEEPER].reserve(
         offer_id, viewer.user_id, body.quantity, body.idempotency_key
@@ -28,10 +51,16 @@ async def reserve(request: web.Request) -> web.Response:
     return json_response(answer, status=status)
 
 
-async def confirm(request: web.Request) -> web.Response:
+@answers(
+    Auth.VIEWER,
+    {200: Confirmed},
+    {404: (ErrorCode.UNKNOWN_HOLD,), 409: (ErrorCode.HOLD_EXPIRED, ErrorCode.ALREADY_CONFIRMED)},
+)
+@takes(Confirm)
+async def confirm(request: web.Request, read: Reader[Confirm]) -> web.Response:
     """Turn a hold into an order once it is paid."""
     viewer = require_viewer(request)
-    body = await read_body(request, Confirm)
+    body = await read()
     result = await request.app[KEEPER].confirm(
         request.match_info["hold_id"], viewer.user_id, body.payment_ref
     )
@@ -39,14 +68,28 @@ async def confirm(request: web.Request) -> web.Response:
     return json_response(answer, status=status)
 
 
-async def cancel(request: web.Request) -> web.Response:
+class Cancelled(Shape):
+    """A hold given up (or one that had already expired)."""
+
+    outcome: Literal["cancelled", "expired"]
+    available: int | None
+
+
+@answers(
+    Auth.VIEWER,
+    {200: Cancelled},
+    {404: (ErrorCode.UNKNOWN_HOLD,), 409: (ErrorCode.ALREADY_CONFIRMED,)},
+)
+@takes(Empty)
+async def cancel(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Give a hold's units back."""
     viewer = require_viewer(request)
-    await read_body(request, Empty)
+    await read()
     result = await request.app[KEEPER].cancel(request.match_info["hold_id"], viewer.user_id)
     return json_response({"outcome": result.outcome, "available": result.available})
 
 
+@answers(Auth.VIEWER, {200: HoldStatusView}, {404: (ErrorCode.UNKNOWN_HOLD,)})
 async def hold_status(request: web.Request) -> web.Response:
     """One of the viewer's holds."""
     viewer = require_viewer(request)

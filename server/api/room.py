@@ -27,6 +27,7 @@ from ..tokens import Viewer
 from .answers import confirm_answer, reserve_answer
 from .bodies import AuthMessage, CancelMessage, ChatMessage, ConfirmMessage, ReserveMessage
 from .decoding import convert_message
+from .described import Auth, Content, answers
 from .errors import answer_for
 from .paths import room_in_path
 from .views import offer_view
@@ -126,6 +127,29 @@ async def _in_room(
             await writer
 
 
+_TOKEN = ({"type": "string"}, "A viewer token; without one the viewer watches anonymously.")
+_SINCE = ({"type": "string"}, "Resume after this event offset (docs/rooms.md).")
+_JOIN_ERRORS = {
+    401: (ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED),
+    404: (ErrorCode.UNKNOWN_ROOM,),
+}
+
+
+@answers(
+    Auth.ANYONE,
+    {101: None},
+    {
+        **_JOIN_ERRORS,
+        400: (ErrorCode.HTTP_ERROR,),
+        403: (ErrorCode.ORIGIN_NOT_ALLOWED,),
+    },
+    query={
+        "token": _TOKEN,
+        "since": _SINCE,
+        "console": ({"type": "string", "enum": ["1"]}, "1: the host console (not counted)."),
+    },
+    streaming=True,
+)
 async def room_socket(request: web.Request) -> web.StreamResponse:
     """A viewer's WebSocket: the room's events out, the viewer's messages in."""
     room_id = room_in_path(request)
@@ -152,6 +176,13 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+@answers(
+    Auth.ANYONE,
+    {200: Content("text/event-stream")},
+    _JOIN_ERRORS,
+    query={"token": _TOKEN, "since": _SINCE},
+    streaming=True,
+)
 async def room_events(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: read-only, resumes with the Last-Event-ID header."""
     room_id = room_in_path(request)

@@ -9,16 +9,32 @@ from ..errors import ErrorCode, Invalid
 from ..room.publisher import OFFSET
 from .auth import require_room_host
 from .bodies import Announcement, Ban, BlockedWords, Empty, Mute, PinOffer, SlowMode
-from .decoding import read_body
+from .described import Auth, Reader, Shape, answers, takes
 from .paths import room_in_path
 from .responses import json_response
 
+_ROOM = {404: (ErrorCode.UNKNOWN_ROOM,)}
 
-async def announce(request: web.Request) -> web.Response:
+
+class Published(Shape):
+    """The offset of the room event the change became (viewers resume after it)."""
+
+    offset: str
+
+
+class BlockedWordList(Shape):
+    """The room's blocked words as they are kept: trimmed, folded, sorted."""
+
+    words: list[str]
+
+
+@answers(Auth.ROOM_HOST, {201: Published}, _ROOM)
+@takes(Announcement)
+async def announce(request: web.Request, read: Reader[Announcement]) -> web.Response:
     """Post an announcement; ``pinned`` keeps it on every viewer's screen."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, Announcement)
+    body = await read()
     publisher = request.app[ROOM_PUBLISHER]
     if body.pinned:
         offset = await publisher.set_state(room_id, "pinned_message", pinned_message=body.text)
@@ -27,31 +43,41 @@ async def announce(request: web.Request) -> web.Response:
     return json_response({"offset": offset}, status=201)
 
 
-async def unpin_message(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: Published}, _ROOM)
+@takes(Empty)
+async def unpin_message(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Take the pinned message off every viewer's screen."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    await read_body(request, Empty)
+    await read()
     offset = await request.app[ROOM_PUBLISHER].set_state(
         room_id, "pinned_message", pinned_message=""
     )
     return json_response({"offset": offset})
 
 
-async def pin_offer(request: web.Request) -> web.Response:
+@answers(
+    Auth.ROOM_HOST,
+    {200: Published},
+    {400: (ErrorCode.OFFER_NOT_IN_ROOM,), 404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_OFFER)},
+)
+@takes(PinOffer)
+async def pin_offer(request: web.Request, read: Reader[PinOffer]) -> web.Response:
     """Show one of the room's offers at the top of every viewer's screen."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, PinOffer)
+    body = await read()
     offset = await request.app[LINEUP].pin(room_id, body.offer_id)
     return json_response({"offset": offset})
 
 
-async def delete_message(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: Published}, {**_ROOM, 400: (ErrorCode.INVALID_OFFSET,)})
+@takes(Empty)
+async def delete_message(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Remove a chat message from every viewer's screen (by its offset)."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    await read_body(request, Empty)
+    await read()
     message_offset = request.match_info["offset"]
     if not OFFSET.match(message_offset):
         raise Invalid(ErrorCode.INVALID_OFFSET, "Messages are named by their offset, e.g. 1700-0.")
@@ -61,40 +87,48 @@ async def delete_message(request: web.Request) -> web.Response:
     return json_response({"offset": offset})
 
 
-async def mute(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: Published}, _ROOM)
+@takes(Mute)
+async def mute(request: web.Request, read: Reader[Mute]) -> web.Response:
     """Stop (or let again) a viewer posting in the room's chat."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, Mute)
+    body = await read()
     offset = await request.app[ROOM_PUBLISHER].mute(room_id, body.user_id, body.muted)
     return json_response({"offset": offset})
 
 
-async def ban(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: Published}, _ROOM)
+@takes(Ban)
+async def ban(request: web.Request, read: Reader[Ban]) -> web.Response:
     """Remove a viewer from the room's chat and close their connections."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, Ban)
+    body = await read()
     offset = await request.app[ROOM_PUBLISHER].ban(room_id, body.user_id)
     return json_response({"offset": offset})
 
 
-async def slow_mode(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: Published}, _ROOM)
+@takes(SlowMode)
+async def slow_mode(request: web.Request, read: Reader[SlowMode]) -> web.Response:
     """Each viewer may post once per ``seconds`` (0 turns slow mode off)."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, SlowMode)
+    body = await read()
     offset = await request.app[ROOM_PUBLISHER].set_state(
         room_id, "slow_mode", slow_mode_s=body.seconds
     )
     return json_response({"offset": offset})
 
 
-async def blocked_words(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: BlockedWordList}, _ROOM)
+@takes(BlockedWords)
+async def blocked_words(request: web.Request, read: Reader[BlockedWords]) -> web.Response:
     """Replace the room's blocked words (case-insensitive, matched anywhere in a message)."""
     room_id = room_in_path(request)
     await require_room_host(request, room_id)
-    body = await read_body(request, BlockedWords)
+    body = await read()
     cleaned = sorted({word.strip().casefold() for word in body.words})
     await request.app[ROOM_PUBLISHER].set_blocked_words(room_id, cleaned)
     return json_response({"words": cleaned})

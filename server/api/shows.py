@@ -12,13 +12,36 @@ from aiohttp import web
 from ..appkeys import KEEPER, LINEUP, REDIS, ROOM_PUBLISHER, SHOWS
 from ..errors import Conflict, ErrorCode
 from ..shows.figures import report_csv, show_figures
-from ..shows.store import Show
+from ..shows.store import Show, ShowStatus
 from .auth import require_host
 from .bodies import CreateShow, Empty, Product
-from .decoding import read_body
+from .described import Auth, Content, Reader, Shape, answers, takes
 from .paths import room_in_path
 from .responses import json_response
-from .views import offer_view, show_view
+from .views import Dashboard, OfferView, ShowReport, ShowView, offer_view, show_view
+
+_SHOW = {404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW)}
+_REPORT = {**_SHOW, 409: (ErrorCode.SHOW_NOT_ENDED,)}
+
+
+class NewShow(ShowView, kw_only=True):
+    """A new show, with the offers of its line-up."""
+
+    offers: list[OfferView]
+
+
+class HostShows(Shape):
+    """The host's shows, newest first."""
+
+    shows: list[ShowView]
+
+
+class PublicRoom(Shape):
+    """A room as a viewer page sees it before joining (no show yet: its name, no status)."""
+
+    room_id: str
+    title: str
+    status: ShowStatus | None
 
 
 async def _own_show(request: web.Request) -> Show:
@@ -26,10 +49,12 @@ async def _own_show(request: web.Request) -> Show:
     return await request.app[SHOWS].require(room_in_path(request), caller.host_id)
 
 
-async def create_show(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {201: NewShow}, {409: (ErrorCode.SHOW_EXISTS,)})
+@takes(CreateShow)
+async def create_show(request: web.Request, read: Reader[CreateShow]) -> web.Response:
     """Create a show in a new room, with its line-up of products (each becomes an offer)."""
     caller = await require_host(request)
-    body = await read_body(request, CreateShow)
+    body = await read()
     show = await request.app[SHOWS].create(body.room_id, caller.host_id, body.title)
     lineup = request.app[LINEUP]
     offers = [await lineup.add(product.spec(show.room_id)) for product in body.products]
@@ -38,16 +63,19 @@ async def create_show(request: web.Request) -> web.Response:
     )
 
 
-async def add_product(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {201: OfferView}, {**_SHOW, 409: (ErrorCode.SHOW_ENDED,)})
+@takes(Product)
+async def add_product(request: web.Request, read: Reader[Product]) -> web.Response:
     """Add a product to the line-up of a show that has not ended."""
     show = await _own_show(request)
     if show.status == "ended":
         raise Conflict(ErrorCode.SHOW_ENDED, "This show has ended.")
-    product = await read_body(request, Product)
+    product = await read()
     offer = await request.app[LINEUP].add(product.spec(show.room_id))
     return json_response(offer_view(offer), status=201)
 
 
+@answers(Auth.HOST, {200: HostShows})
 async def my_shows(request: web.Request) -> web.Response:
     """The host's shows, newest first."""
     caller = await require_host(request)
@@ -55,6 +83,7 @@ async def my_shows(request: web.Request) -> web.Response:
     return json_response({"shows": [show_view(show) for show in shows]})
 
 
+@answers(Auth.ROOM_HOST, {200: Dashboard}, _SHOW)
 async def dashboard(request: web.Request) -> web.Response:
     """The live figures of the host's show (the console polls this about once a second)."""
     show = await _own_show(request)
@@ -62,28 +91,43 @@ async def dashboard(request: web.Request) -> web.Response:
     return json_response({**figures, "watch_url": f"/watch/{show.room_id}"})
 
 
-async def go_live(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: ShowView}, {**_SHOW, 409: (ErrorCode.SHOW_ENDED,)})
+@takes(Empty)
+async def go_live(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Go live; viewers are told the first time."""
     show = await _own_show(request)
-    await read_body(request, Empty)
+    await read()
     live = await request.app[SHOWS].go_live(show)
     if show.status != "live":
         await request.app[ROOM_PUBLISHER].publish(show.room_id, "show_live", {"title": show.title})
     return json_response(show_view(live))
 
 
-async def launch_offer(request: web.Request) -> web.Response:
+@answers(
+    Auth.ROOM_HOST,
+    {200: OfferView},
+    {
+        400: (ErrorCode.OFFER_NOT_IN_ROOM,),
+        404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW, ErrorCode.UNKNOWN_OFFER),
+        409: (ErrorCode.SHOW_NOT_LIVE, ErrorCode.INVALID_STATE),
+        422: (ErrorCode.INVALID_WINDOW,),
+    },
+)
+@takes(Empty)
+async def launch_offer(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Launch a line-up product with its countdown and sale window, and pin it."""
     show = await _own_show(request)
-    await read_body(request, Empty)
+    await read()
     offer = await request.app[LINEUP].launch_in_show(show, request.match_info["offer_id"])
     return json_response(offer_view(offer))
 
 
-async def end_show(request: web.Request) -> web.Response:
+@answers(Auth.ROOM_HOST, {200: ShowReport}, _REPORT)
+@takes(Empty)
+async def end_show(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Close every offer still on sale, and freeze the show's report."""
     show = await _own_show(request)
-    await read_body(request, Empty)
+    await read()
     if show.status == "ended":
         return json_response(orjson.loads(await _saved_report(request, show)))
     await request.app[LINEUP].close_all(show.room_id)
@@ -103,6 +147,7 @@ async def _saved_report(request: web.Request, show: Show) -> bytes:
     return saved.encode()
 
 
+@answers(Auth.ROOM_HOST, {200: ShowReport}, _REPORT)
 async def report_json(request: web.Request) -> web.Response:
     """The ended show's report as a JSON download."""
     show = await _own_show(request)
@@ -114,6 +159,7 @@ async def report_json(request: web.Request) -> web.Response:
     )
 
 
+@answers(Auth.ROOM_HOST, {200: Content("text/csv")}, _REPORT)
 async def report_as_csv(request: web.Request) -> web.Response:
     """The ended show's report as a CSV download."""
     show = await _own_show(request)
@@ -125,6 +171,7 @@ async def report_as_csv(request: web.Request) -> web.Response:
     )
 
 
+@answers(Auth.ANYONE, {200: PublicRoom}, {404: (ErrorCode.UNKNOWN_ROOM,)})
 async def public_room(request: web.Request) -> web.Response:
     """What a viewer page shows before joining: the show's title and whether it is live."""
     room_id = room_in_path(request)

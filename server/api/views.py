@@ -5,18 +5,63 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from stockkeeper.models import Hold, ReserveResult, StockLevel
+from stockkeeper.models import Hold, HoldStatus, OfferState, ReserveResult, StockLevel
 
 # An offer's public view is also what room events carry, so the domain owns it.
 from ..lineup import offer_view
-from ..shows.store import Show
+from ..shows.store import Show, ShowStatus
+from .described import Shape
 
 __all__ = ["hold_status_view", "hold_view", "offer_view", "show_view", "stock_view"]
+
+
+class OfferView(Shape):
+    """What anyone may see of an offer (``offer_view``, server/lineup.py)."""
+
+    id: str
+    room_id: str
+    sku: str
+    title: str
+    unit_price: int
+    currency: str
+    per_user_limit: int
+    hold_seconds: float
+    opens_at_ms: int
+    closes_at_ms: int
+    state: OfferState
+    total: int
+    available: int
+    held: int
+    sold: int
+    created_at_ms: int
+    image_url: str
+    countdown_s: int
+    window_s: int
+    buckets: int
+
+
+class StockView(Shape):
+    """An offer's stock after a restock or pull."""
+
+    offer_id: str
+    available: int
+    total: int
 
 
 def stock_view(level: StockLevel) -> dict[str, Any]:
     """An offer's stock after a restock or pull."""
     return dataclasses.asdict(level)
+
+
+class HoldView(Shape):
+    """The hold a reservation made."""
+
+    hold_id: str | None
+    offer_id: str
+    quantity: int
+    status: HoldStatus | None
+    reserved_at_ms: int | None
+    pay_by_ms: int | None
 
 
 def hold_view(offer_id: str, result: ReserveResult) -> dict[str, Any]:
@@ -29,6 +74,19 @@ def hold_view(offer_id: str, result: ReserveResult) -> dict[str, Any]:
         "reserved_at_ms": result.reserved_at,
         "pay_by_ms": result.deadline,
     }
+
+
+class HoldStatusView(Shape):
+    """A hold as its buyer reads it later."""
+
+    hold_id: str
+    offer_id: str
+    quantity: int
+    status: HoldStatus
+    reserved_at_ms: int
+    pay_by_ms: int
+    order_id: str | None
+    confirmed_at_ms: int | None
 
 
 def hold_status_view(hold: Hold) -> dict[str, Any]:
@@ -45,6 +103,18 @@ def hold_status_view(hold: Hold) -> dict[str, Any]:
     }
 
 
+class ShowView(Shape):
+    """A show as its host sees it in the console."""
+
+    room_id: str
+    title: str
+    status: ShowStatus
+    created_at_ms: int
+    live_at_ms: int
+    ended_at_ms: int
+    watch_url: str
+
+
 def show_view(show: Show) -> dict[str, Any]:
     """A show as its host sees it in the console."""
     return {
@@ -56,3 +126,62 @@ def show_view(show: Show) -> dict[str, Any]:
         "ended_at_ms": show.ended_at,
         "watch_url": f"/watch/{show.room_id}",
     }
+
+
+class OfferFigures(Shape):
+    """An offer's sales figures (``offer_figures``, server/shows/figures.py)."""
+
+    offer_id: str
+    sku: str
+    title: str
+    image_url: str
+    state: OfferState
+    unit_price: int
+    currency: str
+    per_user_limit: int
+    countdown_s: int
+    window_s: int
+    opens_at_ms: int
+    closes_at_ms: int
+    total: int
+    available: int
+    held: int
+    sold: int
+    reservations: int
+    orders: int
+    gmv: int
+    sell_through: float
+    low_stock: bool
+
+
+class ShowReport(Shape):
+    """A show's figures (``show_figures``): the live dashboard, and the report at the end."""
+
+    room_id: str
+    title: str
+    status: ShowStatus
+    host_id: str
+    created_at_ms: int
+    live_at_ms: int
+    ended_at_ms: int
+    server_time_ms: int
+    viewers: int
+    viewers_peak: int
+    likes: int
+    chat_messages: int
+    chat_per_minute: float
+    reservations: int
+    orders: int
+    units_sold: int
+    holds_pending: int
+    #: Sales by currency, in minor units.
+    gmv: dict[str, int]
+    buyers: int
+    conversion: float
+    offers: list[OfferFigures]
+
+
+class Dashboard(ShowReport, kw_only=True):
+    """The live figures of a show, with the address of its viewer page."""
+
+    watch_url: str
