@@ -21,6 +21,7 @@ from stockkeeper.errors import StockKeeperError
 
 from ..appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
 from ..errors import ErrorCode, Forbidden, Invalid, LivesaleError, Unauthorized
+from ..plain_text import without_bidi_controls
 from ..room.connection import Connection, SseConnection, WsConnection
 from ..room.inbox import INTERNAL_ERROR, Inbox
 from ..tokens import Viewer
@@ -288,7 +289,9 @@ class SocketMessages:
 
     async def _chat(self, message: dict[str, Any]) -> dict[str, Any]:
         user_id = self._signed_in()
-        text = convert_message(message, ChatMessage).text.strip()
+        # Without bidirectional controls before any rule: a U+202E inside a blocked word
+        # must not slip it past the filter.
+        text = without_bidi_controls(convert_message(message, ChatMessage).text).strip()
         if not text or len(text) > self.settings.chat_max_chars:
             raise Invalid(
                 ErrorCode.INVALID_CHAT,

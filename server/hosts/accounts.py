@@ -11,6 +11,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from ..plain_text import without_bidi_controls
 from . import keys
 from .passwords import MAX_LENGTH, MIN_LENGTH, check_password, hash_password
 from .sessions import end_host_sessions
@@ -70,6 +71,7 @@ class HostAccounts:
         if not HOST_ID.match(host_id):
             raise AccountError(f"A host name is {HOST_ID_HINT}.")
         check_new_password(password)
+        display_name = without_bidi_controls(display_name).strip()
         now = int(time.time() * 1000)
         created = await self.redis.hsetnx(keys.host(host_id), "host_id", host_id)
         if not created:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from ..errors import ErrorCode, Forbidden, RateLimited
+from ..plain_text import without_bidi_controls, without_bidi_controls_in
 from .events import RoomEvent, from_history, offset_key, pack_data
 from .keys import RoomKeys
 from .room_scripts import RoomScripts
@@ -28,7 +29,10 @@ class History:
 
 
 class RoomPublisher:
-    """One per process, over a Redis client that returns bytes (events are msgpack)."""
+    """One per process, over a Redis client that returns bytes (events are msgpack).
+
+    Every string viewers will be shown (chat, names, announcements, titles) loses its
+    bidirectional controls on the way in (server/plain_text.py)."""
 
     def __init__(self, redis: Redis, settings: RoomSettings) -> None:
         self.redis = redis
@@ -40,7 +44,11 @@ class RoomPublisher:
     ) -> str:
         """Append an event to the room's history and send it to every viewer."""
         return await self.scripts.publish(
-            RoomKeys(room_id), self.settings.history_length, type_, pack_data(data), to_user
+            RoomKeys(room_id),
+            self.settings.history_length,
+            type_,
+            pack_data(without_bidi_controls_in(data)),
+            to_user,
         )
 
     async def publish_many(self, events: list[tuple[str, str, dict[str, Any], str]]) -> None:
@@ -61,7 +69,7 @@ class RoomPublisher:
                 RoomKeys(room_id),
                 self.settings.history_length,
                 type_,
-                pack_data(data),
+                pack_data(without_bidi_controls_in(data)),
                 to_user,
                 pipe=pipe,
             )
@@ -69,6 +77,8 @@ class RoomPublisher:
 
     async def chat(self, room_id: str, user_id: str, name: str, text: str) -> str:
         """Post a chat message; raises Forbidden or RateLimited when the room's rules refuse it."""
+        # Names come from viewer tokens, text from viewers: neither may turn text around.
+        name, text = without_bidi_controls(name), without_bidi_controls(text)
         reply = await self.scripts.chat(
             RoomKeys(room_id),
             self.settings.history_length,
@@ -138,6 +148,7 @@ class RoomPublisher:
 
     async def set_state(self, room_id: str, type_: str, **fields: Any) -> str:
         """Store room state fields and announce the change as one event."""
+        fields = without_bidi_controls_in(fields)
         await self.redis.hset(
             RoomKeys(room_id).state,
             mapping={key: str(value) for key, value in fields.items()},
