@@ -1,11 +1,13 @@
-"""What one server process remembers so sold-out requests need not touch Redis."""
+"""What one server process remembers so sold-out requests need not run the reserve script.
+
+A press on a flagged offer costs one read-only lookup of its idempotency key instead
+(keeper.py, scripts/hold_replay.lua): a retry must get its hold back whichever process
+made it, with the hold's status as it is now, and no process can know that from memory.
+"""
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-
-from .models import ReserveResult
 
 
 class SoldOutFlags:
@@ -42,25 +44,3 @@ class SoldOutFlags:
             del self._raised_at[offer_id]
             return False
         return True
-
-
-class RecentReservations:
-    """The last reservations this process made, by (offer, user, idempotency key).
-
-    While an offer's sold-out flag is up, a buyer retrying a request that did reserve (its
-    answer was lost on a flaky network) must get its hold back, not "sold out".
-    """
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._capacity = capacity
-        self._items: OrderedDict[tuple[str, str, str], ReserveResult] = OrderedDict()
-
-    def remember(self, offer_id: str, user_id: str, key: str, result: ReserveResult) -> None:
-        """Keep a reservation's answer, forgetting the oldest beyond ``capacity``."""
-        self._items[(offer_id, user_id, key)] = result
-        if len(self._items) > self._capacity:
-            self._items.popitem(last=False)
-
-    def get(self, offer_id: str, user_id: str, key: str) -> ReserveResult | None:
-        """The answer this process gave to that request, if it still remembers it."""
-        return self._items.get((offer_id, user_id, key))

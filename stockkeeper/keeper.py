@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from .buckets import Buckets
 from .errors import HoldAlreadyConfirmed, StockKeeperError, UnknownHold, redis_call
-from .fastpath import RecentReservations, SoldOutFlags
+from .fastpath import SoldOutFlags
 from .ids import HOLD_ID, OFFER_ID, offer_of_hold
 from .keys import OfferKeys, parent_of
 from .listener import NoListener, StockListener
@@ -31,7 +31,7 @@ from .models import (
     StockLevel,
 )
 from .offers import Offers
-from .scripts.holds import hold_cancel, hold_confirm, hold_reserve, holds_expire
+from .scripts.holds import hold_cancel, hold_confirm, hold_replay, hold_reserve, holds_expire
 from .scripts.registry import Scripts
 from .settings import StockSettings
 
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 MAX_REFILLS_PER_PRESS = 50
 #: Units one press may ask for: far above any offer's stock, and exact in Lua and msgpack.
 MAX_QUANTITY = 1_000_000_000
+SOLD_OUT = ReserveResult("sold_out", available=0)
 
 
 class StockKeeper:
@@ -57,7 +58,6 @@ class StockKeeper:
         self.listener: StockListener = listener or NoListener()
         self.scripts = Scripts.register(redis)
         self.sold_out = SoldOutFlags(settings.sold_out_flag_max_age_s)
-        self._recent = RecentReservations()
         self.buckets = Buckets(redis, self.scripts)
         self.offers = Offers(redis, self.scripts, self.buckets, self.sold_out, self._changed)
         self._ids = random.Random(secrets.randbits(128))
@@ -146,12 +146,11 @@ class StockKeeper:
         if quantity > MAX_QUANTITY:
             # Refused here: a number past 64 bits could not even be packed for the script.
             return ReserveResult("invalid", reason=f"quantity must be at most {MAX_QUANTITY:,}")
-        if self.sold_out.is_sold_out(offer_id):
-            known = self._recent.get(offer_id, user_id, idempotency_key)
-            if known is not None:
-                return dataclasses.replace(known, replayed=True)
-            return ReserveResult("sold_out", available=0)
         count = self.buckets.known_count(offer_id) or await self.buckets.count(offer_id)
+        if self.sold_out.is_sold_out(offer_id):
+            answer = await self._while_sold_out(offer_id, count, user_id, idempotency_key)
+            if answer is not None:
+                return answer
         if count == 1:
             # Unique, not secret: every hold operation checks the buyer's user id. A PRNG
             # avoids a getrandom() system call per press.
@@ -167,13 +166,30 @@ class StockKeeper:
             )
         else:
             result = await self._reserve_hot(offer_id, count, user_id, quantity, idempotency_key)
-        if result.outcome == "reserved":
-            self._recent.remember(offer_id, user_id, idempotency_key, result)
-            if not result.replayed:
-                self.listener.stock_changed(offer_id)
+        if result.outcome == "reserved" and not result.replayed:
+            self.listener.stock_changed(offer_id)
         if result.available == 0:
             self.sold_out.raise_flag(offer_id)
         return result
+
+    async def _while_sold_out(
+        self, offer_id: str, count: int, user_id: str, idempotency_key: str
+    ) -> ReserveResult | None:
+        """A press while this process's sold-out flag for the offer is up: the hold of a
+        retried press, or sold out; None when units are back (the flag missed their return).
+
+        The key is looked up in Redis, not in this process's memory: the press it retries
+        may have reserved on another process, and been paid or cancelled since. The lookup
+        is read-only and merged with the other presses of the moment (one GET each)."""
+        home = self.buckets.home(offer_id, user_id, count)
+        found = await hold_replay(self.scripts, home, user_id, idempotency_key)
+        if found.hold is not None:
+            # One bucket's stock is not the offer's (as _reserve_hot answers).
+            return found.hold if count == 1 else dataclasses.replace(found.hold, available=None)
+        if found.available > 0:
+            self.sold_out.lower(offer_id)
+            return None
+        return SOLD_OUT
 
     async def _reserve_hot(
         self, offer_id: str, count: int, user_id: str, quantity: int, idempotency_key: str

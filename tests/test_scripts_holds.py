@@ -1,9 +1,10 @@
-"""The confirm, cancel and expiry scripts, called through their typed wrappers on the real
-Redis: every outcome each can answer. Offers whose holds last 0 s have holds that lapse at
-once, so nothing here waits for a deadline."""
+"""The replay, confirm, cancel and expiry scripts, called through their typed wrappers on
+the real Redis: every outcome each can answer. Offers whose holds last 0 s have holds that
+lapse at once, so nothing here waits for a deadline."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import cast
 
 import pytest
@@ -11,11 +12,11 @@ from redis.asyncio import Redis
 
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
-from stockkeeper.scripts.holds import hold_cancel, hold_confirm, holds_expire
+from stockkeeper.scripts.holds import hold_cancel, hold_confirm, hold_replay, holds_expire
 from stockkeeper.scripts.registry import Scripts
 
 from .helpers import assert_consistent
-from .script_helpers import OFFER, held, live
+from .script_helpers import OFFER, held, live, press
 
 
 @pytest.fixture
@@ -27,6 +28,60 @@ def scripts(keeper: StockKeeper) -> Scripts:
 async def outbox(redis: Redis) -> list[dict[str, str]]:
     entries = await redis.xrange(OfferKeys(OFFER).outbox)
     return [cast(dict[str, str], fields) for _, fields in entries or []]
+
+
+# ------------------------------------------------- a retried press: hold_reserve, hold_replay
+
+
+async def test_hold_replay_returns_the_hold_of_a_known_key_as_it_is_now(
+    scripts: Scripts,
+) -> None:
+    await live(scripts, stock=1)
+    first = await press(scripts, "u1", key="press-1")
+    assert first.hold_id
+    found = await hold_replay(scripts, OFFER, "u1", "press-1")
+    assert found.hold is not None
+    assert (found.hold.outcome, found.hold.hold_id, found.hold.replayed) == (
+        "reserved",
+        first.hold_id,
+        True,
+    )
+    assert (found.hold.quantity, found.hold.deadline, found.hold.status) == (
+        1,
+        first.deadline,
+        "held",
+    )
+    assert (found.available, found.hold.available) == (0, 0)
+    await hold_confirm(scripts, OFFER, first.hold_id, "u1", "pay-1", may_refill=False)
+    paid = await hold_replay(scripts, OFFER, "u1", "press-1")
+    assert paid.hold is not None
+    assert (paid.hold.hold_id, paid.hold.status) == (first.hold_id, "confirmed")
+
+
+async def test_hold_replay_of_a_key_that_reserved_nothing_says_how_many_are_left(
+    scripts: Scripts, redis: Redis
+) -> None:
+    await live(scripts, stock=3)
+    await press(scripts, "u1", key="press-1")
+    before = await redis.hgetall(OfferKeys(OFFER).offer)
+    for user, key in (("u2", "press-2"), ("u2", "press-1")):  # another buyer's same key
+        found = await hold_replay(scripts, OFFER, user, key)
+        assert (found.hold, found.available) == (None, 2)
+    assert await redis.hgetall(OfferKeys(OFFER).offer) == before
+    assert (await hold_replay(scripts, "404", "u1", "press-1")).available == 0
+
+
+async def test_hold_replay_answers_lookups_sent_together_each_its_own(scripts: Scripts) -> None:
+    await live(scripts, stock=2, per_user_limit=1)
+    made = {user: await press(scripts, user, key=f"press-{user}") for user in ("u1", "u2")}
+    found = await asyncio.gather(
+        *(hold_replay(scripts, OFFER, user, f"press-{user}") for user in ("u1", "u3", "u2"))
+    )
+    assert [f.hold.hold_id if f.hold else None for f in found] == [
+        made["u1"].hold_id,
+        None,
+        made["u2"].hold_id,
+    ]
 
 
 # ------------------------------------------------------------------ hold_confirm

@@ -20,7 +20,7 @@ import pytest
 from deploy.stack import free_port, port_open
 from stockkeeper.settings import StockSettings
 
-from .helpers import HOST, server_env
+from .helpers import HOST, create_live_offer, server_env, viewer
 from .room_helpers import ask, ask_until, close_code, events_until, of_type
 from .test_rooms import token
 
@@ -161,3 +161,28 @@ async def test_stopping_the_supervisor_sends_every_viewer_elsewhere(
     assert not any(
         child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children
     )
+
+
+async def test_a_retried_press_gets_its_hold_on_every_worker(
+    workers: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    """Guards against `409 sold_out` answered to 33 of 60 retries of the last unit's press:
+    the worker that had not made the hold answered from its sold-out flag."""
+    base, _ = workers
+    # A connection per request, so the kernel spreads them over both workers.
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        offer_id = await create_live_offer(session, base, stock=1)
+        url = f"{base}/api/offers/{offer_id}/reservations"
+        press = {"idempotency_key": "press-last-unit"}
+        async with session.post(url, json=press, headers=viewer("buyer")) as resp:
+            assert resp.status == 201
+            hold = (await resp.json())["hold"]
+        for n in range(10):  # sold out on both workers: their flags go up
+            late = {"idempotency_key": f"press-late-{n:02}"}
+            async with session.post(url, json=late, headers=viewer(f"late-{n}")) as resp:
+                assert resp.status == 409
+        for _ in range(60):
+            async with session.post(url, json=press, headers=viewer("buyer")) as resp:
+                assert resp.status == 200
+                assert (await resp.json())["hold"] == hold

@@ -34,11 +34,7 @@ local function reserve(user, quantity, hold_id, idem_key)
   -- A retry of a request that already reserved gets that same hold back, whatever happened
   -- since (it may have been paid or have expired: status says which).
   local prior = redis.call('GET', idem_key)
-  if prior then
-    local h = redis.call('HMGET', hold_prefix .. prior, 'quantity', 'reserved_at', 'deadline',
-      'status')
-    return {'reserved', prior, tonumber(h[1]), tonumber(h[2]), tonumber(h[3]), available, 1, h[4]}
-  end
+  if prior then return replay(hold_prefix, prior, available) end
   if not state then return {'unknown_offer'} end
   if state == 'closed' then return {'closed'} end
   if state == 'paused' then return {'paused'} end

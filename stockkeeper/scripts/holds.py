@@ -1,8 +1,8 @@
-"""Typed wrappers of the hold scripts: reserve, confirm, cancel, expire.
+"""Typed wrappers of the hold scripts: reserve, replay, confirm, cancel, expire.
 
-``hold_reserve`` is the buy button's path: its keys and shared arguments are built once per
-bucket, and presses on one bucket that arrive together share one merged script call
-(batcher.py).
+``hold_reserve`` is the buy button's path, and ``hold_replay`` its path while an offer is
+sold out: their keys and shared arguments are built once per bucket, and presses on one
+bucket that arrive together share one merged script call (batcher.py).
 """
 
 from __future__ import annotations
@@ -43,6 +43,15 @@ class CancelReply:
     order_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayReply:
+    """hold_replay.lua: the hold an earlier press with this key made (``None`` when no
+    press with it reserved), and the units the bucket has left."""
+
+    hold: ReserveResult | None
+    available: int
+
+
 ReserveCall = tuple[tuple[str, str, str], tuple[str, int]]
 
 
@@ -70,6 +79,28 @@ async def hold_reserve(
         scripts.hold_reserve, keys, shared, (user_id, quantity, hold_id, idempotency_key)
     )
     return _reserve_result(reply)
+
+
+@functools.lru_cache(maxsize=4096)
+def _replay_call(bucket: str) -> tuple[tuple[str], tuple[str]]:
+    """The lookup script's keys and shared arguments for a bucket, built once per bucket."""
+    k = OfferKeys(bucket)
+    return (k.offer,), (k.prefix,)
+
+
+async def hold_replay(
+    scripts: Scripts, bucket: str, user_id: str, idempotency_key: str
+) -> ReplayReply:
+    """The hold a buyer's press with this idempotency key made in ``bucket``, as it is now,
+    without reserving anything. Lookups on one bucket that arrive together share one
+    merged script call."""
+    keys, shared = _replay_call(bucket)
+    reply = await scripts.batcher.call_merged(
+        scripts.hold_replay, keys, shared, (user_id, idempotency_key)
+    )
+    if reply[0] == "reserved":
+        return ReplayReply(_reserve_result(reply), int(reply[5]))
+    return ReplayReply(None, int(reply[1]))
 
 
 def _reserve_result(reply: list[Any]) -> ReserveResult:

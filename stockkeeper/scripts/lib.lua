@@ -7,6 +7,15 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The answer to a retried press whose idempotency key made `hold_id`: that same hold as it
+-- is now (paid, lapsed or cancelled since: its status says which), in hold_reserve.lua's
+-- 'reserved' shape with replayed = 1. Hold hashes are never deleted, so it is always there.
+local function replay(hold_prefix, hold_id, available)
+  local h = redis.call('HMGET', hold_prefix .. hold_id, 'quantity', 'reserved_at', 'deadline',
+    'status')
+  return {'reserved', hold_id, tonumber(h[1]), tonumber(h[2]), tonumber(h[3]), available, 1, h[4]}
+end
+
 -- Give a hold's units back to the offer and to the buyer's allowance; the caller marks the
 -- hold's new status. Returns the offer's new available count.
 local function release(offer_key, users_key, deadlines_key, hold_id, user_id, quantity)

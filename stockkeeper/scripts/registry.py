@@ -27,6 +27,7 @@ class Scripts:
     offer_transition: AsyncScript
     offer_adjust_stock: AsyncScript
     hold_reserve: AsyncScript
+    hold_replay: AsyncScript
     hold_confirm: AsyncScript
     hold_cancel: AsyncScript
     holds_expire: AsyncScript

@@ -1,0 +1,87 @@
+"""A retried press over HTTP on two server processes: the same idempotency key gets the same
+hold back from either, while the offer is sold out on both."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from deploy.stack import free_ports, port_open
+from stockkeeper.settings import StockSettings
+
+from .helpers import create_live_offer, server_env, viewer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_servers(
+    stock_settings: StockSettings, tmp_path: Path, redis: object
+) -> Iterator[tuple[str, str]]:
+    """Two `livesale serve` processes over the test Redis; their base URLs."""
+    ports = free_ports(2)
+    processes = []
+    for port in ports:
+        with (tmp_path / f"server-{port}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", "from server.cli import main; main()", "serve"],
+                    env=server_env(stock_settings, port),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    try:
+        deadline = time.monotonic() + 30
+        while not all(port_open(p) for p in ports):
+            assert time.monotonic() < deadline, "the servers did not start"
+            assert all(p.poll() is None for p in processes), "a server exited"
+            time.sleep(0.1)
+        a, b = (f"http://127.0.0.1:{port}" for port in ports)
+        yield a, b
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+
+
+async def press(
+    session: aiohttp.ClientSession, base: str, offer_id: str, user: str, key: str
+) -> tuple[int, dict[str, Any]]:
+    """One press of the buy button: the status and body."""
+    async with session.post(
+        f"{base}/api/offers/{offer_id}/reservations",
+        json={"idempotency_key": key},
+        headers=viewer(user),
+    ) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_a_retry_gets_its_hold_from_either_process_while_sold_out_on_both(
+    two_servers: tuple[str, str],
+) -> None:
+    """Guards against `409 sold_out` answered to 33 of 60 retries with `serve --workers 2`:
+    the other process's sold-out flag answered before the key was looked up."""
+    a, b = two_servers
+    async with aiohttp.ClientSession() as session:
+        offer_id = await create_live_offer(session, a, stock=1)
+        status, first = await press(session, a, offer_id, "buyer", "press-buyer-01")
+        assert status == 201
+        hold = first["hold"]
+        # Sold out on both processes: each has answered sold_out from Redis (its flag is up).
+        for n, base in enumerate((a, b, b, a)):
+            status, refused = await press(session, base, offer_id, f"late-{n}", f"press-late-{n}")
+            assert (status, refused["error"]["code"]) == (409, "sold_out")
+
+        for n in range(20):
+            status, again = await press(session, (a, b)[n % 2], offer_id, "buyer", "press-buyer-01")
+            assert (status, again["outcome"], again["replayed"]) == (200, "reserved", True)
+            assert again["hold"] == hold
