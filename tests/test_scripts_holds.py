@@ -33,6 +33,25 @@ async def outbox(redis: Redis) -> list[dict[str, str]]:
 # ------------------------------------------------- a retried press: hold_reserve, hold_replay
 
 
+async def test_hold_reserve_replays_a_paid_hold_as_confirmed(
+    scripts: Scripts, redis: Redis
+) -> None:
+    """Guards against a retried press answering `status: held` for a hold already paid."""
+    await live(scripts, stock=5)
+    first = await press(scripts, "u1", key="press-1")
+    assert first.hold_id
+    await hold_confirm(scripts, OFFER, first.hold_id, "u1", "pay-1", may_refill=False)
+    again = await press(scripts, "u1", key="press-1")
+    assert (again.outcome, again.hold_id, again.replayed) == ("reserved", first.hold_id, True)
+    assert (again.status, again.deadline, again.available) == ("confirmed", first.deadline, 4)
+    assert await assert_consistent(redis, OFFER) == {
+        "total": 5,
+        "available": 4,
+        "held": 0,
+        "sold": 1,
+    }
+
+
 async def test_hold_replay_returns_the_hold_of_a_known_key_as_it_is_now(
     scripts: Scripts,
 ) -> None:

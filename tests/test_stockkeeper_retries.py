@@ -54,6 +54,22 @@ async def test_a_retry_gets_its_hold_on_every_process_while_the_offer_is_sold_ou
     }
 
 
+async def test_a_retry_after_paying_says_confirmed_on_every_process(
+    keeper: StockKeeper, other: StockKeeper
+) -> None:
+    """Guards against a retried press answering `status: held` for a hold already paid
+    (the sold-out path answered from a memory of the reservation, taken before payment)."""
+    offer_id = await open_offer(keeper, stock=1)
+    first = await keeper.reserve(offer_id, "u1", 1, "press-0001")
+    assert first.hold_id
+    await sold_out_on_both(keeper, other, offer_id)
+    assert (await other.confirm(first.hold_id, "u1", "psp-1")).outcome == "confirmed"
+    for process in (keeper, other):
+        assert process.sold_out.is_sold_out(offer_id)
+        again = await process.reserve(offer_id, "u1", 1, "press-0001")
+        assert (again.hold_id, again.replayed, again.status) == (first.hold_id, True, "confirmed")
+
+
 async def test_a_retry_of_a_cancelled_hold_says_cancelled_and_takes_nothing(
     keeper: StockKeeper, other: StockKeeper
 ) -> None:
