@@ -4,8 +4,10 @@ viewers in, and act as the host."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -13,6 +15,8 @@ import orjson
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from server.room.events import STATE_TYPES, offset_key
+from server.room.publisher import RoomPublisher
 from server.tokens import mint_viewer_token
 
 from .helpers import HOST, VIEWER_SECRET
@@ -183,3 +187,124 @@ async def open_now(client: Client, offer_id: str) -> None:
     await host(
         client, f"/api/offers/{offer_id}/open", {"countdown_seconds": 0, "window_seconds": 60}
     )
+
+
+# ------------------------------------------------------------------ resuming a busy room
+
+
+@contextlib.asynccontextmanager
+async def busy(
+    publisher: RoomPublisher, room_id: str, per_second: float, news_for: tuple[str, ...] = ()
+) -> AsyncIterator[None]:
+    """Keep a room busy for the block: about ``per_second`` events a second, mostly
+    announcements, every fifth one purchase news for one of ``news_for`` in turn."""
+
+    async def publish() -> None:
+        for i in itertools.count():
+            if news_for and i % 5 == 4:
+                news = {"status": "confirmed", "hold_id": f"h-{i}"}
+                user = news_for[i // 5 % len(news_for)]
+                await publisher.publish(room_id, "purchase", news, user)
+            else:
+                await publisher.publish(room_id, "announcement", {"text": f"busy {i}"})
+            await asyncio.sleep(1 / per_second)
+
+    task = asyncio.create_task(publish())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def is_room_event(event: Event) -> bool:
+    """An event of the room's history (a snapshot also has an offset, but is not one)."""
+    return "offset" in event and event["type"] not in ("snapshot", "chat_ack")
+
+
+async def read_room_events(
+    ws: aiohttp.ClientWebSocketResponse, wanted: int, timeout_s: float = 10.0
+) -> list[Event]:
+    """Whole frames from a socket until they held ``wanted`` room events; every event read."""
+    seen: list[Event] = []
+    async with asyncio.timeout(timeout_s):
+        while sum(map(is_room_event, seen)) < wanted:
+            message = await ws.receive()
+            if message.type != aiohttp.WSMsgType.TEXT:
+                raise AssertionError(f"Socket ended: {message.type} {message.data}")
+            seen += orjson.loads(message.data)["events"]
+    return seen
+
+
+async def read_sse(
+    resp: aiohttp.ClientResponse, until: Callable[[dict[str, str]], bool], timeout_s: float = 10.0
+) -> list[dict[str, str]]:
+    """Server-Sent Events, each as its fields, up to and including the first ``until`` accepts."""
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = await asyncio.wait_for(resp.content.readline(), deadline - time.monotonic())
+        text = line.decode().rstrip("\n")
+        if text == "" and current:
+            events.append(current)
+            if until(current):
+                return events
+            current = {}
+        elif ": " in text:
+            key, _, value = text.partition(": ")
+            current[key] = value
+    raise AssertionError(f"Timed out; got {events}")
+
+
+async def read_sse_room_events(resp: aiohttp.ClientResponse, wanted: int) -> list[Event]:
+    """The events of a Server-Sent Events stream until ``wanted`` room events came; each
+    room event's ``id`` must be its offset."""
+    count = 0
+
+    def enough(fields: dict[str, str]) -> bool:
+        nonlocal count
+        count += "data" in fields and is_room_event(orjson.loads(fields["data"]))
+        return count >= wanted
+
+    events = []
+    for fields in await read_sse(resp, enough):
+        if "data" in fields:
+            event = orjson.loads(fields["data"])
+            assert fields.get("id") == event.get("offset"), fields
+            events.append(event)
+    return events
+
+
+async def assert_each_event_once_in_order(
+    publisher: RoomPublisher,
+    room_id: str,
+    since: str,
+    received: list[Event],
+    user_id: str = "",
+) -> None:
+    """``received``, what a viewer (signed in as ``user_id``, or anonymous) got after offset
+    ``since`` over any number of connections, holds each room event at most once, in
+    offset order, and every one of the room's history meant for it up to the last
+    received. Only state events (stock, counts) may be missing: a frame keeps the latest
+    of each."""
+    room_events = [e for e in received if is_room_event(e)]
+    offsets = [e["offset"] for e in room_events]
+    twice = sorted({o for o in offsets if offsets.count(o) > 1})
+    assert not twice, f"received twice: {twice}"
+    keys = [offset_key(o) for o in offsets]
+    assert keys == sorted(keys), f"out of order: {offsets}"
+    assert keys, "received no room event"
+    assert keys[0] > offset_key(since), "received an event from before the resume"
+    history = (await publisher.history_after(room_id, since)).events
+    assert history is not None, "the room no longer keeps the history to compare with"
+    expected = [
+        e.offset
+        for e in history
+        if offset_key(e.offset) <= keys[-1]
+        and e.type not in STATE_TYPES
+        and e.to_user in ("", user_id)
+    ]
+    got = [e["offset"] for e in room_events if e["type"] not in STATE_TYPES]
+    assert got == expected, f"missing: {sorted(set(expected) - set(got))}"

@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
 
@@ -29,6 +27,7 @@ from .room_helpers import (
     create_offer,
     events_until,
     of_type,
+    read_sse,
 )
 from .room_helpers import token as token  # test_cluster, test_workers... import it from here
 
@@ -237,26 +236,6 @@ async def test_a_viewer_that_stops_reading_is_dropped_and_the_others_keep_up(
 
 
 # ------------------------------------------------------------------ Server-Sent Events
-
-
-async def read_sse(
-    resp: aiohttp.ClientResponse, until: Callable[[dict[str, str]], bool], timeout_s: float = 10.0
-) -> list[dict[str, str]]:
-    events: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        line = await asyncio.wait_for(resp.content.readline(), deadline - time.monotonic())
-        text = line.decode().rstrip("\n")
-        if text == "" and current:
-            events.append(current)
-            if until(current):
-                return events
-            current = {}
-        elif ": " in text:
-            key, _, value = text.partition(": ")
-            current[key] = value
-    raise AssertionError(f"Timed out; got {events}")
 
 
 async def test_server_sent_events_carry_ids_and_resume_with_last_event_id(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 import sys
 import time
@@ -13,10 +14,22 @@ import aiohttp
 import pytest
 
 from deploy.stack import free_ports, port_open
+from server.redis_client import connect
+from server.room.publisher import RoomPublisher
+from server.room.settings import RoomSettings
 from stockkeeper.settings import StockSettings
 
 from .helpers import HOST, server_env
-from .room_helpers import ask, events_until, of_type
+from .room_helpers import (
+    Event,
+    ask,
+    assert_each_event_once_in_order,
+    busy,
+    events_until,
+    of_type,
+    read_room_events,
+    read_sse_room_events,
+)
 from .test_rooms import token
 
 pytestmark = pytest.mark.slow
@@ -128,3 +141,49 @@ async def test_viewers_on_two_processes_see_the_same_room_in_the_same_order(
     assert {"offer_added", "offer_announced", "announcement"} <= set(types)
     offsets = [o for o, _ in ordered[0]]
     assert offsets == sorted(offsets, key=lambda o: tuple(int(x) for x in o.split("-")))
+
+
+async def test_viewers_resuming_a_busy_room_on_the_other_process_get_each_event_once(
+    two_servers: list[str], stock_settings: StockSettings
+) -> None:
+    """Guards against the event a viewer received twice when it resumed, on either
+    process, a room busy with about 40 events a second: what its history held was
+    written to it again by the slice it joined. WebSocket ``since`` and SSE
+    ``Last-Event-ID`` alike, each reconnect on the other process."""
+    redis = connect(stock_settings.redis_url, decode=False)
+    publisher = RoomPublisher(redis, RoomSettings())
+    start = await publisher.publish("show-3", "announcement", {"text": "before"})
+
+    async def over_websockets(session: aiohttp.ClientSession) -> list[Event]:
+        received: list[Event] = []
+        for i in range(16):
+            since = received[-1]["offset"] if received else start
+            await asyncio.sleep(random.uniform(0, 0.05))
+            ws = await session.ws_connect(
+                f"{two_servers[i % 2]}/rooms/show-3/live", params={"since": since}
+            )
+            received += [e for e in await read_room_events(ws, wanted=2) if "offset" in e]
+            await ws.close()
+        return received
+
+    async def over_sse(session: aiohttp.ClientSession) -> list[Event]:
+        received: list[Event] = []
+        for i in range(16):
+            last = received[-1]["offset"] if received else start
+            await asyncio.sleep(random.uniform(0, 0.05))
+            async with session.get(
+                f"{two_servers[i % 2]}/rooms/show-3/events", headers={"Last-Event-ID": last}
+            ) as resp:
+                events = await read_sse_room_events(resp, wanted=2)
+            received += [e for e in events if "offset" in e]
+        return received
+
+    try:
+        async with aiohttp.ClientSession() as session, busy(publisher, "show-3", 40):
+            viewers = await asyncio.gather(
+                over_websockets(session), over_websockets(session), over_sse(session)
+            )
+        for received in viewers:
+            await assert_each_event_once_in_order(publisher, "show-3", start, received)
+    finally:
+        await redis.aclose()

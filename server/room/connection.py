@@ -74,6 +74,8 @@ class Connection:
         self.counted = True
         # Until history or a snapshot is sent, live events are held back, then sent after it.
         self._catching_up = True
+        #: The offset its history or snapshot reached: room events up to it were sent.
+        self.caught_up_to: tuple[int, int] | None = None
         self._held: list[dict[str, Any]] = []
         self._max_held = settings.max_queued_frames * 50
 
@@ -111,7 +113,7 @@ class Connection:
 
     def caught_up(self, last_offset: str) -> None:
         """History up to ``last_offset`` is queued; send the live events held meanwhile."""
-        last = offset_key(last_offset)
+        last = self.caught_up_to = offset_key(last_offset)
         held = [v for v in self._held if "offset" not in v or offset_key(v["offset"]) > last]
         self._held = []
         self._catching_up = False

@@ -7,6 +7,12 @@ So the viewers are cut into slices. The hub writes one slice, lets the loop run,
 on; each slice remembers how many of the room's events it has been sent, and gets whatever
 it lacks when its turn comes. An event therefore reaches every viewer within about one
 round, and the loop is never held for more than a slice.
+
+A joining viewer is first sent its history (or a snapshot), read from the room's stream up
+to some offset. The slice it joins may be due events up to that offset too: read from the
+channel but not yet written, or still on their way (the stream can be ahead of the
+channel). Until a write takes it past that offset, the viewer is one of the slice's
+``joined`` and is written only the newer events; the others take the shared frame unchecked.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .connection import Connection
-from .events import STATE_TYPES, RoomEvent
+from .events import STATE_TYPES, RoomEvent, offset_key
 
 
 @dataclass(eq=False, slots=True)
@@ -26,6 +32,25 @@ class Slice:
     connections: set[Connection] = field(default_factory=set)
     #: How many of the room's events these viewers have been written.
     sent: int = 0
+    #: Viewers seated since, whose history may already hold some of what the slice lacks.
+    joined: set[Connection] = field(default_factory=set)
+
+    def still_lacking(self, due: Due) -> dict[Connection, list[RoomEvent]]:
+        """Viewers seated since the last write whose history or snapshot already held some
+        of ``due``, with the events they still lack. Once a write takes a viewer past its
+        history, it is no longer checked."""
+        fewer: dict[Connection, list[RoomEvent]] = {}
+        for conn in list(self.joined):
+            if conn.caught_up_to is None:
+                # Still catching up: the connection holds these and drops what its history
+                # turns out to hold (Connection.caught_up).
+                continue
+            events, passed = due.after(conn.caught_up_to)
+            if passed:
+                self.joined.discard(conn)
+            if events is not due.events:
+                fewer[conn] = events
+        return fewer
 
 
 @dataclass(slots=True)
@@ -47,6 +72,14 @@ class Due:
         views, state_only = views_for(events, "")
         personal = frozenset(e.to_user for e in events if e.to_user)
         return cls(events, views, state_only, personal)
+
+    def after(self, offset: tuple[int, int]) -> tuple[list[RoomEvent], bool]:
+        """The events newer than ``offset``; and whether they are all of them, so that
+        later events are all newer too."""
+        if not self.events or offset_key(self.events[0].offset) > offset:
+            return self.events, bool(self.events)
+        newer = [e for e in self.events if offset_key(e.offset) > offset]
+        return newer, bool(newer)
 
     def oldest_public_ms(self) -> int | None:
         """When the oldest public event was published (for the fan-out lag)."""
@@ -106,6 +139,7 @@ class Room:
             part = Slice(sent=self.read)
             self.slices.append(part)
         part.connections.add(conn)
+        part.joined.add(conn)
         self._slice_of[conn] = part
 
     def remove(self, conn: Connection) -> None:
@@ -113,6 +147,7 @@ class Room:
         part = self._slice_of.pop(conn, None)
         if part is not None:
             part.connections.discard(conn)
+            part.joined.discard(conn)
             if not part.connections:
                 self.slices.remove(part)
 

@@ -268,7 +268,13 @@ class RoomHub:
         if oldest_ms is not None:
             self.on_fan_out(max(0.0, time.time() - oldest_ms / 1000))
         views, state_only, encoded = due.views, due.state_only, due.encoded
-        for conn in list(part.connections):
+        # Most writes find no newly seated viewer, and then no viewer's offset is looked at.
+        fewer = part.still_lacking(due) if part.joined else {}
+        for conn, events in fewer.items():
+            own, own_state = views_for(events, conn.user_id or "")
+            if own and not conn.deliver(conn.encode(own), own, own_state):
+                self._drop(conn, CLOSE_TOO_SLOW, "too far behind, resume from last offset")
+        for conn in list(part.connections.difference(fewer) if fewer else part.connections):
             if due.personal and conn.user_id in due.personal:
                 # The viewer's own events (purchase results) go in offset order with the
                 # room's, in a frame of its own.
