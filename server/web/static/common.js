@@ -75,9 +75,23 @@ export class Api {
   put(path, body = {}) { return this.call("PUT", path, body); }
 }
 
+/** A room event's offset ("1700000000000-3") as [milliseconds, sequence]. */
+export function offsetKey(offset) {
+  const [ms, seq = "0"] = String(offset).split("-");
+  return [Number(ms), Number(seq)];
+}
+
+/** Whether offset `a` comes after offset `b`: as numbers, so "5-10" is after "5-9". */
+export function offsetAfter(a, b) {
+  const [aMs, aSeq] = offsetKey(a);
+  const [bMs, bSeq] = offsetKey(b);
+  return aMs > bMs || (aMs === bMs && aSeq > bSeq);
+}
+
 /**
  * A room's WebSocket. Keeps the last offset and, when the connection drops, reconnects with
- * it so nothing is lost; keeps the offset between the browser's clock and the server's so
+ * it so nothing is lost; passes each room event on once, dropping one whose offset it has
+ * already passed; keeps the offset between the browser's clock and the server's so
  * countdowns end on the server's time.
  */
 export class RoomSocket {
@@ -128,7 +142,14 @@ export class RoomSocket {
 
   _handle(event) {
     if (event.server_time_ms) this.clockOffsetMs = event.server_time_ms - Date.now();
-    if (event.offset) this.lastOffset = event.offset;
+    // chat_ack carries the offset of the message it acknowledges, which may still be on
+    // its way: it is an answer, not a room event.
+    if (event.offset && event.type !== "chat_ack") {
+      // Room events come in offset order, so one not after the last was already shown
+      // (e.g. resent after a reconnect). A snapshot starts afresh from its own offset.
+      if (event.type !== "snapshot" && this.lastOffset && !offsetAfter(event.offset, this.lastOffset)) return;
+      this.lastOffset = event.offset;
+    }
     this.onEvent(event);
   }
 
