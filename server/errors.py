@@ -76,6 +76,7 @@ class ErrorCode(StrEnum):
     SLOW_MODE = "slow_mode"
     RATE_LIMITED = "rate_limited"
     # HTTP itself, and the server's own health.
+    BAD_REQUEST = "bad_request"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     BODY_TOO_LARGE = "body_too_large"

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 OUTBOX_POLL_S = 5.0
+#: The status a request is counted under when its client hung up before the answer (as
+#: nginx logs it): never sent, and not a server error.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class Metrics:
@@ -132,6 +135,10 @@ def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamRe
             return response
         except web.HTTPException as exc:
             status = exc.status
+            raise
+        except asyncio.CancelledError:
+            # With handler_cancellation on, a client that hangs up cancels its handler.
+            status = CLIENT_CLOSED_REQUEST
             raise
         finally:
             route = route_of(request)

@@ -35,7 +35,8 @@ from ..errors import (
     RateLimited,
     Unauthorized,
 )
-from .responses import json_response
+from ..metrics import CLIENT_CLOSED_REQUEST
+from .responses import NO_SNIFFING, json_response
 
 log = logging.getLogger(__name__)
 
@@ -136,16 +137,27 @@ def _http_answer(exc: web.HTTPException) -> ErrorAnswer:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error of a request, whatever raised it, answered as JSON with a stable code."""
+    """Every error of a request, whatever raised it, answered as JSON with a stable code;
+    every answer, error or not, marked ``X-Content-Type-Options: nosniff``."""
     try:
-        return await handler(request)
+        response = await handler(request)
     except (LivesaleError, StockKeeperError) as exc:
-        answer = answer_for(exc)
+        response = answer_for(exc).response()
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        answer = _http_answer(exc)
+        response = _http_answer(exc).response()
+    except ConnectionResetError:
+        # The client hung up before its answer (often mid-body): nothing failed here and
+        # nobody is left to answer, so no error is logged and no 500 is counted.
+        log.debug("The client left during %s %s", request.method, request.path)
+        return web.Response(status=CLIENT_CLOSED_REQUEST)
     except Exception:
         log.exception("Unexpected error in %s %s", request.method, request.path)
         answer = ErrorAnswer(500, str(ErrorCode.INTERNAL_ERROR), INTERNAL_ERROR_MESSAGE)
-    return answer.response()
+        response = answer.response()
+    # Here rather than in a response hook: one dict insert on the buy path. Sockets and
+    # event streams have sent their headers already (the stream's include it).
+    if not response.prepared:
+        response.headers[NO_SNIFFING[0]] = NO_SNIFFING[1]
+    return response

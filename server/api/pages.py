@@ -11,6 +11,9 @@ from .described import Auth, Content, answers
 from .paths import room_in_path
 
 WEB = Path(__file__).parent.parent / "web"
+STATIC = WEB / "static"
+#: The pages' files, fixed with the package: a name not listed never reaches the disk.
+STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
 #: Pages run only their own scripts; product images may come from any https site.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' https: data:; connect-src 'self'; "
@@ -51,9 +54,19 @@ async def watch(request: web.Request) -> web.FileResponse:
     return _page("watch.html")
 
 
+@answers(Auth.ANYONE, {200: Content("*/*")}, {404: (ErrorCode.NOT_FOUND,)}, uses_redis=False)
+async def static_file(request: web.Request) -> web.FileResponse:
+    """A file of the pages: a script, a style sheet or an image."""
+    name = request.match_info["filename"]
+    if name not in STATIC_FILES:
+        # Answered like any unknown address (aiohttp's own static route sends an empty 404).
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC / name)
+
+
 def add_routes(app: web.Application) -> None:
     """The page routes and static files."""
     app.router.add_get("/", home)
     app.router.add_get("/console", console)
     app.router.add_get("/watch/{room_id}", watch)
-    app.router.add_static("/static/", WEB / "static", append_version=False)
+    app.router.add_get("/static/{filename}", static_file)

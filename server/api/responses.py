@@ -1,4 +1,4 @@
-"""JSON responses encoded with orjson."""
+"""JSON responses encoded with orjson, and the header every answer carries."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
+#: Browsers must take each answer for the type it says it is and never guess (MIME
+#: sniffing could run a JSON answer or an uploaded-looking file as a script or a page).
+NO_SNIFFING = ("X-Content-Type-Options", "nosniff")
 
 
 def json_response(
