@@ -67,6 +67,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(hosts_ctx)
     # The rooms before the sweeper: news of holds expiring at start-up reaches the buyers.
     app.cleanup_ctx.append(rooms_ctx)
+    if settings.metrics_port is not None:
+        app.cleanup_ctx.append(health.metrics_listener)
     if settings.run_sweeper:
         app.cleanup_ctx.append(sweeper_ctx)
     if settings.run_relay:

@@ -1,4 +1,4 @@
-"""Prometheus metrics at ``/metrics``: one registry per application, no globals.
+"""Prometheus metrics, served at ``/metrics`` on their own port: one registry per application.
 
 What operators watch during a show: request rates and latencies per route, reservations by
 outcome, viewers connected, fan-out lag (publish to write), outbox depth (orders waiting

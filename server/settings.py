@@ -34,6 +34,10 @@ class Settings:
     #: product out: in production an identity service mints viewer tokens.
     demo_viewer_tokens: bool = False
     login_limits: LoginLimits = field(default_factory=LoginLimits)
+    #: Where Prometheus scrapes ``/metrics``: an address of its own, never the service's
+    #: port. None (LIVESALE_METRICS_PORT unset) serves no metrics.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
     max_body_bytes: int = 64 * 1024
     run_sweeper: bool = True
     run_relay: bool = True
@@ -56,6 +60,8 @@ class Settings:
             session_ttl_s=int(env.get("LIVESALE_SESSION_TTL_S", defaults.session_ttl_s)),
             secure_cookies=env.get("LIVESALE_SECURE_COOKIES", "0") == "1",
             demo_viewer_tokens=env.get("LIVESALE_DEMO_VIEWER_TOKENS", "0") == "1",
+            metrics_host=env.get("LIVESALE_METRICS_HOST", defaults.metrics_host),
+            metrics_port=_metrics_port(env),
             run_sweeper=env.get("LIVESALE_RUN_SWEEPER", "1") != "0",
             run_relay=env.get("LIVESALE_RUN_RELAY", "1") != "0",
             relay_name=env.get("LIVESALE_RELAY_NAME", defaults.relay_name),
@@ -71,6 +77,15 @@ class Settings:
                 / 1000,
             ),
         )
+
+
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    """LIVESALE_METRICS_PORT; worker i of ``serve --workers N`` (LIVESALE_WORKER, set by the
+    supervisor) takes that port + i, so that each worker's own figures can be scraped."""
+    port = env.get("LIVESALE_METRICS_PORT", "")
+    if not port:
+        return None
+    return int(port) + int(env.get("LIVESALE_WORKER", "0"))
 
 
 @dataclass(frozen=True, slots=True)

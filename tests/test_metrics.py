@@ -1,14 +1,19 @@
-"""Prometheus metrics: what operators watch during a show, read from ``/metrics``."""
+"""Prometheus metrics: what operators watch during a show, read from ``/metrics`` on the
+metrics port (never the service's)."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from deploy.stack import free_port
 from server.app import create_app
+from server.appkeys import SETTINGS
 from server.settings import Settings
 
 from .conftest import AiohttpClient
@@ -19,12 +24,24 @@ from .test_http_api import live_offer
 Client = TestClient[web.Request, web.Application]
 
 
+@pytest.fixture
+def app_settings(app_settings: Settings) -> Settings:
+    """The app's settings, with its metrics served on a free port of their own."""
+    return dataclasses.replace(app_settings, metrics_port=free_port())
+
+
 async def scrape(client: Client) -> dict[str, float]:
-    resp = await client.get("/metrics")
-    assert resp.status == 200
-    assert resp.content_type == "text/plain"
+    """Read the app's metrics where Prometheus does: on the metrics port."""
+    port = client.app[SETTINGS].metrics_port
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as resp,
+    ):
+        assert resp.status == 200
+        assert resp.content_type == "text/plain"
+        text = await resp.text()
     samples: dict[str, float] = {}
-    for line in (await resp.text()).splitlines():
+    for line in text.splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.rpartition(" ")
             samples[name] = float(value)
@@ -87,3 +104,33 @@ async def test_kafka_sends_and_the_outbox_depth_are_measured(
     samples = await scrape(client)
     assert samples["livesale_kafka_send_seconds_count"] >= 1
     assert samples["livesale_outbox_depth"] >= 0
+
+
+async def test_the_service_port_does_not_serve_metrics(client: Client) -> None:
+    """Guards against /metrics answering anyone who can reach the service port."""
+    resp = await client.get("/metrics")
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "not_found"
+    assert "livesale_http_requests_total" in str(await scrape(client))
+
+
+async def test_no_metrics_port_is_opened_unless_one_is_set(
+    aiohttp_client: AiohttpClient, app_settings: Settings, redis: Redis
+) -> None:
+    port = app_settings.metrics_port
+    client = await aiohttp_client(create_app(dataclasses.replace(app_settings, metrics_port=None)))
+    assert (await client.get("/healthz")).status == 200
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.get(f"http://127.0.0.1:{port}/metrics")
+
+
+def test_the_metrics_address_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).metrics_port is None
+    settings = Settings.from_env(
+        {"LIVESALE_METRICS_PORT": "9108", "LIVESALE_METRICS_HOST": "0.0.0.0"}
+    )
+    assert (settings.metrics_host, settings.metrics_port) == ("0.0.0.0", 9108)
+    # Each worker of `serve --workers N` has its own figures, so its own port.
+    worker = Settings.from_env({"LIVESALE_METRICS_PORT": "9108", "LIVESALE_WORKER": "2"})
+    assert worker.metrics_port == 9110

@@ -1,18 +1,27 @@
-"""Liveness, readiness and metrics, for load balancers, orchestrators and Prometheus."""
+"""Liveness, readiness and metrics, for load balancers, orchestrators and Prometheus.
+
+Metrics are served on an address of their own (LIVESALE_METRICS_HOST/PORT), as Prometheus
+exporters are, never on the service's port: they name routes and volumes, which is nobody
+else's business, and a firewall or a pod's ports can then keep them in.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from ..appkeys import METRICS, REDIS
+from ..appkeys import METRICS, REDIS, SETTINGS
 from ..errors import ErrorCode
 from .described import Auth, Content, Shape, answers
-from .errors import error_body
+from .errors import error_body, error_middleware
 from .responses import json_response
+
+log = logging.getLogger(__name__)
 
 _TEXT = {200: Content("text/plain")}
 
@@ -52,7 +61,23 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    """The health and metrics routes."""
+    """The health routes (metrics have their own address: :func:`metrics_listener`)."""
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+
+
+async def metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """A cleanup context serving ``GET /metrics`` of ``app`` on the metrics address."""
+    settings = app[SETTINGS]
+    assert settings.metrics_port is not None  # wired only when one is set
+    metrics_app = web.Application(middlewares=[error_middleware])
+    metrics_app[METRICS] = app[METRICS]
+    metrics_app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(metrics_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.metrics_host, settings.metrics_port).start()
+        log.info("Metrics at http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+        yield
+    finally:
+        await runner.cleanup()
