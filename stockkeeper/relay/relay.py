@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
+    """One relay, by its stable name: drains the outboxes, and takes over dead relays."""
+
     def __init__(self, redis: Redis, settings: StockSettings, name: str) -> None:
         self.redis = redis
         self.settings = settings
