@@ -81,7 +81,8 @@ class JsonErrorsAppRunner(web.AppRunner):
 async def serve(app: web.Application, host: str, port: int, **site: Any) -> None:
     """Serve ``app`` on ``host:port`` until cancelled, then shut it down as ``run_app``
     does (sockets closed, cleanup contexts run). ``site``: TCPSite options (reuse_port)."""
-    runner = JsonErrorsAppRunner(app, access_log=None)
+    # run_app's keep-alive (aiohttp's own handler default is an hour); no access log.
+    runner = JsonErrorsAppRunner(app, access_log=None, keepalive_timeout=75.0)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port, **site).start()
