@@ -13,6 +13,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.maint_notifications import MaintNotificationsConfig
 
 CLUSTER_SCHEME = "redis-cluster://"
 
@@ -23,12 +24,22 @@ def is_cluster(url: str) -> bool:
 
 
 def connect(url: str, *, decode: bool = True, max_connections: int = 64) -> Redis:
-    """A client that fails fast instead of retrying by itself.
+    """A client that fails fast instead of retrying by itself, and never sends a command on
+    a connection Redis has closed.
 
     redis-py retries a command after a dropped connection by default. A host's restock is
-    not idempotent, so a silent retry could apply it twice; callers decide what is safe to
-    retry (every purchase call is, by its idempotency key or hold id). ``decode=False``
-    returns bytes, for msgpack-encoded room events.
+    not idempotent, so a silent retry could apply it twice: no command is retried here.
+    Callers resend what is safe to repeat (the stock scripts the batcher marks repeatable:
+    every purchase call, by its idempotency key or hold id). ``decode=False`` returns
+    bytes, for msgpack-encoded room events.
+
+    What makes a restart of Redis invisible is the pool's own check: before lending a
+    pooled connection it looks whether the server closed it (a restart closes every one)
+    and connects it again, before any command is written, so nothing is sent twice.
+    redis-py 8 skips that check when "maintenance notifications" are on, which they are by
+    default ("auto", for managed Redis that announces failovers over RESP3): every stale
+    connection then failed one request with 503 after Redis was back. This service does not
+    use them, so they are off.
     """
     if is_cluster(url):
         cluster = RedisCluster.from_url(
@@ -53,6 +64,7 @@ def connect(url: str, *, decode: bool = True, max_connections: int = 64) -> Redi
         socket_timeout=2.0,
         socket_connect_timeout=2.0,
         health_check_interval=10,
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
     )
     # from_pool: closing the client closes the pool and its connections.
     return Redis.from_pool(pool)

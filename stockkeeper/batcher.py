@@ -11,7 +11,7 @@ client a fraction of encoding each one as a Redis argument of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import msgpack
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
 
 from .errors import StockKeeperError, StockUnavailable
 
@@ -48,8 +48,21 @@ class _Call:
 
 
 class ScriptBatcher:
-    def __init__(self, redis: Redis, *, max_in_flight: int = 2, max_merged: int = 500) -> None:
+    """Runs script calls in shared pipelines. ``repeatable`` names (by sha) the scripts that
+    may be sent again when the connection carrying them breaks: the first attempt may or
+    may not have run, so only a script whose second run changes nothing more (by an
+    idempotency key, a hold id, a transfer id) and answers alike is safe to resend."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        repeatable: Collection[str] = (),
+        max_in_flight: int = 2,
+        max_merged: int = 500,
+    ) -> None:
         self._redis = redis
+        self._repeatable = frozenset(repeatable)
         self._max_in_flight = max_in_flight
         self._max_merged = max_merged
         self._pending: list[_Call] = []
@@ -139,14 +152,40 @@ class ScriptBatcher:
             pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.all_args())
         return await pipe.execute(raise_on_error=False)
 
-    async def _run(self, batch: list[_Call]) -> None:
+    async def _send_or_fail(self, batch: list[_Call]) -> list[Any]:
+        """Every call's reply, or the error in its place (one error for all when the
+        pipeline's connection broke)."""
         try:
-            replies = await self._send(batch)
+            return await self._send(batch)
         except (RedisError, OSError) as exc:
-            error = StockUnavailable(f"Redis did not answer: {exc}")
-            for call in batch:
-                _fail(call, error)
+            return [exc] * len(batch)
+
+    async def _resend_broken(self, batch: list[_Call], replies: list[Any]) -> None:
+        """Send the repeatable calls whose connection broke once more, on a new connection.
+
+        A broken connection is one Redis closed or the network dropped (Redis restarted, a
+        cluster node failed over) before the client noticed; a fresh one usually works at
+        once. A timeout is not resent: Redis is slow or away, and waiting twice as long
+        helps no buyer.
+        """
+        again = [
+            i
+            for i, (call, reply) in enumerate(zip(batch, replies, strict=True))
+            if _broken(reply) and call.script.sha in self._repeatable
+        ]
+        if not again:
             return
+        if not isinstance(self._redis, RedisCluster):
+            # The pool's idle connections may be as dead as the one that broke; a cluster
+            # client drops a failed node's connections itself.
+            await self._redis.connection_pool.disconnect(inuse_connections=False)
+        resent = await self._send_or_fail([batch[i] for i in again])
+        for i, reply in zip(again, resent, strict=True):
+            replies[i] = reply
+
+    async def _run(self, batch: list[_Call]) -> None:
+        replies = await self._send_or_fail(batch)
+        await self._resend_broken(batch, replies)
         for call, reply in zip(batch, replies, strict=True):
             if isinstance(reply, NoScriptError):
                 # Redis restarted or was flushed: the script never ran, so running it again
@@ -166,6 +205,12 @@ class ScriptBatcher:
                         future.set_result(one)
             elif not call.futures[0].done():
                 call.futures[0].set_result(reply)
+
+
+def _broken(reply: Any) -> bool:
+    """Whether a reply is the error of a connection that broke (not of a timeout)."""
+    # Python's own TimeoutError is an OSError; redis-py's is neither.
+    return isinstance(reply, ConnectionError | OSError) and not isinstance(reply, TimeoutError)
 
 
 def _fail(call: _Call, error: Exception) -> None:

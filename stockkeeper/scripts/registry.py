@@ -15,6 +15,25 @@ from .loader import LuaFolder, preload
 #: The stock keeper's scripts, with lib.lua's helpers in front of each.
 STOCK_LUA = LuaFolder("stockkeeper.scripts", prelude="lib")
 
+#: Scripts the batcher sends again when the connection carrying them broke (Redis
+#: restarted, say): the first attempt may or may not have run, and a second run of these
+#: changes nothing more and answers alike, as a replay.
+REPEATABLE = frozenset(
+    {
+        "hold_reserve",  # by the press's idempotency key: a second run replays the hold
+        "hold_replay",  # reads only
+        "hold_confirm",  # by hold id and payment reference: the same order, refunds once
+        "hold_cancel",  # a cancelled hold stays cancelled; its units go back once
+        "holds_expire",  # releases only holds still held and due
+        "bucket_take",  # once per transfer id
+        "bucket_settle",  # settling twice changes nothing
+        "bucket_sync",  # sets the same state again
+    }
+)
+# Not repeatable: offer_create (a second run finds the offer made and refuses),
+# offer_open and offer_transition (a second run refuses the new state), offer_adjust_stock
+# (would add or pull twice), bucket_give (would give twice under one transfer id).
+
 
 @dataclass(frozen=True, slots=True)
 class Scripts:
@@ -41,7 +60,8 @@ class Scripts:
         """Register every script; redis-py sends EVALSHA and reloads on NOSCRIPT."""
         names = [f.name for f in fields(cls) if f.name != "batcher"]
         scripts = {name: STOCK_LUA.register(redis, name) for name in names}
-        return cls(batcher=ScriptBatcher(redis), **scripts)
+        repeatable = {scripts[name].sha for name in REPEATABLE}
+        return cls(batcher=ScriptBatcher(redis, repeatable=repeatable), **scripts)
 
     def all(self) -> list[AsyncScript]:
         """Every registered script."""
