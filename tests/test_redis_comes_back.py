@@ -224,3 +224,30 @@ async def test_presses_survive_a_cluster_node_restart(
     finally:
         await keeper.close()
         await redis.aclose()
+
+
+async def test_a_sold_out_lookup_on_a_cluster_finds_holds_in_every_bucket(
+    own_cluster: tuple[RedisClusterNodes, list[RedisServer]], stock_settings: StockSettings
+) -> None:
+    """The lookup of a press on a sold-out offer builds its keys inside the script: they
+    must share the bucket's hash tag, or a cluster refuses the script (cross-slot)."""
+    cluster, _ = own_cluster
+    redis = connect(cluster.url)
+    keeper = StockKeeper(redis, dataclasses.replace(stock_settings, redis_url=cluster.url))
+    await keeper.start()
+    try:
+        offer_id = await open_offer(keeper, stock=6, buckets=3, per_user_limit=1)
+        holds = {}
+        for n in range(6):
+            got = await keeper.reserve(offer_id, f"u{n}", 1, f"press-{n:04}")
+            holds[f"u{n}"] = got.hold_id
+        assert (await keeper.reserve(offer_id, "late", 1, "press-late")).outcome == "sold_out"
+        assert keeper.sold_out.is_sold_out(offer_id)
+        again = await asyncio.gather(
+            *(keeper.reserve(offer_id, user, 1, f"press-{user[1:]:0>4}") for user in holds)
+        )
+        assert [a.hold_id for a in again] == list(holds.values())
+        assert all(a.replayed for a in again)
+    finally:
+        await keeper.close()
+        await redis.aclose()
