@@ -10,8 +10,10 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
+from stockkeeper.errors import StockKeeperError
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
+from stockkeeper.scripts import holds
 from stockkeeper.scripts.holds import hold_cancel, hold_confirm, hold_replay, holds_expire
 from stockkeeper.scripts.registry import Scripts
 
@@ -287,3 +289,10 @@ async def test_holds_expire_of_an_offer_indexed_but_never_created_finds_nothing(
     result = await holds_expire(scripts, "404", 100)
     assert (result.holds_expired, result.units_returned, result.available) == (0, 0, 0)
     assert (result.room_id, result.sent_pending, result.expired) == ("", 0, ())
+
+
+def test_a_reply_no_wrapper_knows_is_an_error_not_an_unknown_hold() -> None:
+    """Guards against a buyer who just paid hearing "unknown hold" because a script and its
+    wrapper disagree."""
+    with pytest.raises(StockKeeperError, match=r"hold_reserve\.lua answered"):
+        holds._reserve_result(["reserved_elsewhere"])

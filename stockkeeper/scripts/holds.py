@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from ..errors import StockKeeperError
 from ..keys import OfferKeys, parent_of
 from ..models import ExpireResult, HoldStatus, ReserveOutcome, ReserveResult
 from .registry import Scripts
@@ -127,7 +128,9 @@ def _reserve_result(reply: list[Any]) -> ReserveResult:
             return ReserveResult(outcome, opens_at=int(reply[1]) or None)
         case "invalid":
             return ReserveResult(outcome, reason=reply[1])
-    return ReserveResult(outcome)
+        case "unknown_offer" | "closed" | "paused":
+            return ReserveResult(outcome)
+    raise _unexpected("hold_reserve", reply)
 
 
 async def hold_confirm(
@@ -166,7 +169,9 @@ async def hold_confirm(
             return ConfirmReply("already_confirmed", order_id=reply[1])
         case "short":
             return ConfirmReply("short", quantity=int(reply[1]))
-    return ConfirmReply("unknown_hold")
+        case "unknown_hold":
+            return ConfirmReply("unknown_hold")
+    raise _unexpected("hold_confirm", reply)
 
 
 async def hold_cancel(scripts: Scripts, bucket: str, hold_id: str, user_id: str) -> CancelReply:
@@ -182,7 +187,9 @@ async def hold_cancel(scripts: Scripts, bucket: str, hold_id: str, user_id: str)
             return CancelReply("expired")
         case "already_confirmed":
             return CancelReply("already_confirmed", order_id=reply[1])
-    return CancelReply("unknown_hold")
+        case "unknown_hold":
+            return CancelReply("unknown_hold")
+    raise _unexpected("hold_cancel", reply)
 
 
 async def holds_expire(scripts: Scripts, bucket: str, batch: int) -> ExpireResult:
@@ -200,3 +207,9 @@ async def holds_expire(scripts: Scripts, bucket: str, batch: int) -> ExpireResul
         sent_pending=int(reply[4] or 0),
         expired=tuple(zip(pairs[::2], pairs[1::2], strict=True)),
     )
+
+
+def _unexpected(script: str, reply: object) -> StockKeeperError:
+    # A reply no wrapper knows is a bug between a script and its wrapper: a buyer who just
+    # paid must never hear "unknown hold" because of it.
+    return StockKeeperError(f"{script}.lua answered {reply!r}, which its wrapper does not know")
