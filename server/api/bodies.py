@@ -108,7 +108,9 @@ class Product(Body):
     countdown_seconds: CountdownSeconds = 10
     window_seconds: WindowSeconds = 600
     #: A hot offer's stock split over this many Redis slots; see docs/scaling.md.
-    buckets: Annotated[int, _whole(1, MAX_BUCKETS)] = 1
+    buckets: Annotated[
+        int, _whole(1, MAX_BUCKETS), Meta(description="At most the stock (one unit a bucket).")
+    ] = 1
 
     def __post_init__(self) -> None:
         if self.buckets > self.stock:

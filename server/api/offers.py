@@ -9,6 +9,7 @@ from ..errors import ErrorCode
 from .auth import require_host, require_offer_host, require_room_host
 from .bodies import CreateOffer, Empty, OpenOffer, StockChange
 from .described import Auth, Reader, Shape, answers, takes
+from .paths import room_in_path
 from .responses import json_response
 from .views import OfferView, StockView, offer_view, stock_view
 
@@ -40,10 +41,10 @@ async def get_offer(request: web.Request) -> web.Response:
     return json_response(offer_view(offer))
 
 
-@answers(Auth.ANYONE, {200: RoomOffers})
+@answers(Auth.ANYONE, {200: RoomOffers}, {404: (ErrorCode.UNKNOWN_ROOM,)})
 async def room_offers(request: web.Request) -> web.Response:
     """A room's offers, as anyone may see them."""
-    offers = await request.app[KEEPER].room_offers(request.match_info["room_id"])
+    offers = await request.app[KEEPER].room_offers(room_in_path(request))
     return json_response({"offers": [offer_view(offer) for offer in offers]})
 
 

@@ -47,7 +47,8 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "filename": ({"type": "string"}, "A file of the pages' scripts and styles."),
 }
 
-_BODY_CODES = (
+#: What a body that cannot be read is answered (400).
+BODY_CODES = (
     ErrorCode.INVALID_JSON,
     ErrorCode.INVALID_BODY,
     ErrorCode.UNKNOWN_FIELD,
@@ -126,6 +127,8 @@ def describe_app(app: web.Application) -> dict[str, Any]:
             "description": (
                 "Live-stream selling and flash sales. Every error answers "
                 '`{"error": {"code", "message", ...}}` with a stable code (docs/api.md). '
+                "Bodies are JSON objects; whole numbers are written without a fraction "
+                "(`5`, not `5.0`), and a field sent as null counts as not sent. "
                 "The room's own protocol, over the WebSocket and SSE addresses here, is "
                 "docs/rooms.md."
             ),
@@ -142,33 +145,20 @@ def describe_app(app: web.Application) -> dict[str, Any]:
 
 def _routes(app: web.Application) -> Iterator[tuple[str, str, Any, Declared]]:
     for route in app.router.routes():
-        resource = route.resource
-        if isinstance(resource, web.StaticResource):
-            yield route.method, resource.canonical + "/{filename}", None, _STATIC
-            continue
         found = declared(route.handler)
-        if found is None or resource is None:
+        if found is None or route.resource is None:
             raise LookupError(f"{route.method} {route}: the handler declares nothing (@answers)")
-        yield route.method, resource.canonical, route.handler, found
-
-
-_STATIC = Declared(
-    ok={200: Content("*/*")},
-    errors={403: (ErrorCode.HTTP_ERROR,), 404: (ErrorCode.NOT_FOUND,)},
-    uses_redis=False,
-)
+        yield route.method, route.resource.canonical, route.handler, found
 
 
 def _module_doc(handler: Any) -> str:
-    module = inspect.getmodule(handler) if handler is not None else None
-    return (inspect.getdoc(module) or "").split("\n\n")[0] if module else "The pages' files."
+    return (inspect.getdoc(inspect.getmodule(handler)) or "").split("\n\n")[0]
 
 
 def _operation(method: str, path: str, handler: Any, found: Declared) -> dict[str, Any]:
-    doc = inspect.getdoc(handler) if handler is not None else "A file of the pages."
-    summary, _, more = (doc or "").partition("\n\n")
-    name = handler.__name__ if handler is not None else "static_file"
-    module = handler.__module__.rsplit(".", 1)[-1] if handler is not None else "pages"
+    summary, _, more = (inspect.getdoc(handler) or "").partition("\n\n")
+    name = handler.__name__
+    module = handler.__module__.rsplit(".", 1)[-1]
     operation: dict[str, Any] = {
         "operationId": name if method != "HEAD" else f"{name}_head",
         "summary": " ".join(summary.split()),
@@ -188,7 +178,7 @@ def _operation(method: str, path: str, handler: Any, found: Declared) -> dict[st
     if found.body is not None and method != "HEAD":
         operation["requestBody"] = {
             # An empty body reads as {}: a body is needed only when a field is required.
-            "required": False,
+            "required": _has_required_fields(found.body),
             "content": {"application/json": {"schema": _ref(found.body)}},
         }
     security = _security(found.auth, method)
@@ -198,6 +188,12 @@ def _operation(method: str, path: str, handler: Any, found: Declared) -> dict[st
     if found.streaming:
         operation["x-streaming"] = True
     return operation
+
+
+def _has_required_fields(struct: type[msgspec.Struct]) -> bool:
+    info = msgspec.inspect.type_info(struct)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return any(struct_field.required for struct_field in info.fields)
 
 
 def _path_parameter(name: str) -> dict[str, Any]:
@@ -226,7 +222,7 @@ def error_codes(method: str, found: Declared) -> dict[int, tuple[ErrorCode, ...]
     """The error codes an operation may answer, by HTTP status."""
     codes: dict[int, set[ErrorCode]] = defaultdict(set)
     if found.body is not None:
-        codes[400].update(_BODY_CODES)
+        codes[400].update(BODY_CODES)
         codes[413].add(ErrorCode.BODY_TOO_LARGE)
     if found.auth is Auth.VIEWER:
         codes[401].update(_VIEWER_CODES)
@@ -357,12 +353,44 @@ def _ecma(schema: Any) -> Any:
     return schema
 
 
+#: Python's ``\\s`` in a str pattern, spelled out: ECMA-262's ``\\s`` is another set (it has
+#: U+FEFF, and lacks U+001C-U+001F and U+0085).
+PYTHON_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
 def ecma_pattern(pattern: str) -> str:
-    """A Python pattern of bodies.py in ECMA-262: ``\\Z`` is ``$`` there, and ``(?s)``
-    (a dot that also matches a newline) is spelled ``[\\s\\S]``."""
-    if pattern.startswith("(?s)"):
-        pattern = re.sub(r"(?<!\\)\.", r"[\\s\\S]", pattern[4:])
-    return pattern.replace("\\Z", "$")
+    """A Python pattern of bodies.py in the regex dialect of JSON Schema (ECMA-262), with
+    the same meaning: ``\\Z`` is ``$`` there, ``\\s`` and ``.`` are spelled out as the sets
+    Python means, and ``(?s)`` (a dot that also matches a newline) is ``[\\s\\S]``."""
+    dotall = pattern.startswith("(?s)")
+    if dotall:
+        pattern = pattern[4:]
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped == "s":
+                out.append(PYTHON_SPACE if in_class else f"[{PYTHON_SPACE}]")
+            elif escaped == "S" and not in_class:
+                out.append(f"[^{PYTHON_SPACE}]")
+            elif escaped == "Z" and not in_class:
+                out.append("$")
+            else:
+                out.append(char + escaped)
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == ".":
+            char = r"[\s\S]" if dotall else r"[^\n]"
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def _error_schemas() -> dict[str, Any]:
