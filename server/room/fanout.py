@@ -65,6 +65,8 @@ class Due:
     personal: frozenset[str]
     #: The public frame, encoded once per kind of connection.
     encoded: dict[str, bytes] = field(default_factory=dict)
+    #: The events' offsets as numbers, worked out once a newly joined viewer needs them.
+    keys: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
     def of(cls, events: list[RoomEvent]) -> Due:
@@ -76,9 +78,11 @@ class Due:
     def after(self, offset: tuple[int, int]) -> tuple[list[RoomEvent], bool]:
         """The events newer than ``offset``; and whether they are all of them, so that
         later events are all newer too."""
-        if not self.events or offset_key(self.events[0].offset) > offset:
+        if not self.keys:
+            self.keys = [offset_key(e.offset) for e in self.events]
+        if not self.keys or self.keys[0] > offset:
             return self.events, bool(self.events)
-        newer = [e for e in self.events if offset_key(e.offset) > offset]
+        newer = [e for e, key in zip(self.events, self.keys, strict=True) if key > offset]
         return newer, bool(newer)
 
     def oldest_public_ms(self) -> int | None:
