@@ -15,7 +15,8 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from server.api import bodies
 from server.api.bodies import Empty
 from server.api.described import Auth, Declared
-from server.api.openapi import ADDRESS, describe_app, ecma_pattern, error_codes
+from server.api.json_schema import ecma_pattern
+from server.api.openapi import ADDRESS, describe_app, error_codes
 from server.app import create_app
 from server.errors import ErrorCode
 from server.settings import Settings
