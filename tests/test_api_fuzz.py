@@ -249,3 +249,14 @@ async def test_the_offers_of_a_room_no_room_can_be_are_404_unknown_room(client: 
     resp = await client.get("/api/rooms/room-1/offers")
     assert resp.status == 200
     assert await resp.json() == {"offers": []}
+
+
+async def test_a_method_an_address_does_not_take_is_405_naming_those_it_takes(
+    client: Client,
+) -> None:
+    """Found beside the fuzzer (what its unsupported-method check asks): the JSON 405
+    dropped aiohttp's ``Allow`` header, which a 405 must carry (RFC 9110, 15.5.6)."""
+    resp = await client.patch("/api/offers/1")
+    assert resp.status == 405
+    assert (await resp.json())["error"]["code"] == "method_not_allowed"
+    assert set(resp.headers["Allow"].split(",")) == {"GET", "HEAD"}

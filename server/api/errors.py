@@ -147,6 +147,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         response = _http_answer(exc).response()
+        if "Allow" in exc.headers:  # a 405 names the methods the address takes (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
     except ConnectionResetError:
         # The client hung up before its answer (often mid-body): nothing failed here and
         # nobody is left to answer, so no error is logged and no 500 is counted.
