@@ -112,6 +112,31 @@ async def test_an_oversize_message_closes_the_socket_with_1009(connect: Connect)
     assert await close_code(ws) == 1009
 
 
+def ping_of(size: int, request_id: str) -> str:
+    """A ping message of exactly ``size`` bytes of UTF-8, padded with two-byte letters."""
+    head, tail = f'{{"type": "ping", "request_id": "{request_id}", "pad": "', '"}'
+    room = size - len(head) - len(tail)
+    message = head + "é" * (room // 2) + "x" * (room % 2) + tail
+    assert len(message.encode()) == size
+    return message
+
+
+async def test_a_message_of_exactly_the_announced_limit_is_taken_one_byte_more_is_not(
+    room_client: Client,
+) -> None:
+    """Guards against an off-by-one: a message of exactly ``max_message_bytes`` (4,096, as
+    hello announces and docs/rooms.md says) closed the socket with 1009."""
+    ws = await room_client.ws_connect("/rooms/show-1/live")
+    hello, *_ = await events_until(ws, of_type("snapshot"))
+    limit = hello["limits"]["max_message_bytes"]
+    assert limit == 4096
+    await ws.send_str(ping_of(limit, "exact"))
+    [*_, pong] = await events_until(ws, lambda e: e.get("request_id") == "exact")
+    assert pong["type"] == "pong"
+    await ws.send_str(ping_of(limit + 1, "over"))
+    assert await close_code(ws) == 1009
+
+
 # ------------------------------------------------------------------ resuming
 
 

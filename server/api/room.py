@@ -159,7 +159,9 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS].room
     ws = web.WebSocketResponse(
         heartbeat=settings.heartbeat_s,
-        max_msg_size=settings.max_message_bytes,
+        # aiohttp refuses a message of max_msg_size bytes or more; the limit we announce is
+        # the largest message accepted.
+        max_msg_size=settings.max_message_bytes + 1,
         # Broadcast frames are encoded once and shared; per-socket compression would undo it.
         compress=False,
     )
