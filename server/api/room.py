@@ -195,6 +195,7 @@ async def room_events(request: web.Request) -> web.StreamResponse:
         headers={
             "Content-Type": "text/event-stream",
             "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
             "X-Accel-Buffering": "no",
         }
     )
