@@ -8,7 +8,8 @@ matplotlib...); without them it says so in one line. ``livesale`` never imports 
 - ``room``: a room full of viewers: fan-out delay, and buying over the sockets;
 - ``buckets``: a hot offer on the local Redis Cluster, one slot against K buckets;
 - ``loadtest``: the Locust scenarios at several user counts, into one report;
-- ``relay``: orders a second into Kafka, with the relay's transactions and without.
+- ``relay``: orders a second into Kafka, with the relay's transactions and without;
+- ``chaos``: a flash sale while workers, relays, Redis and Kafka are broken, reconciled.
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ def cmd_relay(args: argparse.Namespace) -> None:
     from .bench_relay import main as run_benchmark
 
     run_benchmark(args)
+
+
+def cmd_chaos(args: argparse.Namespace) -> None:
+    """A flash sale under load while a schedule breaks things; then a reconciliation."""
+    from .chaos import main as run_chaos
+
+    run_chaos(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -146,6 +154,27 @@ def parser() -> argparse.ArgumentParser:
     rl.add_argument("--rounds", type=int, default=3, help="rounds of both relays (medians)")
     rl.add_argument("--out", help="also write the figures as JSON to this file")
     rl.set_defaults(func=cmd_relay)
+
+    ch = sub.add_parser(
+        "chaos",
+        help="a flash sale while a worker, the relays, Redis and Kafka are broken; reconciled",
+    )
+    ch.add_argument("--minutes", type=float, default=5.0, help="length of the load")
+    ch.add_argument("--buyers", type=int, default=200, help="concurrent buyers")
+    ch.add_argument("--flash-stock", type=int, help="units of the flash-sale offer")
+    ch.add_argument("--hold-seconds", type=int, default=10, help="the offers' time to pay")
+    ch.add_argument(
+        "--relay-timeout",
+        type=float,
+        default=30.0,
+        help="the relays' Kafka timeout in s, as LIVESALE_RELAY_KAFKA_TIMEOUT_S (default 30, "
+        "the product's); their takeover idle time is the same, their transaction timeout twice",
+    )
+    ch.add_argument("--kafka-outage", type=float, default=45.0, help="seconds Kafka is down")
+    ch.add_argument("--down", type=float, default=5.0, help="seconds Redis and relay-a are down")
+    ch.add_argument("--keep", action="store_true", help="keep the run's folder (logs, data)")
+    ch.add_argument("--out", help="also write the report as JSON to this file")
+    ch.set_defaults(func=cmd_chaos)
     return p
 
 
