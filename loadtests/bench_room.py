@@ -61,7 +61,7 @@ def _rss_kib(pid: int) -> int:
 
 
 async def _broadcast(
-    args: argparse.Namespace, port: int, pid: int, redis_url: str
+    args: argparse.Namespace, port: int, metrics_port: int, pid: int, redis_url: str
 ) -> dict[str, Any]:
     path = "/rooms/bench/live"
     timed = args.viewers // SAMPLE_EVERY
@@ -102,7 +102,7 @@ async def _broadcast(
     interval = 1 / args.rate
     clients = (os.getpid(), holder.pid or 0)
     cpu_before = _cpu_seconds(pid), sum(map(_cpu_seconds, clients))
-    rounds_before = _histogram(port, "livesale_room_fanout_round_seconds")
+    rounds_before = _histogram(metrics_port, "livesale_room_fanout_round_seconds")
     begin = time.monotonic()
     published = 0
     while time.monotonic() - begin < args.seconds:
@@ -114,7 +114,7 @@ async def _broadcast(
     elapsed = time.monotonic() - begin
     server_cpu = (_cpu_seconds(pid) - cpu_before[0]) / elapsed
     clients_cpu = (sum(map(_cpu_seconds, clients)) - cpu_before[1]) / elapsed
-    rounds_after = _histogram(port, "livesale_room_fanout_round_seconds")
+    rounds_after = _histogram(metrics_port, "livesale_room_fanout_round_seconds")
     rounds = rounds_after[0] - rounds_before[0]
     round_s = rounds_after[1] - rounds_before[1]
     pipe.send("stop")
@@ -282,13 +282,15 @@ def main(args: argparse.Namespace) -> None:
         redis_server.start()
     # The configured Redis (by default the local one just started).
     redis_url = f"{StockSettings.from_env().redis_url.rsplit('/', 1)[0]}/{BENCH_DB}"
-    port = stack.free_port()
+    port, metrics_port = stack.free_ports(2)
     secret = secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "LIVESALE_REDIS_URL": redis_url,
         "LIVESALE_VIEWER_SECRET": secret,
         "LIVESALE_PORT": str(port),
+        # The fan-out round histogram is read from the server's metrics port.
+        "LIVESALE_METRICS_PORT": str(metrics_port),
         "LIVESALE_RUN_RELAY": "0",
         "LIVESALE_LOG_LEVEL": "WARNING",
         # The lean clients do not answer pings; the run is shorter than this.
@@ -300,7 +302,9 @@ def main(args: argparse.Namespace) -> None:
     results: dict[str, Any] = {"machine": machine()}
     with server_process(env) as server:
         print(f"Broadcast: {args.viewers} viewers, {args.rate} events/s", flush=True)
-        results["broadcast"] = uvloop.run(_broadcast(args, port, server.pid, redis_url))
+        results["broadcast"] = uvloop.run(
+            _broadcast(args, port, metrics_port, server.pid, redis_url)
+        )
         offer_id = open_offer_now(base, host_token, "bench-buy", "WS")
         results["socket_buying"] = _buying_rounds(args, base, port, secret, offer_id, server.pid)
     _report(results, args)

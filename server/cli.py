@@ -35,10 +35,9 @@ def _require(redis_url: str, kafka_bootstrap: str | None = None) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     """Serve HTTP and WebSockets, with the hold sweeper and the outbox relay (unless off)."""
-    from aiohttp import web
-
+    from .api.http_server import serve
     from .app import create_app
-    from .process import new_event_loop, tune_gc
+    from .process import run_until_signalled, tune_gc
 
     settings = Settings.from_env()
     settings = dataclasses.replace(
@@ -66,15 +65,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     app = create_app(settings)
     tune_gc()
     log.info("livesale serving on http://%s:%d", settings.host, settings.port)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        reuse_port=args.reuse_port,
-        loop=new_event_loop(),
-    )
+    # Not web.run_app: this runner answers requests aiohttp cannot parse with the app's JSON.
+    run_until_signalled(serve(app, settings.host, settings.port, reuse_port=args.reuse_port))
 
 
 def _serve_workers(args: argparse.Namespace, settings: Settings) -> None:
@@ -217,8 +209,11 @@ def cmd_host(args: argparse.Namespace) -> None:
                 host = await accounts.create(args.host_id, new_password(), args.name or "")
                 print(f"Host {host.host_id} created. Log in at /console.")
             elif args.action == "password":
-                await accounts.set_password(args.host_id, new_password())
-                print(f"Password of {args.host_id} changed.")
+                ended = await accounts.set_password(args.host_id, new_password())
+                print(
+                    f"Password of {args.host_id} changed; {ended} console session(s) signed out. "
+                    "API tokens still work (revoke them with `livesale host revoke-token`)."
+                )
             elif args.action == "api-token":
                 token = await accounts.mint_api_token(args.host_id, args.label)
                 print(token)
