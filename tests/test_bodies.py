@@ -199,3 +199,28 @@ def test_socket_messages_are_checked_like_bodies() -> None:
         "message": "Field 'offer_id' must be an offer id.",
         "field": "offer_id",
     }
+
+
+@pytest.mark.parametrize(
+    ("type_", "body", "field"),
+    [
+        (bodies.Product, {**PRODUCT, "title": "Mug \u202eTOPS"}, "title"),
+        (bodies.CreateShow, {"room_id": "r1", "title": "\u2067Evening\u2069"}, "title"),
+        (bodies.Announcement, {"text": "10% off \u202e!won"}, "text"),
+        (bodies.DemoViewer, {"display_name": "\u202eanna"}, "display_name"),
+    ],
+)
+def test_text_shown_to_others_loses_its_bidirectional_controls(
+    type_: type[msgspec.Struct], body: dict[str, Any], field: str
+) -> None:
+    """Guards against a title or name that shows reversed to every viewer (U+202E)."""
+    decoded = decode_body(msgspec.json.encode(body), type_)
+    assert not any(c in getattr(decoded, field) for c in "\u202e\u2067\u2069")
+
+
+def test_a_title_of_nothing_but_controls_is_refused() -> None:
+    assert error_of(msgspec.json.encode({**PRODUCT, "title": "\u202e"}), bodies.Product) == {
+        "code": "invalid_field",
+        "message": "Field 'title' must be 1-200 characters on one line.",
+        "field": "title",
+    }

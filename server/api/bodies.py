@@ -19,6 +19,7 @@ from stockkeeper.models import OfferSpec
 from ..errors import ErrorCode
 from ..hosts.accounts import HOST_ID_HINT
 from ..hosts.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
+from ..plain_text import without_bidi_controls
 from .decoding import Explained
 
 #: Units one press of the buy button may ask for.
@@ -57,6 +58,14 @@ StockQuantity = Annotated[int, _whole(1, MAX_STOCK)]
 CountdownSeconds = Annotated[int, _whole(0, 3600)]
 WindowSeconds = Annotated[int, _whole(1, 7 * 86_400)]
 EpochMs = Annotated[int, _whole(0, EPOCH_MS_MAX)]
+
+
+def _shown_to_others(text: str, field: str, hint: str) -> str:
+    """Text other people will see, without bidirectional controls (server/plain_text.py)."""
+    cleaned = without_bidi_controls(text)
+    if not cleaned.strip():
+        raise Explained(field, f"Field {field!r} must be {hint}.")
+    return cleaned
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True):
@@ -113,6 +122,7 @@ class Product(Body):
     ] = 1
 
     def __post_init__(self) -> None:
+        self.title = _shown_to_others(self.title, "title", "1-200 characters on one line")
         if self.buckets > self.stock:
             raise Explained("buckets", "Field 'buckets' must be at most the stock.")
 
@@ -171,6 +181,9 @@ class CreateShow(Body):
         ),
     ] = msgspec.field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.title = _shown_to_others(self.title, "title", "1-120 characters on one line")
+
 
 # ----------------------------------------------------------------- moderation
 
@@ -180,6 +193,9 @@ class Announcement(Body):
 
     text: Annotated[str, _text(r"[^\x00-\x08\x0b-\x1f]{1,500}", "1-500 characters")]
     pinned: bool = False
+
+    def __post_init__(self) -> None:
+        self.text = _shown_to_others(self.text, "text", "1-500 characters")
 
 
 class PinOffer(Body):
@@ -242,6 +258,11 @@ class DemoViewer(Body):
     """A nickname for the demo sign-in of the local stack."""
 
     display_name: Annotated[str, _text(r"[^\x00-\x1f]{1,32}", "1-32 characters on one line")]
+
+    def __post_init__(self) -> None:
+        self.display_name = _shown_to_others(
+            self.display_name, "display_name", "1-32 characters on one line"
+        )
 
 
 # ------------------------------------------------------ room socket messages
