@@ -251,3 +251,25 @@ async def test_a_sold_out_lookup_on_a_cluster_finds_holds_in_every_bucket(
     finally:
         await keeper.close()
         await redis.aclose()
+
+
+async def test_redis_out_of_reach_is_a_503_everywhere_not_only_for_purchases(
+    redis_server: RedisServer, app_settings: Settings
+) -> None:
+    """Guards against sign-in and host pages answering 500 internal_error with a traceback
+    while Redis is down (purchases already answered 503 stock_unavailable)."""
+    stock = dataclasses.replace(app_settings.stock, redis_url=redis_server.url)
+    server = TestServer(create_app(dataclasses.replace(app_settings, stock=stock)))
+    await server.start_server()
+    base = str(server.make_url("")).rstrip("/")
+    try:
+        await asyncio.to_thread(redis_server.stop)
+        async with aiohttp.ClientSession() as session:
+            login = {"host_id": "alice", "password": "correct horse"}
+            async with session.post(f"{base}/api/host/login", json=login) as resp:
+                assert resp.status == 503
+                assert resp.headers["Retry-After"] == "1"
+                error = (await resp.json())["error"]
+        assert (error["code"], error["retriable"]) == ("stock_unavailable", True)
+    finally:
+        await server.close()

@@ -13,6 +13,9 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stockkeeper.errors import (
     HoldAlreadyConfirmed,
@@ -149,6 +152,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = _http_answer(exc).response()
         if "Allow" in exc.headers:  # a 405 names the methods the address takes (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
+    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
+        # Redis out of reach outside the stock keeper (sign-in, sessions, shows): the same
+        # 503 as a purchase would get, not a 500 with a traceback.
+        log.warning("Redis unreachable in %s %s: %s", request.method, request.path, exc)
+        response = answer_for(StockUnavailable(str(exc))).response()
     except ConnectionResetError:
         # The client hung up before its answer (often mid-body): nothing failed here and
         # nobody is left to answer, so no error is logged and no 500 is counted.
