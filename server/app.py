@@ -180,8 +180,10 @@ def process_id() -> str:
 
 @contextlib.asynccontextmanager
 async def background(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
-    """Run ``coro`` while the block runs; cancel it and wait for it afterwards."""
+    """Run ``coro`` while the block runs; cancel it and wait for it afterwards. A task
+    that dies early is logged at once, not only when the app stops."""
     task = asyncio.create_task(coro, name=name)
+    task.add_done_callback(_log_if_failed)
     try:
         yield
     finally:
@@ -189,3 +191,8 @@ async def background(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterato
         with contextlib.suppress(asyncio.CancelledError):
             await task
         log.debug("Stopped the %s", name)
+
+
+def _log_if_failed(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("The %s stopped with an error", task.get_name(), exc_info=error)

@@ -85,6 +85,10 @@ class ErrorCode(StrEnum):
     NOT_READY = "not_ready"
 
 
+#: What a client is told of a bug on our side, over HTTP and room sockets alike.
+INTERNAL_ERROR_MESSAGE = "Something went wrong on our side; try again."
+
+
 class LivesaleError(Exception):
     """Root of the server's errors: a stable code, a message for people, and details that
     travel with it to the client."""

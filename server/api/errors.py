@@ -29,6 +29,7 @@ from stockkeeper.errors import (
 )
 
 from ..errors import (
+    INTERNAL_ERROR_MESSAGE,
     Conflict,
     ErrorCode,
     Forbidden,
@@ -58,8 +59,6 @@ _HTTP_CODES = {
     405: (ErrorCode.METHOD_NOT_ALLOWED, "This address does not take that method."),
     413: (ErrorCode.BODY_TOO_LARGE, "The request body is too large."),
 }
-
-INTERNAL_ERROR_MESSAGE = "Something went wrong on our side."
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,8 +180,10 @@ class RoomHub:
                 for name, step, period in loops:
                     group.create_task(self._every(name, step, period), name=f"room {name}")
         except BaseExceptionGroup as failed:
-            # The loops retry every error they expect: one that escapes is a bug, raised as
-            # itself rather than in a group.
+            # The loops retry every error they expect: one that escapes is a bug. Every one
+            # is logged with its traceback; the first is raised as itself, not in a group.
+            for error in failed.exceptions:
+                log.error("A room loop failed", exc_info=error)
             raise failed.exceptions[0] from None
         finally:
             for timer in self._timers:

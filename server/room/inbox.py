@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ErrorCode
+from ..errors import INTERNAL_ERROR_MESSAGE, ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ Answer = dict[str, Any]
 INTERNAL_ERROR: Answer = {
     "type": "error",
     "code": ErrorCode.INTERNAL_ERROR.value,
-    "message": "Something went wrong on our side; try again.",
+    "message": INTERNAL_ERROR_MESSAGE,
 }
 
 
