@@ -68,6 +68,8 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 
 @dataclass
 class KafkaBroker:
+    """A single-node KRaft Kafka broker on loopback, assembled from Maven Central's jars."""
+
     port: int
     controller_port: int
     data_dir: Path

@@ -27,6 +27,8 @@ from .processes import (
 
 @dataclass
 class RedisServer:
+    """A Redis server on loopback, from Debian's package."""
+
     port: int
     data_dir: Path
     process: subprocess.Popen[bytes] | None = None

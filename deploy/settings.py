@@ -10,6 +10,8 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class StackSettings:
+    """Where the local stack keeps its downloads and data."""
+
     #: Downloads kept between runs (the Kafka broker's jars).
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "livesale")
     #: Data, logs and pid files of the local services.

@@ -29,6 +29,8 @@ TICK_AT = re.compile(rb'"type":"tick","offset":"[^"]*","at_ms":(\d+)')
 
 @dataclass
 class Totals:
+    """What the benchmark's viewers counted between them."""
+
     events: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     connected: int = 0

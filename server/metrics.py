@@ -36,6 +36,8 @@ CLIENT_CLOSED_REQUEST = 499
 
 
 class Metrics:
+    """The service's Prometheus metrics, on a registry of its own."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry

@@ -18,6 +18,8 @@ from .room.settings import RoomSettings
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Typed settings of the server, read from LIVESALE_* variables by from_env only."""
+
     host: str = "127.0.0.1"
     port: int = 8080
     #: Signs viewer tokens (HMAC-SHA256). Every process of one deployment needs the same.

@@ -28,6 +28,8 @@ USER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
+    """A signed-in viewer, as a verified token names them."""
+
     user_id: str
     name: str
     expires_at: int

@@ -14,6 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """One message read back from a topic."""
+
     partition: int
     key: bytes | None
     value: dict[str, Any]

@@ -30,6 +30,8 @@ class StockUnavailable(StockKeeperError):
 
 
 class UnknownOffer(StockKeeperError):
+    """There is no offer with this id."""
+
     code = "unknown_offer"
 
     def __init__(self, offer_id: str) -> None:
@@ -38,6 +40,8 @@ class UnknownOffer(StockKeeperError):
 
 
 class UnknownHold(StockKeeperError):
+    """There is no hold with this id for this buyer."""
+
     code = "unknown_hold"
 
     def __init__(self, hold_id: str) -> None:

@@ -18,6 +18,8 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class OutboundEvent:
+    """A message for Kafka: topic, key (the order id) and JSON value."""
+
     topic: str
     key: bytes
     value: bytes

@@ -35,6 +35,8 @@ def shipments_key(group: str) -> str:
 
 
 class FulfilmentConsumer:
+    """A sample fulfilment consumer: reads committed orders and ships each once by order id."""
+
     def __init__(
         self, redis: Redis, settings: StockSettings, group: str, on_new_order: OrderHandler
     ) -> None:

@@ -43,6 +43,8 @@ def room_offers(room_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OfferKeys:
+    """Every Redis key of one offer (or bucket), with its hash tag."""
+
     offer_id: str
 
     @property

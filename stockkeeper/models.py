@@ -44,6 +44,8 @@ class OfferSpec:
 
 @dataclass(frozen=True, slots=True)
 class Offer:
+    """An offer as the stock keeper knows it: terms, state and stock."""
+
     id: str
     room_id: str
     sku: str
@@ -71,6 +73,8 @@ class Offer:
 
 @dataclass(frozen=True, slots=True)
 class StockLevel:
+    """An offer's units: available now, and in all."""
+
     offer_id: str
     available: int
     total: int
@@ -78,6 +82,8 @@ class StockLevel:
 
 @dataclass(frozen=True, slots=True)
 class ReserveResult:
+    """What a press of the buy button came to: a hold, or why not."""
+
     outcome: ReserveOutcome
     hold_id: str | None = None
     quantity: int = 0
@@ -98,6 +104,8 @@ class ReserveResult:
 
 @dataclass(frozen=True, slots=True)
 class ConfirmResult:
+    """What a payment came to: an order, or why not (and whether money is owed back)."""
+
     outcome: Literal["confirmed", "hold_expired", "already_confirmed"]
     order_id: str | None = None
     quantity: int = 0
@@ -113,12 +121,16 @@ class ConfirmResult:
 
 @dataclass(frozen=True, slots=True)
 class CancelResult:
+    """What giving a hold up came to."""
+
     outcome: Literal["cancelled", "expired"]
     available: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Hold:
+    """A buyer's hold, as they read it later."""
+
     hold_id: str
     offer_id: str
     user_id: str
@@ -132,6 +144,8 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class ExpireResult:
+    """What one sweep of an offer's (or bucket's) lapsed holds did."""
+
     holds_expired: int
     units_returned: int
     available: int

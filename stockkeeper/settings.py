@@ -12,6 +12,8 @@ DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:19092"
 
 @dataclass(frozen=True, slots=True)
 class StockSettings:
+    """Typed settings of the stock keeper and the relay, read by from_env only."""
+
     redis_url: str = DEFAULT_REDIS_URL
     kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
     orders_topic: str = "orders.confirmed"

@@ -152,6 +152,18 @@ def test_no_module_is_much_over_400_lines(module: str) -> None:
     assert lines <= MAX_LINES, f"{module} has {lines} lines"
 
 
+def test_public_classes_say_what_they_are_in_a_docstring() -> None:
+    missing = [
+        f"{module}.{node.name}"
+        for module in _product_modules()
+        for node in ast.parse(modules()[module].read_text("utf-8")).body
+        if isinstance(node, ast.ClassDef)
+        and not node.name.startswith("_")
+        and ast.get_docstring(node) is None
+    ]
+    assert missing == []
+
+
 def test_public_functions_say_what_they_do_in_a_docstring() -> None:
     missing = []
     for module in _product_modules():

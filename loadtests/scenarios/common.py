@@ -12,6 +12,8 @@ from server.tokens import mint_viewer_token
 
 @dataclass(frozen=True, slots=True)
 class ScenarioSettings:
+    """What a Locust scenario needs to know of the server it loads."""
+
     #: The server's viewer token secret: buyers and viewers sign themselves in with it.
     viewer_secret: str
     #: A host API token of the room's host.

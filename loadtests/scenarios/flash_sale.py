@@ -22,6 +22,8 @@ EXPECTED = {"reserved", "sold_out", "limit_reached", "not_open", "closed", "paus
 
 
 class FlashSaleBuyer(FastHttpUser):
+    """A viewer who presses buy at zero, retrying the same press on errors."""
+
     wait_time = constant(0)
 
     def on_start(self) -> None:

@@ -18,6 +18,8 @@ _skus = itertools.count(1)
 
 
 class HostConsole(FastHttpUser):
+    """A host running a show from the console."""
+
     fixed_count = 1
     wait_time = between(0.5, 1.5)
 

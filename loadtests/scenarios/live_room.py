@@ -20,6 +20,8 @@ from loadtests.scenarios.common import SETTINGS, next_user, now_ms
 
 
 class RoomViewer(User):
+    """A viewer watching a room over its WebSocket."""
+
     wait_time = between(1.0, 3.0)
 
     def on_start(self) -> None:

@@ -26,6 +26,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass(frozen=True, slots=True)
 class HostCaller:
+    """Who is calling a host endpoint: the host, and their browser session if any."""
+
     host_id: str
     #: The browser session, or None for an API token.
     session: Session | None

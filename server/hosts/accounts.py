@@ -40,6 +40,8 @@ class AccountError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Host:
+    """A host account as the console shows it."""
+
     host_id: str
     display_name: str
     created_at: int
@@ -63,6 +65,8 @@ def check_new_password(password: str) -> None:
 
 
 class HostAccounts:
+    """Host accounts in Redis: passwords (scrypt), display names and API tokens."""
+
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 

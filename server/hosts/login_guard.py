@@ -18,12 +18,16 @@ from . import keys
 
 @dataclass(frozen=True, slots=True)
 class LoginLimits:
+    """How many failed logins an account and an address get per window."""
+
     per_account: int = 5
     per_address: int = 30
     window_s: int = 15 * 60
 
 
 class LoginGuard:
+    """Counts failed logins per account and per address, atomically, in Redis."""
+
     def __init__(self, redis: Redis, limits: LoginLimits) -> None:
         self.redis = redis
         self.limits = limits

@@ -35,12 +35,16 @@ NEW_PASSWORD_MESSAGE = (
 
 @dataclass(frozen=True, slots=True)
 class Session:
+    """A host's signed-in browser session and its CSRF token."""
+
     session_id: str
     host_id: str
     csrf_token: str
 
 
 class Sessions:
+    """Host sessions in Redis behind a signed cookie, listed per host."""
+
     def __init__(self, redis: Redis, secret: str, ttl_s: int) -> None:
         self.redis = redis
         self._key = secret.encode()

@@ -236,6 +236,8 @@ def sse_encode(views: list[dict[str, Any]]) -> bytes:
 
 
 class SseConnection(Connection):
+    """A viewer reading the room as Server-Sent Events (the WebSocket fallback)."""
+
     kind: Literal["ws", "sse"] = "sse"
 
     def __init__(

@@ -19,6 +19,8 @@ STATE_TYPES = frozenset({"stock", "counts"})
 
 @dataclass(frozen=True, slots=True)
 class RoomEvent:
+    """One event of a room's history, as read from Redis."""
+
     offset: str
     at_ms: int
     type: str

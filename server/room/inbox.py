@@ -40,6 +40,8 @@ class _Message:
 
 
 class Inbox:
+    """A socket's messages in flight: presses side by side, answers in order."""
+
     def __init__(
         self,
         handle: Callable[[Any], Awaitable[Answer]],

@@ -9,6 +9,8 @@ PREFIX = "ls"
 
 @dataclass(frozen=True, slots=True)
 class RoomKeys:
+    """Every Redis key of one room, with the room's hash tag."""
+
     room_id: str
 
     @property

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class RoomSettings:
+    """Typed settings of the live rooms."""
+
     #: Events kept per room for viewers who reconnect; older ones get a snapshot instead.
     history_length: int = 2000
     #: Events of this window go out together in one frame.

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class ShardedSubscriber:
+    """Sharded pub/sub over a Redis Cluster (or one Redis): one connection per shard."""
+
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._shards: dict[str, tuple[Redis | None, PubSub]] = {}

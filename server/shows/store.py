@@ -18,6 +18,8 @@ ShowStatus = Literal["draft", "live", "ended"]
 
 @dataclass(frozen=True, slots=True)
 class Show:
+    """A show: its room, title, host and where it is in its life."""
+
     room_id: str
     host_id: str
     title: str
