@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from .buckets import Buckets
 from .errors import HoldAlreadyConfirmed, StockKeeperError, UnknownHold, redis_call
 from .fastpath import SoldOutFlags
-from .ids import HOLD_ID, OFFER_ID, offer_of_hold
+from .ids import OFFER_ID, offer_of_hold
 from .keys import OfferKeys, parent_of
 from .listener import NoListener, StockListener
 from .models import (
@@ -35,7 +35,7 @@ from .scripts.holds import hold_cancel, hold_confirm, hold_replay, hold_reserve,
 from .scripts.registry import Scripts
 from .settings import StockSettings
 
-__all__ = ["HOLD_ID", "MAX_QUANTITY", "OFFER_ID", "StockKeeper", "offer_of_hold"]
+__all__ = ["MAX_QUANTITY", "StockKeeper"]
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 
 from stockkeeper.buckets import home_index, split_stock
 from stockkeeper.errors import InsufficientStock
-from stockkeeper.keeper import StockKeeper, offer_of_hold
+from stockkeeper.ids import offer_of_hold
+from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys, bucket_id
 from stockkeeper.settings import StockSettings
 from stockkeeper.sweeper import sweep_once
