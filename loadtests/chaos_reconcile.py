@@ -22,7 +22,7 @@ from .chaos_buyers import Ledger
 
 #: How long reading a topic may take, and the quiet wait for duplicates after the last.
 READ_TIMEOUT_S = 120.0
-SETTLE_S = 3.0
+SETTLE_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,8 @@ def check_kafka(
     _check(
         checks,
         not mismatched,
-        f"{label}: each order's hold and quantity as in Redis {mismatched[:5]}",
+        f"{label}: each order's hold and quantity as in Redis ({len(mismatched)} not) "
+        f"{mismatched[:5]}",
     )
     for offer_id, offer in holds.items():
         in_kafka = sum(r.value["quantity"] for r in orders if r.value["offer_id"] == offer_id)
@@ -208,7 +209,11 @@ def check_buyers(ledger: Ledger, holds: dict[str, RedisHolds], orders: list[Reco
         if h.status in ("cancelled", "expired")
         and in_redis.get(h.hold_id, {}).get("status") != h.status
     ]
-    _check(checks, not wrong, f"buyers: every hold a buyer was told ended is ended {wrong[:5]}")
+    _check(
+        checks,
+        not wrong,
+        f"buyers: every hold a buyer was told ended is ended ({len(wrong)} not) {wrong[:5]}",
+    )
     unheard = sorted(set(in_redis) - set(ledger.holds))
     _check(
         checks,
