@@ -144,7 +144,11 @@ async def run(config: ChaosConfig, workdir: Path) -> dict[str, Any]:
         flash = await _open_offer(stack.base, token, "FLASH", config.stock, config.hold_seconds)
         big = await _open_offer(stack.base, token, "PLENTY", BIG_STOCK, config.hold_seconds)
         ledger = Ledger()
-        buyers = Buyers(Sale(stack.base, stack.viewer_secret, flash, big), config.buyers, ledger)
+        buyers = Buyers(
+            Sale(stack.base, stack.viewer_secret, flash, big, config.hold_seconds),
+            config.buyers,
+            ledger,
+        )
         duration = config.minutes * 60
         plan = Plan(duration, config.down_s, config.kafka_outage_s, config.relay_timeout_s)
         print(f"Load: {config.buyers} buyers for {duration:.0f} s; chaos:", flush=True)

@@ -21,9 +21,13 @@ from server.tokens import mint_viewer_token
 
 #: A request not answered within this long is treated like a broken connection.
 REQUEST_TIMEOUT_S = 10.0
-#: Shares of a buyer's holds that are paid and cancelled; the rest are left to expire.
-PAY_SHARE = 0.75
+#: Shares of a buyer's holds that are paid, cancelled and paid after their deadline; the
+#: rest are left to expire.
+PAY_SHARE = 0.72
 CANCEL_SHARE = 0.10
+LATE_SHARE = 0.03
+#: Share of paid holds paid a second time with another payment reference (owed back).
+PAY_TWICE_SHARE = 0.03
 #: Share of presses on the flash-sale offer (the rest go to the offer with lots of stock).
 FLASH_SHARE = 0.7
 
@@ -62,6 +66,8 @@ class Ledger:
     #: "reserve connection error"...: one count per attempt.
     answers: Counter[str] = field(default_factory=Counter)
     holds: dict[str, Hold] = field(default_factory=dict)
+    #: Refunds a payment was answered with (``hold_id:payment_ref``, the refund id).
+    refunds: set[str] = field(default_factory=set)
     pending: list[Pending] = field(default_factory=list)
     #: Per second of the run: confirmed orders, and attempts that failed (503 or broken).
     orders_per_second: Counter[int] = field(default_factory=Counter)
@@ -81,6 +87,7 @@ class Sale:
     viewer_secret: str
     flash_offer: str
     big_offer: str
+    hold_seconds: int
 
 
 class Buyers:
@@ -138,12 +145,23 @@ class Buyers:
         fate = rng.random()
         if fate < PAY_SHARE:
             await asyncio.sleep(rng.uniform(0.0, 0.3))
-            url = f"{self.sale.base}/api/holds/{hold.hold_id}/confirm"
-            payment = {"payment_ref": f"psp-{hold.hold_id}"}
-            await self.send(session, Pending("confirm", user, url, headers, payment, hold))
+            await self._pay(session, headers, hold, "psp")
+            if rng.random() < PAY_TWICE_SHARE:
+                await self._pay(session, headers, hold, "psp-again")
         elif fate < PAY_SHARE + CANCEL_SHARE:
             url = f"{self.sale.base}/api/holds/{hold.hold_id}/cancel"
             await self.send(session, Pending("cancel", user, url, headers, {}, hold))
+        elif fate < PAY_SHARE + CANCEL_SHARE + LATE_SHARE:
+            # Confirmed late while units are left (the plenty offer), else owed back.
+            await asyncio.sleep(self.sale.hold_seconds + rng.uniform(0.5, 1.0))
+            await self._pay(session, headers, hold, "psp-late")
+
+    async def _pay(
+        self, session: aiohttp.ClientSession, headers: dict[str, str], hold: Hold, ref: str
+    ) -> None:
+        url = f"{self.sale.base}/api/holds/{hold.hold_id}/confirm"
+        payment = {"payment_ref": f"{ref}-{hold.hold_id}"}
+        await self.send(session, Pending("confirm", hold.user_id, url, headers, payment, hold))
 
     def remember(self, user: str, hold: dict[str, Any]) -> Hold:
         """The hold a press was answered with (the same one again for a replay)."""
@@ -195,8 +213,11 @@ class Buyers:
             if hold.status != "confirmed":
                 self.ledger.orders_per_second[self.ledger.second()] += 1
             hold.status, hold.order_id = "confirmed", body["order_id"]
-        elif request.kind == "confirm" and body.get("error", {}).get("code") == "hold_expired":
-            hold.status = "refund_due"
+        elif request.kind == "confirm" and status == 409:
+            # hold_expired, or already_confirmed: either way this payment is owed back.
+            self.ledger.refunds.add(f"{hold.hold_id}:{request.body['payment_ref']}")
+            if hold.status == "held":
+                hold.status = "refund_due"
         elif request.kind == "cancel" and status == 200:
             hold.status = body["outcome"]  # cancelled, or expired when it was too late
 

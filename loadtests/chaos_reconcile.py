@@ -173,7 +173,9 @@ def check_kafka(
     return checks
 
 
-def check_buyers(ledger: Ledger, holds: dict[str, RedisHolds], orders: list[Record]) -> list[Check]:
+def check_buyers(
+    ledger: Ledger, holds: dict[str, RedisHolds], orders: list[Record], refunds: list[Record]
+) -> list[Check]:
     """What each buyer was told against what Redis and Kafka hold."""
     in_redis = {hold_id: h for offer in holds.values() for hold_id, h in offer.holds.items()}
     in_kafka = {r.value["order_id"] for r in orders}
@@ -213,6 +215,14 @@ def check_buyers(ledger: Ledger, holds: dict[str, RedisHolds], orders: list[Reco
         checks,
         not wrong,
         f"buyers: every hold a buyer was told ended is ended ({len(wrong)} not) {wrong[:5]}",
+    )
+    owed = {r.value["refund_id"] for r in refunds}
+    unrefunded = sorted(ledger.refunds - owed)
+    _check(
+        checks,
+        not unrefunded,
+        f"buyers: every payment a buyer was told is owed back is in Kafka ({len(ledger.refunds)}; "
+        f"{len(unrefunded)} not) {unrefunded[:5]}",
     )
     unheard = sorted(set(in_redis) - set(ledger.holds))
     _check(
@@ -257,7 +267,7 @@ async def reconcile(
         isolation_level="read_uncommitted",
     )
     checks += check_kafka(orders, refunds, holds, "kafka (read committed)")
-    checks += check_buyers(ledger, holds, orders)
+    checks += check_buyers(ledger, holds, orders, refunds)
     figures["kafka"] = {
         "orders_read_committed": len(orders),
         "orders_read_uncommitted": len(everything),

@@ -122,23 +122,28 @@ def test_the_reconciliation_notices_what_buyers_were_told_and_redis_does_not_hol
     """Guards against a reconciliation that trusts Redis alone: a hold or an order a buyer
     was given must be there, and every hold there must have been given to its buyer."""
     orders = [_order("o1-a", "1-a", 2), _order("o1-b", "1-b")]
+    refunds = [Record(0, b"1-c:psp-1-c", {"refund_id": "1-c:psp-1-c"})]
     ledger = Ledger()
     ledger.holds = {
         "1-a": Hold("1-a", "1", "ann", 2, "confirmed", "o1-a"),
         "1-b": Hold("1-b", "1", "ann", 1, "confirmed", "o1-b"),
         "1-c": Hold("1-c", "1", "ann", 1, "refund_due"),
     }
-    assert _failed(check_buyers(ledger, _books(), orders)) == []
+    ledger.refunds = {"1-c:psp-1-c"}
+    assert _failed(check_buyers(ledger, _books(), orders, refunds)) == []
 
     ledger.holds["1-d"] = Hold("1-d", "1", "ann", 1, "cancelled")
     ledger.holds["1-b"].order_id = "o1-other"
-    assert _failed(check_buyers(ledger, _books(), orders)) == [
+    ledger.refunds.add("1-b:psp-again-1-b")
+    assert _failed(check_buyers(ledger, _books(), orders, refunds)) == [
         "every hold a buyer was given is in Redis",
         "every order a buyer was told of is in Redis and Kafka",
         "every hold a buyer was told ended is ended",
+        "every payment a buyer was told is owed back is in Kafka",
     ]
     del ledger.holds["1-a"], ledger.holds["1-d"]
     ledger.holds["1-b"].order_id = "o1-b"
-    assert _failed(check_buyers(ledger, _books(), orders)) == [
+    ledger.refunds = {"1-c:psp-1-c"}
+    assert _failed(check_buyers(ledger, _books(), orders, refunds)) == [
         "every hold in Redis was given to its buyer"
     ]
