@@ -30,17 +30,19 @@ from redis.asyncio import Redis
 
 from server.hosts.accounts import HostAccounts
 from server.redis_client import connect
-from stockkeeper.keys import RELAY_GROUP, OfferKeys
+from stockkeeper.keys import RELAY_GROUP, OfferKeys, bucket_ids
 from stockkeeper.settings import StockSettings
 
 from .chaos_buyers import Buyers, Ledger, Sale, resolve_pending
-from .chaos_reconcile import Check, reconcile
+from .chaos_reconcile import Check, Offer, reconcile
 from .chaos_schedule import Chaos, Event, Plan
 from .chaos_stack import ChaosStack, RelayTimings
 from .measure import machine
 
-#: Units of the second offer: more than any run sells.
+#: Units of the plenty offer: more than any run sells.
 BIG_STOCK = 10_000_000
+#: Buckets of the hot offer (a flash sale spread over several Redis slots).
+HOT_BUCKETS = 4
 #: A request the run gave up on is sent again for at most this long at the end.
 RESOLVE_S = 30.0
 
@@ -88,21 +90,22 @@ async def _host_token(redis_url: str) -> str:
         await redis.aclose()
 
 
-async def _open_offer(base: str, token: str, sku: str, stock: int, hold_seconds: int) -> str:
+async def _open_offer(base: str, token: str, offer: Offer, hold_seconds: int) -> str:
     headers = {"Authorization": f"Bearer {token}"}
-    offer = {
+    body = {
         "room_id": "chaos-room",
-        "sku": sku,
-        "title": f"Chaos item {sku}",
+        "sku": offer.label.upper(),
+        "title": f"Chaos item {offer.label}",
         "unit_price": 990,
         "currency": "EUR",
-        "stock": stock,
+        "stock": offer.stock,
         "per_user_limit": 1000,
         "hold_seconds": hold_seconds,
+        "buckets": offer.buckets,
     }
     window = {"countdown_seconds": 0, "window_seconds": 3600}
     async with aiohttp.ClientSession(headers=headers) as session:
-        async with session.post(f"{base}/api/offers", json=offer) as resp:
+        async with session.post(f"{base}/api/offers", json=body) as resp:
             resp.raise_for_status()
             offer_id = str((await resp.json())["id"])
         async with session.post(f"{base}/api/offers/{offer_id}/open", json=window) as resp:
@@ -110,23 +113,25 @@ async def _open_offer(base: str, token: str, sku: str, stock: int, hold_seconds:
     return offer_id
 
 
-async def _settled(redis: Redis, offer_ids: list[str]) -> bool:
-    """Nothing held, and every outbox empty with nothing pending."""
-    for offer_id in offer_ids:
-        k = OfferKeys(offer_id)
-        if int(await redis.hget(k.offer, "held") or 0) or await redis.xlen(k.outbox):
-            return False
-        if (await redis.xpending(k.outbox, RELAY_GROUP))["pending"]:
-            return False
+async def _settled(redis: Redis, offers: dict[str, Offer]) -> bool:
+    """Nothing held or in transit between buckets, every outbox empty, nothing pending."""
+    for offer_id, offer in offers.items():
+        for bucket in bucket_ids(offer_id, offer.buckets):
+            k = OfferKeys(bucket)
+            held, moving = await redis.hmget(k.offer, ["held", "sent_pending"])
+            if int(held or 0) or int(moving or 0) or await redis.xlen(k.outbox):
+                return False
+            if (await redis.xpending(k.outbox, RELAY_GROUP))["pending"]:
+                return False
     return True
 
 
-async def _wait_settled(redis: Redis, offer_ids: list[str], timeout_s: float) -> float:
+async def _wait_settled(redis: Redis, offers: dict[str, Offer], timeout_s: float) -> float:
     """Wait until holds have expired and the relays drained the outboxes; how long it took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         try:
-            if await _settled(redis, offer_ids):
+            if await _settled(redis, offers):
                 break
         except OSError:
             pass
@@ -141,11 +146,19 @@ async def run(config: ChaosConfig, workdir: Path) -> dict[str, Any]:
     try:
         await asyncio.to_thread(stack.start)
         token = await _host_token(stack.redis.url)
-        flash = await _open_offer(stack.base, token, "FLASH", config.stock, config.hold_seconds)
-        big = await _open_offer(stack.base, token, "PLENTY", BIG_STOCK, config.hold_seconds)
+        offers = {
+            "flash": Offer("flash", config.stock),
+            "hot": Offer("hot", config.stock, HOT_BUCKETS),
+            "plenty": Offer("plenty", BIG_STOCK),
+        }
+        ids = {
+            label: await _open_offer(stack.base, token, offer, config.hold_seconds)
+            for label, offer in offers.items()
+        }
+        offers_by_id = {ids[label]: offer for label, offer in offers.items()}
         ledger = Ledger()
         buyers = Buyers(
-            Sale(stack.base, stack.viewer_secret, flash, big, config.hold_seconds),
+            Sale(stack.base, stack.viewer_secret, ids, config.hold_seconds),
             config.buyers,
             ledger,
         )
@@ -173,13 +186,12 @@ async def run(config: ChaosConfig, workdir: Path) -> dict[str, Any]:
         redis = connect(stack.redis.url)
         try:
             settle_s = await _wait_settled(
-                redis, [flash, big], config.hold_seconds + config.relay_timeout_s * 4 + 60
+                redis, offers_by_id, config.hold_seconds + config.relay_timeout_s * 4 + 60
             )
             settings = StockSettings(
                 redis_url=stack.redis.url, kafka_bootstrap=stack.kafka.bootstrap
             )
-            offers = {flash: ("flash", config.stock), big: ("plenty", BIG_STOCK)}
-            checks, figures = await reconcile(redis, settings, offers, ledger)
+            checks, figures = await reconcile(redis, settings, offers_by_id, ledger)
         finally:
             await redis.aclose()
         checks.insert(0, alive)
@@ -210,7 +222,7 @@ def _report(
         "answers": dict(sorted(ledger.answers.items())),
         "orders": orders,
         "orders_per_s": round(orders / load_s, 1),
-        "flash_sold_out_at_s": round(ledger.first_sold_out_s or 0, 1) or None,
+        "first_sold_out_at_s": round(ledger.first_sold_out_s or 0, 1) or None,
         "unanswered_requests": len(ledger.pending),
         "takeovers_logged": stack.took_over(),
         "redis_postponed_aof_writes": stack.redis_postponed_writes(),
@@ -232,7 +244,7 @@ def print_report(report: dict[str, Any]) -> None:
     for answer, count in report["answers"].items():
         print(f"  {answer:40} {count:>8}")
     print(f"\nRequests never answered: {report['unanswered_requests']}")
-    print(f"Flash offer first sold out at {report['flash_sold_out_at_s']} s")
+    print(f"First sold_out answer at {report['first_sold_out_at_s']} s")
     kafka = report["figures"].get("kafka", {})
     print(
         f"Orders: {report['orders']} in {report['load_seconds']} s, {report['orders_per_s']}/s; "

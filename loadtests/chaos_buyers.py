@@ -28,8 +28,10 @@ CANCEL_SHARE = 0.10
 LATE_SHARE = 0.03
 #: Share of paid holds paid a second time with another payment reference (owed back).
 PAY_TWICE_SHARE = 0.03
-#: Share of presses on the flash-sale offer (the rest go to the offer with lots of stock).
-FLASH_SHARE = 0.7
+#: Shares of presses on the flash-sale offer and on the hot one (in buckets); the rest go
+#: to the offer with plenty of stock.
+FLASH_SHARE = 0.45
+HOT_SHARE = 0.25
 
 
 @dataclass
@@ -85,8 +87,8 @@ class Sale:
 
     base: str
     viewer_secret: str
-    flash_offer: str
-    big_offer: str
+    #: Offer ids by label: flash, hot, plenty.
+    offers: dict[str, str]
     hold_seconds: int
 
 
@@ -116,8 +118,10 @@ class Buyers:
             press = 0
             while not self.stop.is_set():
                 press += 1
-                flash = rng.random() < FLASH_SHARE
-                offer = self.sale.flash_offer if flash else self.sale.big_offer
+                pick = rng.random()
+                label = "flash" if pick < FLASH_SHARE else "plenty"
+                label = "hot" if FLASH_SHARE <= pick < FLASH_SHARE + HOT_SHARE else label
+                offer = self.sale.offers[label]
                 body = {
                     "quantity": rng.choice((1, 1, 1, 2)),
                     "idempotency_key": f"p-{user}-{press}",

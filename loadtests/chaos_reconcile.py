@@ -8,20 +8,21 @@ outboxes are empty.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 
 from stockkeeper import keys
 from stockkeeper.audit import Record, read_records
-from stockkeeper.keys import OfferKeys
+from stockkeeper.keys import OfferKeys, bucket_ids, parent_of
 from stockkeeper.settings import StockSettings
 
 from .chaos_buyers import Ledger
 
 #: How long reading a topic may take, and the quiet wait for duplicates after the last.
 READ_TIMEOUT_S = 120.0
+COUNTERS = ("total", "available", "held", "sold", "sent_pending")
 SETTLE_S = 2.0
 
 
@@ -57,17 +58,18 @@ class RedisHolds:
         }
 
 
-async def holds_of(redis: Redis, offer_id: str) -> RedisHolds:
-    """Every hold of an offer, read by scanning its hold keys."""
-    k = OfferKeys(offer_id)
+async def holds_of(redis: Redis, offer_id: str, buckets: int = 1) -> RedisHolds:
+    """Every hold of an offer (in every bucket), read by scanning its hold keys."""
     found = RedisHolds()
-    names = [name async for name in redis.scan_iter(match=k.hold("*"), count=1000)]
-    for start in range(0, len(names), 500):
-        pipe = redis.pipeline(transaction=False)
-        for name in names[start : start + 500]:
-            pipe.hgetall(name)
-        for name, hold in zip(names[start : start + 500], await pipe.execute(), strict=True):
-            found.holds[name.removeprefix(k.hold_prefix)] = hold
+    for bucket in bucket_ids(offer_id, buckets):
+        k = OfferKeys(bucket)
+        names = [name async for name in redis.scan_iter(match=k.hold("*"), count=1000)]
+        for start in range(0, len(names), 500):
+            pipe = redis.pipeline(transaction=False)
+            for name in names[start : start + 500]:
+                pipe.hgetall(name)
+            for name, hold in zip(names[start : start + 500], await pipe.execute(), strict=True):
+                found.holds[name.removeprefix(k.hold_prefix)] = hold
     return found
 
 
@@ -75,37 +77,73 @@ def _check(checks: list[Check], ok: bool, line: str) -> None:
     checks.append(Check(ok, line))
 
 
-async def check_books(
-    redis: Redis, offer_id: str, label: str, stock: int, holds: RedisHolds
-) -> list[Check]:
-    """The offer's counters against its stock and its holds, and its outbox drained."""
-    k = OfferKeys(offer_id)
-    offer = await redis.hgetall(k.offer)
-    total, available = int(offer["total"]), int(offer["available"])
-    held, sold = int(offer["held"]), int(offer["sold"])
-    per_user = sum(int(n) for n in (await redis.hgetall(k.users)).values())
-    outbox = await redis.xlen(k.outbox)
-    pending = (await redis.xpending(k.outbox, keys.RELAY_GROUP))["pending"]
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """An offer of the run: what it is called in the report, its stock and its buckets."""
+
+    label: str
+    stock: int
+    buckets: int = 1
+
+
+async def _counters(redis: Redis, offer_id: str, buckets: int) -> tuple[Counter[str], list[str]]:
+    """The offer's counters summed over its buckets, and the buckets whose own books do not
+    add up (available + held + sold = total, available >= 0)."""
+    sums: Counter[str] = Counter()
+    broken: list[str] = []
+    for bucket in bucket_ids(offer_id, buckets):
+        k = OfferKeys(bucket)
+        raw = await redis.hgetall(k.offer)
+        o = {name: int(raw.get(name, 0)) for name in COUNTERS}
+        if o["available"] + o["held"] + o["sold"] != o["total"] or o["available"] < 0:
+            broken.append(bucket)
+        sums.update(o)
+        sums["per_user"] += sum(int(n) for n in (await redis.hgetall(k.users)).values())
+        sums["outbox"] += await redis.xlen(k.outbox)
+        sums["pending"] += (await redis.xpending(k.outbox, keys.RELAY_GROUP))["pending"]
+    return sums, broken
+
+
+async def check_books(redis: Redis, offer_id: str, offer: Offer, holds: RedisHolds) -> list[Check]:
+    """The offer's counters (every bucket) against its stock and its holds, and its outboxes
+    drained."""
+    c, broken = await _counters(redis, offer_id, offer.buckets)
     checks: list[Check] = []
-    name = f"{label} offer {offer_id}"
-    _check(checks, total == stock, f"{name}: total {total} = the {stock} units it was created with")
-    _check(
-        checks,
-        available + held + sold == total and available >= 0,
-        f"{name}: available {available} + held {held} + sold {sold} = total {total}",
+    name = f"{offer.label} offer {offer_id}" + (
+        f" ({offer.buckets} buckets)" if offer.buckets > 1 else ""
     )
     _check(
         checks,
-        held == holds.units("held") == 0,
-        f"{name}: nothing held at the end (counter {held}, holds {holds.units('held')} units)",
+        c["total"] + c["sent_pending"] == offer.stock,
+        f"{name}: total {c['total']} + in transit between buckets {c['sent_pending']} = the "
+        f"{offer.stock} units it was created with",
+    )
+    _check(
+        checks,
+        not broken and c["sent_pending"] == 0,
+        f"{name}: available {c['available']} + held {c['held']} + sold {c['sold']} = total, in "
+        f"every bucket, none in transit {broken}",
+    )
+    _check(
+        checks,
+        c["held"] == holds.units("held") == 0,
+        f"{name}: nothing held at the end (counter {c['held']}, holds {holds.units('held')} units)",
     )
     confirmed = holds.units("confirmed")
-    _check(checks, sold == confirmed, f"{name}: sold {sold} = units of confirmed holds {confirmed}")
-    _check(checks, per_user == held + sold, f"{name}: units per buyer {per_user} = held + sold")
     _check(
         checks,
-        outbox == 0 and pending == 0,
-        f"{name}: outbox drained ({outbox} entries, {pending} pending)",
+        c["sold"] == confirmed,
+        f"{name}: sold {c['sold']} = units of confirmed holds {confirmed}",
+    )
+    _check(
+        checks,
+        c["per_user"] == c["held"] + c["sold"],
+        f"{name}: units per buyer {c['per_user']} = held + sold",
+    )
+    _check(
+        checks,
+        c["outbox"] == 0 and c["pending"] == 0,
+        f"{name}: outbox drained ({c['outbox']} entries, {c['pending']} pending)",
     )
     return checks
 
@@ -156,7 +194,9 @@ def check_kafka(
         f"{mismatched[:5]}",
     )
     for offer_id, offer in holds.items():
-        in_kafka = sum(r.value["quantity"] for r in orders if r.value["offer_id"] == offer_id)
+        in_kafka = sum(
+            r.value["quantity"] for r in orders if parent_of(r.value["offer_id"]) == offer_id
+        )
         sold = offer.units("confirmed")
         _check(
             checks,
@@ -235,19 +275,19 @@ def check_buyers(
 
 
 async def reconcile(
-    redis: Redis, settings: StockSettings, offers: dict[str, tuple[str, int]], ledger: Ledger
+    redis: Redis, settings: StockSettings, offers: dict[str, Offer], ledger: Ledger
 ) -> tuple[list[Check], dict[str, Any]]:
-    """Every check, and the figures they were made from. ``offers``: id -> (label, stock)."""
+    """Every check, and the figures they were made from."""
     checks: list[Check] = []
     holds: dict[str, RedisHolds] = {}
     figures: dict[str, Any] = {"offers": {}}
-    for offer_id, (label, stock) in offers.items():
-        holds[offer_id] = found = await holds_of(redis, offer_id)
-        checks += await check_books(redis, offer_id, label, stock, found)
+    for offer_id, offer in offers.items():
+        holds[offer_id] = found = await holds_of(redis, offer_id, offer.buckets)
+        checks += await check_books(redis, offer_id, offer, found)
+        counters, _ = await _counters(redis, offer_id, offer.buckets)
         figures["offers"][offer_id] = {
-            "label": label,
-            "stock": stock,
-            "offer": await redis.hgetall(OfferKeys(offer_id).offer),
+            **asdict(offer),
+            "counters": dict(counters),
             "holds": {s: found.count(s) for s in ("held", "confirmed", "cancelled", "expired")},
         }
     expected = sum(offer.count("confirmed") for offer in holds.values())
