@@ -91,6 +91,17 @@ class Outbox:
             pipe.xdel(stream, *ids)
         await pipe.execute()
 
+    async def has_pending(self, streams: list[str], reader: str) -> bool:
+        """Whether ``reader`` has entries it read and did not acknowledge, in any stream."""
+        pipe = self.redis.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xpending(stream, keys.RELAY_GROUP)
+        for summary in await pipe.execute():
+            for consumer in (summary or {}).get("consumers") or []:
+                if str(consumer["name"]) == reader and int(consumer["pending"]) > 0:
+                    return True
+        return False
+
     async def abandoned_readers(self, streams: list[str], idle_ms: int, me: str) -> list[str]:
         """Other relays with entries nobody has touched for ``idle_ms``: presumed dead."""
         pipe = self.redis.pipeline(transaction=False)

@@ -90,7 +90,7 @@ class OutboxRelay:
         streams = await self.outbox.streams()
         if not streams:
             return 0
-        transactions = await self._open()
+        transactions = await self._open(streams)
         taken = await self._take_over_abandoned(streams)
         if taken:
             return taken
@@ -122,11 +122,15 @@ class OutboxRelay:
     async def _acknowledge(self, batch: list[Entry]) -> None:
         await self.outbox.acknowledge(batch)
 
-    async def _open(self) -> RelayTransactions:
+    async def _open(self, streams: list[str]) -> RelayTransactions:
         if self._transactions is None:
             transactions = RelayTransactions(self.settings, self.name)
             self._transactions = transactions
-            committed = await transactions.open()
+            # The state record only tells which pending entries were committed: with none
+            # pending there is nothing to learn, and no reason to wait for the state topic,
+            # where a dead relay's open transaction can hold readers back for a minute.
+            pending = await self.outbox.has_pending(streams, self.name)
+            committed = await transactions.open(read_state=pending)
             await self.outbox.acknowledge(committed)
             self._own_pending = True
             log.info("Outbox relay %s connected to Kafka", self.name)

@@ -42,9 +42,9 @@ class RelayTransactions:
         self._producer: AIOKafkaProducer | None = None
         self._in_transaction = False
 
-    async def open(self) -> list[tuple[str, str]]:
+    async def open(self, read_state: bool = True) -> list[tuple[str, str]]:
         """Fence earlier producers of this name; returns the entries of its last committed
-        batch, which may not have been acknowledged yet."""
+        batch, which may not have been acknowledged yet (none without ``read_state``)."""
         await ensure_topics(self.settings)
         producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -66,6 +66,8 @@ class RelayTransactions:
         except AssertionError as exc:
             # aiokafka asserts when its bootstrap broker vanishes mid-start: an outage.
             raise KafkaConnectionError(f"Kafka producer could not start ({exc})") from exc
+        if not read_state:
+            return []
         return await state.last_committed(
             self.settings.kafka_bootstrap,
             self.settings.relay_state_topic,
