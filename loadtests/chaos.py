@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -142,6 +143,11 @@ async def _wait_settled(redis: Redis, offers: dict[str, Offer], timeout_s: float
 async def run(config: ChaosConfig, workdir: Path) -> dict[str, Any]:
     """The whole run: start, load under chaos, settle, reconcile; the report."""
     stack = ChaosStack(workdir, RelayTimings(config.relay_timeout_s))
+    # SIGTERM (a test's time running out) stops the run like Ctrl-C: through the finally
+    # below, which stops the Redis and Kafka it started in sessions of their own.
+    main_task = asyncio.current_task()
+    assert main_task is not None  # always true inside uvloop.run
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     print(f"Starting Redis, Kafka, serve --workers 2 and two relays in {workdir}", flush=True)
     try:
         await asyncio.to_thread(stack.start)
@@ -197,7 +203,10 @@ async def run(config: ChaosConfig, workdir: Path) -> dict[str, Any]:
         checks.insert(0, alive)
         return _report(config, chaos.events, ledger, [*checks], figures, load_s, settle_s, stack)
     finally:
-        await asyncio.to_thread(stack.stop)
+        # An action still running in a thread (the run cancelled mid-action) ends first, so
+        # that nothing it starts outlives the run.
+        await asyncio.get_running_loop().shutdown_default_executor()
+        stack.stop()
 
 
 def _report(
@@ -264,7 +273,11 @@ def main(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="livesale-chaos-"))
     report: dict[str, Any] | None = None
     try:
-        report = uvloop.run(run(config, workdir))
+        try:
+            report = uvloop.run(run(config, workdir))
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            print("Stopped before the end: nothing reconciled")
+            sys.exit(1)
         print_report(report)
         if args.out:
             Path(args.out).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))

@@ -99,6 +99,7 @@ async def _counters(redis: Redis, offer_id: str, buckets: int) -> tuple[Counter[
             broken.append(bucket)
         sums.update(o)
         sums["per_user"] += sum(int(n) for n in (await redis.hgetall(k.users)).values())
+        sums["moves"] += await redis.scard(k.received)
         sums["outbox"] += await redis.xlen(k.outbox)
         sums["pending"] += (await redis.xpending(k.outbox, keys.RELAY_GROUP))["pending"]
     return sums, broken
@@ -122,7 +123,7 @@ async def check_books(redis: Redis, offer_id: str, offer: Offer, holds: RedisHol
         checks,
         not broken and c["sent_pending"] == 0,
         f"{name}: available {c['available']} + held {c['held']} + sold {c['sold']} = total, in "
-        f"every bucket, none in transit {broken}",
+        f"every bucket ({c['moves']} moves between buckets), none in transit {broken}",
     )
     _check(
         checks,
