@@ -186,8 +186,18 @@ async def run(config: ChaosConfig, workdir: Path) -> dict[str, Any]:
         alive = Check(
             stack.supervisor is not None
             and stack.supervisor.poll() is None
+            and len(stack.worker_pids()) == 2
             and all(p.poll() is None for p in stack.relays.values()),
-            "processes: the server's supervisor and both relays still run",
+            "processes: the server's supervisor, its two workers and both relays still run",
+        )
+        # 503 says "retry"; any other 5xx leaves the buyer not knowing what happened.
+        server_errors = sum(
+            n
+            for answer, n in ledger.answers.items()
+            if answer.split()[1].startswith("5") and answer.split()[1] != "503"
+        )
+        unnamed = Check(
+            server_errors == 0, f"answers: no 5xx but 503 stock_unavailable ({server_errors})"
         )
         redis = connect(stack.redis.url)
         try:
@@ -200,8 +210,8 @@ async def run(config: ChaosConfig, workdir: Path) -> dict[str, Any]:
             checks, figures = await reconcile(redis, settings, offers_by_id, ledger)
         finally:
             await redis.aclose()
-        checks.insert(0, alive)
-        return _report(config, chaos.events, ledger, [*checks], figures, load_s, settle_s, stack)
+        checks = [alive, unnamed, *checks]
+        return _report(config, chaos.events, ledger, checks, figures, load_s, settle_s, stack)
     finally:
         # An action still running in a thread (the run cancelled mid-action) ends first, so
         # that nothing it starts outlives the run.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import orjson
 
 from server.tokens import mint_viewer_token
 
@@ -187,11 +188,15 @@ class Buyers:
                     request.url, json=request.body, headers=request.headers
                 ) as resp:
                     status = resp.status
-                    body: dict[str, Any] = await resp.json(content_type=None)
+                    text = await resp.text()
             except (aiohttp.ClientError, TimeoutError):
                 self._count(f"{request.kind} connection error", failed=True)
             else:
-                code = body.get("error", {}).get("code") if status >= 400 else None
+                try:
+                    body: dict[str, Any] = orjson.loads(text)
+                    code = body.get("error", {}).get("code") if status >= 400 else None
+                except orjson.JSONDecodeError:
+                    body, code = {}, "not JSON"  # every answer should be JSON: reported
                 self._count(
                     f"{request.kind} {status}" + (f" {code}" if code else ""), status == 503
                 )
