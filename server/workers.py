@@ -21,8 +21,13 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: A worker that dies this soon after starting is failing, not crashing once: stop.
+#: A worker that dies this soon after its first start is failing (a port taken, a bad
+#: setting), not crashing once: stop them all and say so.
 FAST_FAILURE_S = 5.0
+#: A worker that served before and now fails at start (Redis down, say) is tried again
+#: after this wait, doubled each time up to the maximum; the other workers go on serving.
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
 STOP_TIMEOUT_S = 30.0
 
 
@@ -51,6 +56,11 @@ class Supervisor:
         self.relay_name = relay_name
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.started_at: dict[int, float] = {}
+        #: Workers that have served (lived past FAST_FAILURE_S) at least once.
+        self.served: set[int] = set()
+        #: Workers whose current process has lived past FAST_FAILURE_S.
+        self.settled: set[int] = set()
+        self.retry_wait: dict[int, float] = {}
         self.stopping = False
         self.failed = False
 
@@ -73,6 +83,7 @@ class Supervisor:
         ]
         self.processes[index] = subprocess.Popen(command, env=env)
         self.started_at[index] = time.monotonic()
+        self.settled.discard(index)
         log.info("Worker %d started (pid %d)", index, self.processes[index].pid)
 
     def _signal(self, signum: int, frame: FrameType | None) -> None:
@@ -87,19 +98,44 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._signal)
         for index in range(self.count):
             self._start(index)
+        restart_at: dict[int, float] = {}
         while not self.stopping:
             time.sleep(0.2)
+            now = time.monotonic()
+            for index, when in list(restart_at.items()):
+                if now >= when and not self.stopping:
+                    del restart_at[index]
+                    self._start(index)
             for index, process in list(self.processes.items()):
-                code = process.poll()
-                if code is None or self.stopping:
+                if index in restart_at or self.stopping:
                     continue
-                if time.monotonic() - self.started_at[index] < FAST_FAILURE_S:
+                code = process.poll()
+                lived = now - self.started_at[index]
+                if code is None:
+                    if lived >= FAST_FAILURE_S and index not in self.settled:
+                        self.settled.add(index)
+                        self.served.add(index)
+                        self.retry_wait[index] = RETRY_FIRST_S
+                    continue
+                if lived >= FAST_FAILURE_S:
+                    log.warning("Worker %d exited (code %d); starting a new one", index, code)
+                    self._start(index)
+                elif index in self.served:
+                    wait = self.retry_wait[index]
+                    self.retry_wait[index] = min(wait * 2, RETRY_MAX_S)
+                    log.warning(
+                        "Worker %d failed again at start (exit %d); trying again in %.0f s, "
+                        "the other workers go on serving",
+                        index,
+                        code,
+                        wait,
+                    )
+                    restart_at[index] = now + wait
+                else:
                     log.error("Worker %d failed at start (exit %d); stopping all", index, code)
                     self.failed = True
                     self._signal(signal.SIGTERM, None)
                     break
-                log.warning("Worker %d exited (code %d); starting a new one", index, code)
-                self._start(index)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for process in self.processes.values():
             try:

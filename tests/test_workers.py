@@ -6,10 +6,12 @@ and moderation must agree across them, and a stop closes every viewer with 1001.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import aiohttp
 import psutil
 import pytest
 
-from deploy.stack import free_port, port_open
+from deploy.stack import RedisServer, free_port, port_open
 from stockkeeper.settings import StockSettings
 
 from .helpers import HOST, create_live_offer, server_env, viewer
@@ -186,3 +188,50 @@ async def test_a_retried_press_gets_its_hold_on_every_worker(
             async with session.post(url, json=press, headers=viewer("buyer")) as resp:
                 assert resp.status == 200
                 assert (await resp.json())["hold"] == hold
+
+
+SERVE = [sys.executable, "-c", "from server.cli import main; main()", "serve"]
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running, and not a zombie waiting to be reaped."""
+    return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+
+
+def test_a_worker_lost_while_redis_is_down_comes_back_with_redis(
+    redis_server: RedisServer, stock_settings: StockSettings, tmp_path: Path
+) -> None:
+    """Guards against one worker killed during a Redis outage stopping the whole service: its
+    replacement failed its Redis check at start, and the supervisor took that for a bad
+    configuration and stopped every worker for good."""
+    port = free_port()
+    settings = dataclasses.replace(stock_settings, redis_url=redis_server.url)
+    with (tmp_path / "workers.log").open("wb") as log:
+        supervisor = subprocess.Popen(
+            [*SERVE, "--workers", "2"],
+            env=server_env(settings, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while len(psutil.Process(supervisor.pid).children()) < 2 or not port_open(port):
+            assert time.monotonic() < deadline, (tmp_path / "workers.log").read_text()
+            time.sleep(0.1)
+        time.sleep(6.0)  # both workers have served: a failure now is not a bad configuration
+        first, second = psutil.Process(supervisor.pid).children()
+        redis_server.stop()
+        first.kill()
+        time.sleep(8.0)  # the replacement fails its Redis check, maybe more than once
+        assert supervisor.poll() is None, (tmp_path / "workers.log").read_text()
+        assert alive(second)
+        redis_server.start()
+        deadline = time.monotonic() + 40
+        while sum(alive(c) for c in psutil.Process(supervisor.pid).children()) < 2:
+            assert time.monotonic() < deadline, (tmp_path / "workers.log").read_text()
+            time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as resp:
+            assert resp.status == 200
+    finally:
+        supervisor.terminate()
+        supervisor.wait(40)
