@@ -66,6 +66,15 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 """
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (22 URL-safe base64 characters) that does not start with
+    "-": the storage tool would read such an id as an option (one id in 64 did)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass
 class KafkaBroker:
     """A single-node KRaft Kafka broker on loopback, assembled from Maven Central's jars."""
@@ -145,7 +154,7 @@ class KafkaBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self._config()
         if not (self.data_dir / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = new_cluster_id()
             run_command(
                 self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config))
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deploy.kafka_broker import new_cluster_id
 from deploy.validate import check_all, compose_errors, haproxy_errors, kubernetes_errors
 
 
@@ -38,3 +39,12 @@ def test_a_broken_haproxy_config_is_caught(tmp_path: Path) -> None:
     config = tmp_path / "haproxy.cfg"
     config.write_text("frontend web\n    bind :8080\n    default_backend nowhere\n")
     assert haproxy_errors(config)
+
+
+def test_a_kafka_cluster_id_never_looks_like_an_option() -> None:
+    """Guards against a fresh broker failing to format its storage about once in 64 starts:
+    an id starting with "-" was read by the storage tool as an option."""
+    ids = {new_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert not any(cluster_id.startswith("-") for cluster_id in ids)
+    assert all(len(cluster_id) == 22 for cluster_id in ids)
