@@ -45,7 +45,7 @@ class AtLeastOnceProducer(RelayTransactions):
         super().__init__(settings, relay)
         self._plain: AIOKafkaProducer | None = None
 
-    async def open(self) -> list[tuple[str, str]]:
+    async def open(self, read_state: bool = True) -> list[tuple[str, str]]:
         """Start an idempotent producer; nothing is known committed."""
         await ensure_topics(self.settings)
         self._plain = AIOKafkaProducer(
@@ -84,7 +84,7 @@ class AtLeastOnceProducer(RelayTransactions):
 class AtLeastOnceRelay(OutboxRelay):
     """The relay as it was: the same loop over the outbox, without transactions."""
 
-    async def _open(self) -> RelayTransactions:
+    async def _open(self, streams: list[str]) -> RelayTransactions:
         if self._transactions is None:
             self._transactions = AtLeastOnceProducer(self.settings, self.name)
             await self._transactions.open()

@@ -63,16 +63,20 @@ class OutboxRelay:
                     raise
                 except Exception as exc:
                     # Whatever went wrong, the orders are still in the outbox: log, wait,
-                    # and start over with a fresh producer. This loop must never die.
+                    # and start over with a fresh producer. This loop must never die. Even
+                    # after a Redis error: a batch committed but not acknowledged is known
+                    # only from the state record that opening a producer reads again.
                     if not isinstance(exc, TimeoutError | KafkaError | RedisError | OSError):
                         log.exception("Outbox relay hit an unexpected error")
                     waiting = await self._outbox_depth_or_none()
                     log.warning(
-                        "Orders cannot reach Kafka yet (%s: %s); %s wait in the outbox. "
-                        "Retrying in %.1f s.",
+                        "%s (%s: %s); %s wait in the outbox. Retrying in %.1f s.",
+                        "The outbox cannot be read: Redis is out of reach"
+                        if isinstance(exc, RedisError)
+                        else "Orders cannot reach Kafka yet",
                         type(exc).__name__,
                         str(exc) or "timed out",
-                        "unknown number" if waiting is None else waiting,
+                        "an unknown number" if waiting is None else waiting,
                         backoff,
                     )
                     await self._close()
