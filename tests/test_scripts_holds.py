@@ -185,6 +185,24 @@ async def test_hold_confirm_owes_a_late_payment_back_when_the_unit_was_resold(
     assert (await assert_consistent(redis, OFFER))["sold"] == 0
 
 
+async def test_a_payment_owed_back_stays_owed_back_when_units_return_before_its_retry(
+    scripts: Scripts, redis: Redis
+) -> None:
+    """Guards against a buyer getting both the goods and the money: a late payment was owed
+    back (its unit resold), the unit came back, and a retry of the same payment confirmed."""
+    await live(scripts, stock=1, hold_seconds=0)
+    late = await held(scripts, "u1")
+    other = await held(scripts, "u2")
+    first = await hold_confirm(scripts, OFFER, late, "u1", "pay-u1", may_refill=False)
+    assert first.outcome == "hold_expired"
+    assert (await hold_cancel(scripts, OFFER, other, "u2")).outcome in {"cancelled", "expired"}
+    retry = await hold_confirm(scripts, OFFER, late, "u1", "pay-u1", may_refill=False)
+    assert retry.outcome == "hold_expired"
+    kinds = [(e["type"], e.get("reason")) for e in await outbox(redis)]
+    assert kinds == [("refund_due", "hold_expired")]
+    assert (await assert_consistent(redis, OFFER))["sold"] == 0
+
+
 async def test_hold_confirm_answers_short_and_writes_nothing_when_units_may_be_moved_in(
     scripts: Scripts, redis: Redis
 ) -> None:

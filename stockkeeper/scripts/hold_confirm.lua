@@ -59,6 +59,11 @@ if status == 'held' then
 else
   -- Expired or cancelled: the units went back to stock and may have been resold. Only take
   -- them again if they are still there, or this payment would oversell.
+  -- A payment already declared owed back stays owed back: a retry of it finding units
+  -- returned since must not also become an order (goods and money both).
+  if redis.call('HEXISTS', KEYS[4], 'refund:' .. payment_ref) == 1 then
+    return {'hold_expired', quantity, o[2]}
+  end
   local available = tonumber(redis.call('HGET', KEYS[1], 'available'))
   local have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
   local within_limit = have + quantity <= tonumber(o[5])
