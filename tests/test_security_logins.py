@@ -172,3 +172,26 @@ async def test_sessions_that_ended_before_the_change_are_not_brought_back(
     await client.post("/api/host/logout", headers={"X-CSRF-Token": csrf})
     assert await HostAccounts(redis).set_password(HOST_ID, "a brand new password") == 0
     assert await redis.keys("ls:session:*") == []
+
+
+@pytest.mark.parametrize("change_after_s", [0.0, 0.005, 0.02, 0.05, 0.1])
+async def test_a_login_racing_a_password_change_never_keeps_a_session(
+    client: Client, redis: Redis, change_after_s: float
+) -> None:
+    """Guards against a login that checked the old password while the host changed it
+    keeping its session: the change ended the sessions it could list, not that one."""
+    browser = aiohttp.ClientSession(
+        base_url=str(client.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    )
+    try:
+        login = asyncio.create_task(
+            browser.post("/api/host/login", json={"host_id": HOST_ID, "password": HOST_PASSWORD})
+        )
+        await asyncio.sleep(change_after_s)
+        await HostAccounts(redis).set_password(HOST_ID, "a brand new password")
+        resp = await login
+        me = await browser.get("/api/host/me")
+        # Whatever the order, the old password opens nothing once the new one is set.
+        assert resp.status == 401 or me.status == 401, (resp.status, me.status)
+    finally:
+        await browser.close()

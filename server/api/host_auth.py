@@ -81,12 +81,22 @@ async def login(request: web.Request, read: Reader[Login]) -> web.Response:
             f"Too many failed logins. Try again in {max(1, wait // 60)} minute(s).",
             retry_after_s=wait,
         )
-    host = await request.app[HOST_ACCOUNTS].authenticate(host_id, body.password)
-    if host is None:
+    accounts = request.app[HOST_ACCOUNTS]
+    found = await accounts.check(host_id, body.password)
+    if found is None:
         raise Unauthorized(ErrorCode.INVALID_LOGIN, "That host name and password do not match.")
+    host, checked_hash = found
     await guard.succeeded(host_id, address)
     settings = request.app[SETTINGS]
     cookie, session = await request.app[SESSIONS].create(host.host_id)
+    # A new password set while this one was being checked ended the sessions it could
+    # list, not this one, listed after: looked at once the session is listed, so either
+    # the change sees the session or this sees the change.
+    if not await accounts.still_valid(host.host_id, checked_hash):
+        await request.app[SESSIONS].end(cookie)
+        raise Unauthorized(
+            ErrorCode.INVALID_LOGIN, "The password was just changed; log in with the new one."
+        )
     response = json_response(
         {
             "host_id": host.host_id,

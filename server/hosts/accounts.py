@@ -110,12 +110,27 @@ class HostAccounts:
 
     async def authenticate(self, host_id: str, password: str) -> Host | None:
         """The host whose password this is, or None (in the same time either way)."""
+        found = await self.check(host_id, password)
+        return found[0] if found else None
+
+    async def check(self, host_id: str, password: str) -> tuple[Host, str] | None:
+        """The host whose password this is and the stored hash it matched, or None."""
         stored = None
         if HOST_ID.match(host_id):
-            stored = cast(str | None, await self.redis.hget(keys.host(host_id), "password"))
-        if not await check_password(password, stored):
+            stored = await self.password_hash(host_id)
+        # Checked against a decoy when there is no such host: the same time either way.
+        if not await check_password(password, stored) or stored is None:
             return None
-        return await self.get(host_id)
+        host = await self.get(host_id)
+        return (host, stored) if host is not None else None
+
+    async def password_hash(self, host_id: str) -> str | None:
+        """The stored hash of the host's password (it changes with every new password)."""
+        return cast(str | None, await self.redis.hget(keys.host(host_id), "password"))
+
+    async def still_valid(self, host_id: str, checked_hash: str) -> bool:
+        """Whether the password checked against ``checked_hash`` is still the host's."""
+        return await self.password_hash(host_id) == checked_hash
 
     async def count(self) -> int:
         """How many host accounts there are."""
