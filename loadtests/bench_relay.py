@@ -45,7 +45,7 @@ class AtLeastOnceProducer(RelayTransactions):
         super().__init__(settings, relay)
         self._plain: AIOKafkaProducer | None = None
 
-    async def open(self, read_state: bool = True) -> list[tuple[str, str]]:
+    async def open(self) -> None:
         """Start an idempotent producer; nothing is known committed."""
         await ensure_topics(self.settings)
         self._plain = AIOKafkaProducer(
@@ -57,6 +57,9 @@ class AtLeastOnceProducer(RelayTransactions):
             retry_backoff_ms=200,
         )
         await self._plain.start()
+
+    async def last_committed(self) -> list[tuple[str, str]]:
+        """Nothing is known committed without transactions."""
         return []
 
     async def send(self, batch: list[Entry]) -> int:

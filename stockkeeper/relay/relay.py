@@ -130,12 +130,14 @@ class OutboxRelay:
         if self._transactions is None:
             transactions = RelayTransactions(self.settings, self.name)
             self._transactions = transactions
+            await transactions.open()
             # The state record only tells which pending entries were committed: with none
             # pending there is nothing to learn, and no reason to wait for the state topic,
             # where a dead relay's open transaction can hold readers back for a minute.
-            pending = await self.outbox.has_pending(streams, self.name)
-            committed = await transactions.open(read_state=pending)
-            await self.outbox.acknowledge(committed)
+            # Looked at only after the fence: an earlier life of this name can no longer
+            # commit a batch that would become pending after the look.
+            if await self.outbox.has_pending(streams, self.name):
+                await self.outbox.acknowledge(await transactions.last_committed())
             self._own_pending = True
             log.info("Outbox relay %s connected to Kafka", self.name)
         return self._transactions
@@ -165,8 +167,8 @@ class OutboxRelay:
         try:
             # Fences the dead relay: from here on it cannot commit, and its open
             # transaction is aborted. What it did commit is acknowledged now.
-            committed = await transactions.open()
-            await self.outbox.acknowledge(committed)
+            await transactions.open()
+            await self.outbox.acknowledge(await transactions.last_committed())
             while batch := await self.outbox.read(streams, reader, pending=True):
                 await self._publish(transactions, batch)
                 taken += len(batch)

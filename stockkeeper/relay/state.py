@@ -67,9 +67,9 @@ async def last_committed(
         isolation_level="read_committed",
         auto_offset_reset="earliest",
     )
-    await consumer.start()
     try:
         async with asyncio.timeout(timeout_s):
+            await consumer.start()
             return await _read_last(consumer, TopicPartition(topic, STATE_PARTITION), relay)
     finally:
         await consumer.stop()

@@ -42,9 +42,8 @@ class RelayTransactions:
         self._producer: AIOKafkaProducer | None = None
         self._in_transaction = False
 
-    async def open(self, read_state: bool = True) -> list[tuple[str, str]]:
-        """Fence earlier producers of this name; returns the entries of its last committed
-        batch, which may not have been acknowledged yet (none without ``read_state``)."""
+    async def open(self) -> None:
+        """Fence earlier producers of this name: from then on none of them can commit."""
         await ensure_topics(self.settings)
         producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -66,8 +65,11 @@ class RelayTransactions:
         except AssertionError as exc:
             # aiokafka asserts when its bootstrap broker vanishes mid-start: an outage.
             raise KafkaConnectionError(f"Kafka producer could not start ({exc})") from exc
-        if not read_state:
-            return []
+
+    async def last_committed(self) -> list[tuple[str, str]]:
+        """The entries of this name's last committed batch, which may not have been
+        acknowledged yet. Only once opened (fenced)."""
+        self._live()
         return await state.last_committed(
             self.settings.kafka_bootstrap,
             self.settings.relay_state_topic,
@@ -154,8 +156,11 @@ async def ensure_topics(settings: StockSettings) -> None:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000
     )
-    await admin.start()
     try:
+        # Started inside the try: a start that fails while Kafka is down is closed too,
+        # or every retry of the outage would leave a client behind.
+        async with asyncio.timeout(settings.relay_kafka_timeout_s):
+            await admin.start()
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(topic, settings.topic_partitions, settings.topic_replication)

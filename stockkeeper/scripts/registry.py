@@ -24,13 +24,14 @@ REPEATABLE = frozenset(
         "hold_replay",  # reads only
         "hold_confirm",  # by hold id and payment reference: the same order, refunds once
         "hold_cancel",  # a cancelled hold stays cancelled; its units go back once
-        "holds_expire",  # releases only holds still held and due
         "bucket_take",  # once per transfer id
         "bucket_settle",  # settling twice changes nothing
-        "bucket_sync",  # sets the same state again
     }
 )
-# Not repeatable: offer_create (a second run finds the offer made and refuses),
+# Not repeatable: holds_expire (a second run would not list the holds the first expired,
+# so their buyers would never be told; the sweeper's next pass comes soon anyway),
+# bucket_sync (resent after a newer sync, it would put back an older state, e.g. open
+# after a pause), offer_create (a second run finds the offer made and refuses),
 # offer_open and offer_transition (a second run refuses the new state), offer_adjust_stock
 # (would add or pull twice), bucket_give (would give twice under one transfer id).
 
