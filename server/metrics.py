@@ -61,6 +61,10 @@ class Metrics:
             registry=r,
         )
         self._reservation_counters: dict[tuple[str, str], Counter] = {}
+        # Children by their labels, found once: prometheus_client's labels() takes a lock
+        # and builds its key on every call, a few microseconds a request.
+        self._request_counters: dict[tuple[str, str, int], Counter] = {}
+        self._latencies: dict[str, Histogram] = {}
         self.connections = Gauge(
             "livesale_room_connections", "Viewer connections open on this process.", registry=r
         )
@@ -97,6 +101,21 @@ class Metrics:
         """Count messages Kafka acknowledged together, and time the batch."""
         self.kafka_send.observe(seconds)
         self.kafka_sent.inc(count)
+
+    def request(self, method: str, route: str, status: int, seconds: float | None) -> None:
+        """Count one HTTP answer, and time it unless ``seconds`` is None (a stream)."""
+        counter = self._request_counters.get((method, route, status))
+        if counter is None:
+            # Bounded: aiohttp's parser refuses methods it does not know, and routes are
+            # templates ("unmatched" for any other path).
+            counter = self.requests.labels(method, route, str(status))
+            self._request_counters[(method, route, status)] = counter
+        counter.inc()
+        if seconds is not None:
+            latency = self._latencies.get(route)
+            if latency is None:
+                latency = self._latencies[route] = self.latency.labels(route)
+            latency.observe(seconds)
 
     def reservation(self, outcome: str, transport: str) -> None:
         """Count one press by outcome and by how it came (http or socket)."""
@@ -143,10 +162,12 @@ def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamRe
             status = CLIENT_CLOSED_REQUEST
             raise
         finally:
-            route = route_of(request)
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            if not streamed:
-                metrics.latency.labels(route).observe(time.perf_counter() - started)
+            metrics.request(
+                request.method,
+                route_of(request),
+                status,
+                None if streamed else time.perf_counter() - started,
+            )
 
     return measure
 
