@@ -23,8 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
+import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -57,10 +60,13 @@ class Answers:
         self.count = 0
         self.expected = 0
         self.all_in = asyncio.Event()
+        #: Responses by HTTP status: a case is only measured if it answered as it should.
+        self.statuses: Counter[int] = Counter()
 
-    def add(self, n: int) -> None:
-        """Count ``n`` more responses."""
-        self.count += n
+    def add(self, statuses: list[bytes]) -> None:
+        """Count responses, by their status."""
+        self.statuses.update(int(status) for status in statuses)
+        self.count += len(statuses)
         if self.count >= self.expected:
             self.all_in.set()
 
@@ -82,7 +88,7 @@ class MemoryTransport(asyncio.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Count the responses in what the server wrote."""
-        self._answers.add(bytes(data).count(b"HTTP/1.1 "))
+        self._answers.add(_STATUS_LINE.findall(bytes(data)))
 
     def writelines(self, chunks: Any) -> None:
         """Count the responses in each chunk."""
@@ -124,6 +130,16 @@ class MemoryTransport(asyncio.Transport):
         return False
 
 
+_STATUS_LINE = re.compile(rb"HTTP/1\.1 (\d{3}) ")
+#: The only answer each case may give; anything else measures the wrong path.
+EXPECTED_STATUS = {
+    "bare_hello_world": 200,
+    "bare_same_request": 409,
+    "hello_world": 200,
+    "sold_out": 409,
+    "reservation": 201,
+}
+
 RequestMaker = Callable[[int, int], bytes]
 
 
@@ -149,8 +165,9 @@ def _press(path: str, tokens: list[str]) -> RequestMaker:
 
 async def _cpu_per_request(
     runner: web.AppRunner, make: RequestMaker, connections: int, requests: int
-) -> float:
-    """Microseconds of this process's CPU per request, ``connections`` requests at a time."""
+) -> tuple[float, Counter[int]]:
+    """Microseconds of this process's CPU per request, ``connections`` requests at a time;
+    and the answers' statuses, warm-up rounds included."""
     assert runner.server is not None
     answers = Answers()
     protocols = []
@@ -172,7 +189,7 @@ async def _cpu_per_request(
     used = time.process_time() - started
     for protocol in protocols:
         protocol.connection_lost(None)
-    return 1e6 * used / (rounds * connections)
+    return 1e6 * used / (rounds * connections), answers.statuses
 
 
 async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
@@ -206,7 +223,7 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         storm, sold_out = await offer(10_000_000), await offer(1)
         await keeper.reserve(sold_out, "first-buyer", 1, "the-only-unit")
         storm_path = f"/api/offers/{storm}/reservations"
-        cases: dict[str, Callable[[], Awaitable[float]]] = {
+        cases: dict[str, Callable[[], Awaitable[tuple[float, Counter[int]]]]] = {
             "bare_hello_world": lambda: _cpu_per_request(
                 bare, _get("/healthz"), args.connections, args.requests
             ),
@@ -228,10 +245,13 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         }
         tune_gc()  # as `livesale serve` does once it has started
         rounds: dict[str, list[float]] = {name: [] for name in cases}
+        statuses: dict[str, Counter[int]] = {name: Counter() for name in cases}
         for n in range(1, args.rounds + 1):
             print(f"Round {n}/{args.rounds}", flush=True)
             for name, case in cases.items():
-                rounds[name].append(round(await case(), 1))
+                cpu_us, answered = await case()
+                rounds[name].append(round(cpu_us, 1))
+                statuses[name] += answered
         reserved = await keeper.get_offer(storm)
     finally:
         await runner.cleanup()
@@ -245,6 +265,8 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "cpu_us_per_request": medians,
         "all_rounds": rounds,
         "units_held_by_reservation_case": reserved.held,
+        "statuses": {name: dict(counts) for name, counts in statuses.items()},
+        "problems": _problems(statuses, reserved.held),
         # Rates are inverse costs: these are the ratios `livesale-bench reserve` reports, without
         # the network and the load generator.
         "ratios": {
@@ -256,8 +278,24 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     }
 
 
+def _problems(statuses: dict[str, Counter[int]], held: int) -> list[str]:
+    """What makes the figures untrustworthy: a case that answered otherwise than it should,
+    or reservations whose units Redis does not hold."""
+    problems = [
+        f"{name}: expected every answer {EXPECTED_STATUS[name]}, got {dict(counts)}"
+        for name, counts in statuses.items()
+        if set(counts) != {EXPECTED_STATUS[name]}
+    ]
+    if statuses["reservation"][201] != held:
+        problems.append(
+            f"reservation: {statuses['reservation'][201]} answered 201 but Redis holds {held} units"
+        )
+    return problems
+
+
 def main(args: argparse.Namespace) -> None:
-    """Run ``livesale-bench costs`` and print (and write) its figures."""
+    """Run ``livesale-bench costs`` and print (and write) its figures; exits 1 when a case
+    did not answer as it should (its figure would measure something else)."""
     redis_server = stack.local_redis()
     if not redis_server.ping():
         redis_server.start()
@@ -296,3 +334,11 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
     if args.out:
         Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
         print(f"Figures written to {args.out}")
+    for problem in results["problems"]:
+        print(f"FAIL {problem}")
+    if results["problems"]:
+        sys.exit(1)
+    print(
+        "Checked: every case answered as it should, and Redis holds the "
+        f"{results['units_held_by_reservation_case']} units the reservations answered 201 for"
+    )
