@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import secrets
 import statistics
+import sys
 import time
 from typing import Any
 
@@ -26,6 +27,7 @@ from redis.asyncio import Redis
 from deploy import stack
 from server.redis_client import connect
 from stockkeeper import events
+from stockkeeper.audit import read_topic
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.models import OfferSpec
 from stockkeeper.relay import Entry, OutboxRelay, ensure_topics, outbox_depth
@@ -152,6 +154,10 @@ async def measure_round(
             while await outbox_depth(redis) > 0:  # noqa: ASYNC110 - polling is the measurement
                 await asyncio.sleep(0.005)
             done = time.perf_counter()
+            # The relay counts a batch just after deleting it from the outbox: let it.
+            deadline = done + 5
+            while relay.published < waiting and time.perf_counter() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -193,6 +199,7 @@ def main(args: argparse.Namespace) -> None:
             figures = measure_round(settings[mode], mode, args.offers, args.orders)
             rounds[mode].append(uvloop.run(figures))
     tx, plain = (median_run(rounds[mode], "orders_per_s") for mode in MODES)
+    problems = uvloop.run(_check(settings, rounds))
     results: dict[str, Any] = {
         "machine": machine(),
         "orders_per_round": args.orders,
@@ -205,6 +212,7 @@ def main(args: argparse.Namespace) -> None:
         if plain["orders_per_s"]
         else None,
         "all_rounds": rounds,
+        "problems": problems,
     }
     print()
     print(f"Machine: {results['machine']['cores']} cores, {results['machine']['memory_gib']} GiB")
@@ -216,3 +224,28 @@ def main(args: argparse.Namespace) -> None:
         with open(args.out, "wb") as f:
             f.write(orjson.dumps(results, option=orjson.OPT_INDENT_2))
         print(f"Written to {args.out}")
+    for problem in problems:
+        print(f"FAIL {problem}")
+    if problems:
+        sys.exit(1)
+    print("Checked: every round relayed every order, and Kafka holds each transactional one once")
+
+
+async def _check(
+    settings: dict[str, StockSettings], rounds: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    """What makes the figures untrustworthy: a round that did not relay all its orders, or a
+    transactional topic without each order exactly once (read committed)."""
+    problems = [
+        f"{mode} round {n}: relayed {r['published']} of {r['orders']} orders"
+        for mode, runs in rounds.items()
+        for n, r in enumerate(runs, 1)
+        if r["published"] != r["orders"]
+    ]
+    tx = settings["transactions"]
+    expected = sum(r["orders"] for r in rounds["transactions"])
+    # Every round reuses the same order ids (the database is flushed), so count, not ids.
+    messages = await read_topic(tx.kafka_bootstrap, tx.orders_topic, expected, timeout_s=60)
+    if len(messages) != expected:
+        problems.append(f"transactions: {len(messages)} orders in Kafka for {expected} relayed")
+    return problems
