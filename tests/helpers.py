@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from redis.asyncio import Redis
 
+from deploy.stack import free_ports, port_open
 from server.hosts.accounts import HostAccounts
 from server.redis_client import connect
 from server.tokens import mint_viewer_token
@@ -35,6 +41,36 @@ def server_env(settings: StockSettings, port: int) -> dict[str, str]:
         "LIVESALE_PORT": str(port),
         "LIVESALE_RUN_RELAY": "0",
     }
+
+
+@contextlib.contextmanager
+def serve_processes(settings: StockSettings, logs: Path, count: int = 2) -> Iterator[list[str]]:
+    """``count`` separate `livesale serve` processes over the test Redis; their base URLs.
+    Each logs to a file in ``logs``; all are stopped when the block ends."""
+    ports = free_ports(count)
+    processes = []
+    for port in ports:
+        with (logs / f"server-{port}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", "from server.cli import main; main()", "serve"],
+                    env=server_env(settings, port),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    try:
+        deadline = time.monotonic() + 30
+        while not all(port_open(p) for p in ports):
+            assert time.monotonic() < deadline, "the servers did not start"
+            assert all(p.poll() is None for p in processes), "a server exited"
+            time.sleep(0.1)
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
 
 
 async def sign_up_test_host_at(redis_url: str) -> None:

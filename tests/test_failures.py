@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import os
 import random
 import signal
 import subprocess
@@ -41,23 +40,11 @@ from .helpers import (
     viewer,
     wait_for,
 )
+from .relay_helpers import confirmed_orders, relay_env
 
 pytestmark = pytest.mark.slow
 
 SpawnRelay = Callable[[StockSettings, str], "subprocess.Popen[bytes]"]
-
-
-async def confirmed_orders(keeper: StockKeeper, offer_id: str, users: range) -> list[str]:
-    """One paid unit per user; returns the order ids."""
-
-    async def buy(n: int) -> str:
-        held = await keeper.reserve(offer_id, f"u{n}", 1, f"press-{n:06}")
-        assert held.hold_id
-        order = await keeper.confirm(held.hold_id, f"u{n}", f"psp-{n}")
-        assert order.order_id
-        return order.order_id
-
-    return list(await asyncio.gather(*(buy(n) for n in users)))
 
 
 async def test_orders_confirmed_while_kafka_is_down_all_arrive_when_it_returns(
@@ -116,21 +103,12 @@ def spawn_relay(
 
 
 def relay_process(settings: StockSettings, name: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "LIVESALE_REDIS_URL": settings.redis_url,
-        "LIVESALE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "LIVESALE_ORDERS_TOPIC": settings.orders_topic,
-        "LIVESALE_REFUNDS_TOPIC": settings.refunds_topic,
-        "LIVESALE_RELAY_STATE_TOPIC": settings.relay_state_topic,
-        "LIVESALE_TOPIC_PARTITIONS": "3",
-        "LIVESALE_RELAY_BATCH": "50",
-        "LIVESALE_RELAY_CLAIM_IDLE_MS": "1000",
-    }
+    """`livesale relay --name NAME` over the test's Redis, Kafka and topics, in batches of 50
+    so that a kill lands mid-stream."""
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-c", "from server.cli import main; main()", "relay", "--name", name],
-            env=env,
+            env=relay_env(dataclasses.replace(settings, relay_batch=50)),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

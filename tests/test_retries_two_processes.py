@@ -3,9 +3,6 @@ hold back from either, as the hold is now, while the offer is sold out on both."
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from deploy.stack import free_ports, port_open
 from stockkeeper.settings import StockSettings
 
-from .helpers import create_live_offer, server_env, viewer
+from .helpers import create_live_offer, serve_processes, viewer
 
 pytestmark = pytest.mark.slow
 
@@ -26,31 +22,8 @@ def two_servers(
     stock_settings: StockSettings, tmp_path: Path, redis: object
 ) -> Iterator[tuple[str, str]]:
     """Two `livesale serve` processes over the test Redis; their base URLs."""
-    ports = free_ports(2)
-    processes = []
-    for port in ports:
-        with (tmp_path / f"server-{port}.log").open("wb") as log:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", "from server.cli import main; main()", "serve"],
-                    env=server_env(stock_settings, port),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-    try:
-        deadline = time.monotonic() + 30
-        while not all(port_open(p) for p in ports):
-            assert time.monotonic() < deadline, "the servers did not start"
-            assert all(p.poll() is None for p in processes), "a server exited"
-            time.sleep(0.1)
-        a, b = (f"http://127.0.0.1:{port}" for port in ports)
-        yield a, b
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
+    with serve_processes(stock_settings, tmp_path) as urls:
+        yield urls[0], urls[1]
 
 
 async def press(

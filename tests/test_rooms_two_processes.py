@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from deploy.stack import free_ports, port_open
 from server.redis_client import connect
 from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
 from stockkeeper.settings import StockSettings
 
-from .helpers import HOST, server_env
+from .helpers import HOST, serve_processes
 from .room_helpers import (
     Event,
     ask,
@@ -40,31 +36,8 @@ def two_servers(
     stock_settings: StockSettings, tmp_path: Path, redis: object
 ) -> Iterator[list[str]]:
     """Two `livesale serve` processes over the test Redis; their base URLs."""
-    ports = free_ports(2)
-    processes = []
-    for port in ports:
-        env = server_env(stock_settings, port)
-        with (tmp_path / f"server-{port}.log").open("wb") as log:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", "from server.cli import main; main()", "serve"],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-    try:
-        deadline = time.monotonic() + 30
-        while not all(port_open(p) for p in ports):
-            assert time.monotonic() < deadline, "the servers did not start"
-            assert all(p.poll() is None for p in processes), "a server exited"
-            time.sleep(0.1)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
+    with serve_processes(stock_settings, tmp_path) as urls:
+        yield urls
 
 
 async def test_viewers_on_two_processes_see_the_same_room_in_the_same_order(

@@ -31,33 +31,37 @@ pytestmark = pytest.mark.slow
 Socket = aiohttp.ClientWebSocketResponse
 
 
+SERVE = [sys.executable, "-c", "from server.cli import main; main()", "serve"]
+
+
+def start_supervisor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`livesale serve --workers 2`, once both workers listen (its output goes to ``log``)."""
+    port = int(env["LIVESALE_PORT"])
+    with log.open("wb") as out:
+        supervisor = subprocess.Popen(
+            [*SERVE, "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 30
+    try:
+        while len(psutil.Process(supervisor.pid).children()) < 2 or not port_open(port):
+            assert time.monotonic() < deadline, log.read_text()
+            assert supervisor.poll() is None, log.read_text()
+            time.sleep(0.1)
+    except BaseException:
+        supervisor.terminate()
+        supervisor.wait(40)
+        raise
+    return supervisor
+
+
 @pytest.fixture
 def workers(
     stock_settings: StockSettings, tmp_path: Path, redis: object
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`livesale serve --workers 2` over the test Redis: its base URL and supervisor."""
     port = free_port()
-    env = server_env(stock_settings, port)
-    with (tmp_path / "workers.log").open("wb") as log:
-        supervisor = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from server.cli import main; main()",
-                "serve",
-                "--workers",
-                "2",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    supervisor = start_supervisor(server_env(stock_settings, port), tmp_path / "workers.log")
     try:
-        deadline = time.monotonic() + 30
-        while len(psutil.Process(supervisor.pid).children()) < 2 or not port_open(port):
-            assert time.monotonic() < deadline, (tmp_path / "workers.log").read_text()
-            assert supervisor.poll() is None, (tmp_path / "workers.log").read_text()
-            time.sleep(0.1)
         time.sleep(1.0)  # both workers listening
         yield f"http://127.0.0.1:{port}", supervisor
     finally:
@@ -190,9 +194,6 @@ async def test_a_retried_press_gets_its_hold_on_every_worker(
                 assert (await resp.json())["hold"] == hold
 
 
-SERVE = [sys.executable, "-c", "from server.cli import main; main()", "serve"]
-
-
 def alive(process: psutil.Process) -> bool:
     """Running, and not a zombie waiting to be reaped."""
     return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -206,18 +207,8 @@ def test_a_worker_lost_while_redis_is_down_comes_back_with_redis(
     configuration and stopped every worker for good."""
     port = free_port()
     settings = dataclasses.replace(stock_settings, redis_url=redis_server.url)
-    with (tmp_path / "workers.log").open("wb") as log:
-        supervisor = subprocess.Popen(
-            [*SERVE, "--workers", "2"],
-            env=server_env(settings, port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    supervisor = start_supervisor(server_env(settings, port), tmp_path / "workers.log")
     try:
-        deadline = time.monotonic() + 30
-        while len(psutil.Process(supervisor.pid).children()) < 2 or not port_open(port):
-            assert time.monotonic() < deadline, (tmp_path / "workers.log").read_text()
-            time.sleep(0.1)
         time.sleep(6.0)  # both workers have served: a failure now is not a bad configuration
         first, second = psutil.Process(supervisor.pid).children()
         redis_server.stop()
