@@ -15,6 +15,7 @@ import orjson
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from server.app import background
 from server.room.events import STATE_TYPES, offset_key
 from server.room.publisher import RoomPublisher
 from server.tokens import mint_viewer_token
@@ -209,13 +210,8 @@ async def busy(
                 await publisher.publish(room_id, "announcement", {"text": f"busy {i}"})
             await asyncio.sleep(1 / per_second)
 
-    task = asyncio.create_task(publish())
-    try:
+    async with background(publish(), "busy room"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def is_room_event(event: Event) -> bool:
