@@ -15,6 +15,7 @@ matplotlib...); without them it says so in one line. ``livesale`` never imports 
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import logging
 import sys
@@ -31,53 +32,9 @@ def missing_dev_extras() -> list[str]:
     return [name for name in DEV_MODULES if importlib.util.find_spec(name) is None]
 
 
-def cmd_reserve(args: argparse.Namespace) -> None:
-    """Hello-world, reservation and sold-out rates of one server process."""
-    from .bench_reserve import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_costs(args: argparse.Namespace) -> None:
-    """The server's CPU per request, in process, without sockets."""
-    from .bench_costs import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_room(args: argparse.Namespace) -> None:
-    """One server process holding a room full of viewers."""
-    from .bench_room import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_buckets(args: argparse.Namespace) -> None:
-    """A hot offer on the local 3-master Redis Cluster: one slot against K buckets."""
-    from .bench_buckets import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_loadtest(args: argparse.Namespace) -> None:
-    """Every Locust scenario at a set of user counts, into one report."""
-    from .loadtest import main as run_loadtest
-
-    run_loadtest(args)
-
-
-def cmd_relay(args: argparse.Namespace) -> None:
-    """Orders a second from the outbox into Kafka, with transactions and without."""
-    from .bench_relay import main as run_benchmark
-
-    run_benchmark(args)
-
-
-def cmd_chaos(args: argparse.Namespace) -> None:
-    """A flash sale under load while a schedule breaks things; then a reconciliation."""
-    from .chaos import main as run_chaos
-
-    run_chaos(args)
+def _run(args: argparse.Namespace) -> None:
+    """Import the chosen benchmark's module only now (it needs the dev extras) and run it."""
+    importlib.import_module(f"loadtests.{args.module}").main(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -97,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="server processes on the port (serve --workers)"
     )
     b.add_argument("--out", help="also write the figures as JSON to this file")
-    b.set_defaults(func=cmd_reserve)
+    b.set_defaults(func=_run, module="bench_reserve")
 
     bc = sub.add_parser(
         "costs",
@@ -107,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--rounds", type=int, default=5, help="rounds of all cases (medians)")
     bc.add_argument("--connections", type=int, default=64, help="requests in flight at once")
     bc.add_argument("--out", help="also write the figures as JSON to this file")
-    bc.set_defaults(func=cmd_costs)
+    bc.set_defaults(func=_run, module="bench_costs")
 
     br = sub.add_parser("room", help="measure a room: viewers held, fan-out, delay")
     br.add_argument("--viewers", type=int, default=10_000, help="WebSocket viewers")
@@ -124,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     br.add_argument("--window", type=int, default=8, help="reservations in flight per socket")
     br.add_argument("--rounds", type=int, default=3, help="rounds of the buying comparison")
     br.add_argument("--out", help="also write the figures as JSON to this file")
-    br.set_defaults(func=cmd_room)
+    br.set_defaults(func=_run, module="bench_room")
 
     bb = sub.add_parser(
         "buckets", help="a hot offer on the local 3-master cluster: one slot against K buckets"
@@ -136,14 +93,14 @@ def parser() -> argparse.ArgumentParser:
     bb.add_argument("--concurrency", type=int, default=200, help="buyers per generator")
     bb.add_argument("--sell-out-stock", type=int, default=5000, help="units in the sell-out check")
     bb.add_argument("--out", help="also write the figures as JSON to this file")
-    bb.set_defaults(func=cmd_buckets)
+    bb.set_defaults(func=_run, module="bench_buckets")
 
     lt = sub.add_parser(
         "loadtest",
         help="Locust scenarios at several user counts: a report with CSV, HTML and plots",
     )
     _loadtest_arguments(lt)
-    lt.set_defaults(func=cmd_loadtest)
+    lt.set_defaults(func=_run, module="loadtest")
 
     rl = sub.add_parser(
         "relay", help="orders/s into Kafka: relay transactions against at least once"
@@ -153,7 +110,7 @@ def parser() -> argparse.ArgumentParser:
     rl.add_argument("--batch", type=int, default=500, help="the relay's batch per stream")
     rl.add_argument("--rounds", type=int, default=3, help="rounds of both relays (medians)")
     rl.add_argument("--out", help="also write the figures as JSON to this file")
-    rl.set_defaults(func=cmd_relay)
+    rl.set_defaults(func=_run, module="bench_relay")
 
     ch = sub.add_parser(
         "chaos",
@@ -174,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     ch.add_argument("--down", type=float, default=5.0, help="seconds Redis and relay-a are down")
     ch.add_argument("--keep", action="store_true", help="keep the run's folder (logs, data)")
     ch.add_argument("--out", help="also write the report as JSON to this file")
-    ch.set_defaults(func=cmd_chaos)
+    ch.set_defaults(func=_run, module="chaos")
     return p
 
 
