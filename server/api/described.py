@@ -90,9 +90,10 @@ class Reader(Generic[T]):
         self._request = request
         self._type = type_
 
-    async def __call__(self) -> T:
+    def __call__(self) -> Awaitable[T]:
         """The body, or ``Invalid`` saying what is wrong with it."""
-        return await read_body(self._request, self._type)
+        # read_body's own coroutine, not one more around it: this is on the buy path.
+        return read_body(self._request, self._type)
 
 
 def takes(
