@@ -17,15 +17,21 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 from redis.maint_notifications import MaintNotificationsConfig
 
 from deploy.stack import RedisClusterNodes, RedisServer, free_ports
 from server.app import create_app
 from server.redis_client import connect
+from server.room.hub import RoomHub
+from server.room.keys import RoomKeys
+from server.room.publisher import RoomPublisher
+from server.room.settings import RoomSettings
 from server.settings import Settings
 from stockkeeper.errors import StockUnavailable
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
+from stockkeeper.models import PurchaseNotice
 from stockkeeper.settings import StockSettings
 
 from .helpers import create_live_offer, open_offer, sign_up_test_host_at, viewer, wait_for
@@ -273,3 +279,28 @@ async def test_redis_out_of_reach_is_a_503_everywhere_not_only_for_purchases(
         assert (error["code"], error["retriable"]) == ("stock_unavailable", True)
     finally:
         await server.close()
+
+
+async def test_purchase_news_waits_out_a_redis_outage_instead_of_being_lost(
+    redis_server: RedisServer, stock_settings: StockSettings
+) -> None:
+    """Guards against a buyer never hearing that their payment went through: the room hub
+    took its pending news off the list before publishing it, and a Redis error dropped it."""
+    settings = dataclasses.replace(stock_settings, redis_url=redis_server.url)
+    raw = connect(redis_server.url, decode=False)
+    keeper = StockKeeper(connect(redis_server.url), settings)
+    hub = RoomHub(raw, RoomPublisher(raw, RoomSettings()), keeper, RoomSettings(), "test")
+    try:
+        await asyncio.to_thread(redis_server.stop)
+        hub.purchase_news(PurchaseNotice("room-1", "ann", {"status": "confirmed"}))
+        with pytest.raises((RedisError, OSError)):
+            await hub._stock_once()
+        await asyncio.to_thread(redis_server.start)
+        await hub._stock_once()
+        events = cast(
+            list[tuple[bytes, dict[bytes, bytes]]], await raw.xrange(RoomKeys("room-1").events)
+        )
+        assert [(fields[b"t"], fields[b"u"]) for _, fields in events] == [(b"purchase", b"ann")]
+    finally:
+        await keeper.redis.aclose()
+        await raw.aclose()

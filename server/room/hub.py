@@ -114,8 +114,11 @@ class RoomHub:
         """Publish ``offer_open`` when the countdown ends (viewers also count down to it)."""
         delay = max(0.0, opens_at_ms / 1000 - time.time())
         loop = asyncio.get_running_loop()
-        handle = loop.call_later(delay, self._open_now, room_id, offer_id)
-        self._timers.add(handle)
+        # Kept only to cancel them at shutdown: the ones already fired go, or the set would
+        # grow by one with every launch for the life of the process.
+        now = loop.time()
+        self._timers = {timer for timer in self._timers if timer.when() > now}
+        self._timers.add(loop.call_later(delay, self._open_now, room_id, offer_id))
 
     def _open_now(self, room_id: str, offer_id: str) -> None:
         task = asyncio.create_task(self._publish_open(room_id, offer_id))
@@ -329,10 +332,17 @@ class RoomHub:
         """Publish the stock of offers that changed, a few times a second at most."""
         changed, self._changed_offers = self._changed_offers, set()
         notices, self._purchase_notices = self._purchase_notices, []
-        if notices:
-            await self.publisher.publish_many(
-                [(n.room_id, "purchase", n.data, n.user_id) for n in notices]
-            )
+        try:
+            if notices:
+                await self.publisher.publish_many(
+                    [(n.room_id, "purchase", n.data, n.user_id) for n in notices]
+                )
+        except Exception:
+            # Redis away: the buyers' news waits for the next turn instead of being lost
+            # (news that arrived meanwhile goes after it, in order).
+            self._purchase_notices[:0] = notices
+            self._changed_offers |= changed
+            raise
         for offer_id in changed:
             # One process per offer and period publishes; the others try again later.
             if not await self.redis.set(stock_tick(offer_id), self.process_id, nx=True, px=200):
