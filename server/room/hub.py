@@ -68,7 +68,7 @@ class RoomHub:
         self._blocked: dict[str, tuple[float, set[str]]] = {}
         self._last_stock: dict[str, int] = {}
         self._closing: set[asyncio.Task[None]] = set()
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: set[asyncio.Handle] = set()
         #: Noted by the keeper on the buy path, drained by the stock loop.
         self._changed_offers: set[str] = set()
         self._purchase_notices: list[PurchaseNotice] = []
@@ -114,11 +114,16 @@ class RoomHub:
         """Publish ``offer_open`` when the countdown ends (viewers also count down to it)."""
         delay = max(0.0, opens_at_ms / 1000 - time.time())
         loop = asyncio.get_running_loop()
-        # Kept only to cancel them at shutdown: the ones already fired go, or the set would
-        # grow by one with every launch for the life of the process.
-        now = loop.time()
-        self._timers = {timer for timer in self._timers if timer.when() > now}
-        self._timers.add(loop.call_later(delay, self._open_now, room_id, offer_id))
+
+        # Kept only to cancel them at shutdown: a timer leaves the set when it fires, or the
+        # set would grow by one with every launch for the life of the process. (uvloop
+        # answers a zero delay with a plain Handle, which has no when() to sort them by.)
+        def fire() -> None:
+            self._timers.discard(handle)
+            self._open_now(room_id, offer_id)
+
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
 
     def _open_now(self, room_id: str, offer_id: str) -> None:
         task = asyncio.create_task(self._publish_open(room_id, offer_id))
