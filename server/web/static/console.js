@@ -1,6 +1,7 @@
 // The host console: log in, create a show with its line-up, go live, launch offers, moderate,
 // watch the live dashboard, end the show and download its report.
 import { Api, RoomSocket, el, money } from "./common.js";
+import { dispatch, host, showClosed, showOpened, showRefreshed } from "./console_features.js";
 
 const $ = (id) => document.getElementById(id);
 const api = new Api();
@@ -47,6 +48,9 @@ function signedOut(error) {
   notify(error.code === "session_expired" ? error.message
     : "Your session has ended; please log in again.");
 }
+
+host.act = act;
+host.notify = notify;
 
 // ------------------------------------------------------------------ login
 
@@ -178,6 +182,8 @@ async function openShow(roomId) {
 }
 
 function leaveShow() {
+  if (current) showClosed();
+  figures = null;
   clearInterval(poller);
   socket?.close();
   socket = null;
@@ -198,8 +204,11 @@ async function refresh() {
     return;
   }
   if (roomId !== current) return;
+  const first = figures?.room_id !== data.room_id;
   figures = data;
   drawShow(data);
+  if (first) showOpened(data);
+  else showRefreshed(data);
 }
 
 function gmvText(gmv) {
@@ -319,6 +328,7 @@ $("blocked").addEventListener("submit", (submit) => {
 // ------------------------------------------------------------------ live chat with moderation
 
 function roomEvent(event) {
+  dispatch(event);
   const list = $("host-chat");
   if (event.type === "chat") {
     const mod = (label, onclick) => el("button", { type: "button", class: "link", onclick }, label);

@@ -1,5 +1,6 @@
 // The viewer's room page: watch, chat, like, and buy at zero.
 import { Api, RoomSocket, clock, el, money, randomKey } from "./common.js";
+import { dispatch, paymentFields, signedIn, viewer } from "./watch_features.js";
 
 const $ = (id) => document.getElementById(id);
 const roomId = decodeURIComponent(location.pathname.split("/").pop());
@@ -8,7 +9,7 @@ const storageKey = "livesale.viewer";
 
 const state = {
   me: null, // {token, user_id, display_name}
-  offers: new Map(),
+  offers: viewer.offers, // shared with the page's feature modules (read only there)
   pinnedOfferId: null,
   hold: null, // my current hold {hold_id, offer_id, quantity, pay_by_ms}
   pendingReserve: null, // a press without an answer yet: re-sent on reconnect, same key
@@ -30,6 +31,12 @@ const socket = new RoomSocket(roomId, {
   onEvent: handle,
   onStatus: showStatus,
 });
+viewer.send = (message) => socket.send(message);
+viewer.announce = (text) => announce(text);
+viewer.askToJoin = () => {
+  $("join").hidden = false;
+  $("nickname").focus();
+};
 
 function showStatus(status) {
   const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", banned: "removed" };
@@ -137,6 +144,7 @@ function handle(event) {
       break;
     case "auth_ok":
       showChat();
+      if (state.me) signedIn(state.me);
       break;
     case "chat_ack":
       $("chat-text").value = "";
@@ -146,6 +154,7 @@ function handle(event) {
       socketError(event);
       break;
   }
+  dispatch(event);
 }
 
 function patchOffer(offerId, fields) {
@@ -251,7 +260,9 @@ function reserveAnswer(answer) {
 
 $("pay").addEventListener("click", () => {
   if (!state.hold) return;
-  state.pendingConfirm = { type: "confirm", hold_id: state.hold.hold_id, payment_ref: randomKey("demo-pay-") };
+  state.pendingConfirm = {
+    type: "confirm", hold_id: state.hold.hold_id, payment_ref: randomKey("demo-pay-"), ...paymentFields(),
+  };
   socket.send(state.pendingConfirm);
   $("pay").disabled = true;
   $("pay").textContent = "Paying…";
@@ -392,8 +403,10 @@ async function start() {
   } catch {
     $("title").textContent = roomId;
   }
-  if (state.me) showChat();
-  else $("join").hidden = false;
+  if (state.me) {
+    showChat();
+    signedIn(state.me);
+  } else $("join").hidden = false;
   socket.connect();
 }
 

@@ -1,0 +1,76 @@
+// How a feature of the viewer page (the bag, groups, giveaways, coupons, polls, orders...)
+// plugs into the room without editing watch.js: each feature is its own module, loaded by
+// a <script type="module"> line in watch.html, that listens to room events here, puts its
+// cards in the page's slots and sends on the room's socket.
+//
+//   import { viewer } from "./watch_features.js";
+//   viewer.on("giveaway_started", (event) => ...);
+//   viewer.onSignedIn((me) => ...);
+//   viewer.cards.append(card);           // over the stage, e.g. a countdown card
+//   viewer.panels.append(section);       // below the offer, e.g. the bag or my orders
+//   viewer.paymentExtras.push(() => ({ coupon_id })); // merged into each confirm
+//
+// watch.js owns the socket and the signed-in viewer and calls the listeners; features never
+// import each other.
+import { Api } from "./common.js";
+
+const listeners = new Map();
+const signedInListeners = [];
+
+export const viewer = {
+  roomId: decodeURIComponent(location.pathname.split("/").pop()),
+  api: new Api(),
+  /** The signed-in viewer {token, user_id, display_name}, or null. */
+  me: null,
+  /** The room's offers by id, as the last snapshot and events left them (read only). */
+  offers: new Map(),
+  /** Slot over the stage for cards with a countdown (giveaways, coupon drops, polls...). */
+  get cards() { return document.getElementById("cards"); },
+  /** Slot below the offer card for longer panels (bag, wallet, my orders...). */
+  get panels() { return document.getElementById("panels"); },
+  /** Functions whose results are merged into every payment (confirm) the page sends. */
+  paymentExtras: [],
+  /** Send a message on the room's socket (queued by watch.js until it is connected). */
+  send: (message) => { throw new Error(`the room socket is not ready for ${message.type}`); },
+  /** Show a one-line notice over the stage. */
+  announce: (text) => {},
+  /** Ask the viewer to join (pick a nickname) before doing something that needs it. */
+  askToJoin: () => {},
+
+  /** Call ``listener(event)`` for every room event of this type ("*" for every event). */
+  on(type, listener) {
+    if (!listeners.has(type)) listeners.set(type, []);
+    listeners.get(type).push(listener);
+  },
+
+  /** Call ``listener(me)`` once the viewer is signed in (at once if they already are). */
+  onSignedIn(listener) {
+    signedInListeners.push(listener);
+    if (this.me) listener(this.me);
+  },
+};
+
+/** Called by watch.js for each room event: one feature failing never stops the others. */
+export function dispatch(event) {
+  for (const type of [event.type, "*"]) {
+    for (const listener of listeners.get(type) || []) {
+      try {
+        listener(event);
+      } catch (error) {
+        console.error(`livesale: the ${type} listener failed`, error);
+      }
+    }
+  }
+}
+
+/** Called by watch.js when the viewer signs in. */
+export function signedIn(me) {
+  if (viewer.me?.user_id === me.user_id) return;
+  viewer.me = me;
+  for (const listener of signedInListeners) listener(me);
+}
+
+/** The extra fields features add to a payment. */
+export function paymentFields() {
+  return Object.assign({}, ...viewer.paymentExtras.map((extra) => extra() || {}));
+}
