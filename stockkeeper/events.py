@@ -1,8 +1,18 @@
-"""Versioned events for fulfilment, built from outbox entries.
+"""Versioned events for Kafka, built from outbox entries.
 
 The outbox holds flat string fields written by the Lua scripts; this module turns them into
-the JSON documents described by ``schemas/*.json``. Bump ``SCHEMA_VERSION`` (and add a new
-schema file) for any change a consumer could notice.
+the JSON documents described by ``schemas/*.json``. Add a new schema file (and bump the
+version the builder writes) for any change a consumer could notice.
+
+Entry types:
+
+- ``order_confirmed``: an order (version 2 since interactive selling: ``kind``, discounts,
+  coupons, groups, giveaway prizes); optional fields may be left out by the script that
+  writes the entry, and read as "none" (0 for money).
+- ``refund_due``: a payment owed back.
+- ``event``: an event another feature (giveaways, reminders, stock warnings...) built
+  itself: fields ``topic``, ``key`` and ``value`` (the JSON document, already encoded and
+  described by that feature's schema) are sent as they are.
 """
 
 from __future__ import annotations
@@ -13,7 +23,12 @@ from typing import Any
 
 import orjson
 
+#: Version of the refund records built here.
 SCHEMA_VERSION = 1
+#: Version of the order records built here (version 1 is documented in docs/fulfilment.md).
+ORDER_SCHEMA_VERSION = 2
+#: What an order is for: a sale (possibly in a group) or a giveaway prize.
+ORDER_KINDS = ("purchase", "giveaway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,24 +46,50 @@ def iso_ms(epoch_ms: str | int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _text(fields: dict[str, str], name: str) -> str | None:
+    """An optional text field: missing or empty reads as none."""
+    return fields.get(name) or None
+
+
+def _minor(fields: dict[str, str], name: str) -> int:
+    """An optional amount in minor units: missing or empty reads as 0."""
+    return int(fields.get(name) or 0)
+
+
 def order_confirmed(fields: dict[str, str]) -> dict[str, Any]:
-    """The Kafka record of a confirmed order, from its outbox entry."""
+    """The Kafka record of a confirmed order (schema version 2), from its outbox entry.
+
+    ``amount`` is what the buyer paid: quantity x unit_price - discount - credit."""
+    kind = fields.get("kind") or "purchase"
+    if kind not in ORDER_KINDS:
+        raise ValueError(f"Unknown order kind {kind!r}")
+    compare_at = fields.get("compare_at_price")
+    reserved_at = fields.get("reserved_at")
+    shipping = fields.get("shipping")
     return {
         "schema": "livesale.order_confirmed",
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": ORDER_SCHEMA_VERSION,
+        "kind": kind,
         "order_id": fields["order_id"],
-        "hold_id": fields["hold_id"],
-        "offer_id": fields["offer_id"],
+        "hold_id": _text(fields, "hold_id"),
+        "offer_id": _text(fields, "offer_id"),
+        "giveaway_id": _text(fields, "giveaway_id"),
+        "group_id": _text(fields, "group_id"),
         "room_id": fields["room_id"],
         "sku": fields["sku"],
         "user_id": fields["user_id"],
         "quantity": int(fields["quantity"]),
         "unit_price": int(fields["unit_price"]),
+        "compare_at_price": int(compare_at) if compare_at else None,
+        "discount": _minor(fields, "discount"),
+        "coupon_id": _text(fields, "coupon_id"),
+        "credit": _minor(fields, "credit"),
         "amount": int(fields["amount"]),
         "currency": fields["currency"],
-        "reserved_at": iso_ms(fields["reserved_at"]),
+        "reserved_at": iso_ms(reserved_at) if reserved_at else None,
         "confirmed_at": iso_ms(fields["confirmed_at"]),
-        "payment_ref": fields["payment_ref"],
+        "payment_ref": _text(fields, "payment_ref"),
+        "shipping": orjson.loads(shipping) if shipping else None,
     }
 
 
@@ -81,4 +122,11 @@ def outbound(fields: dict[str, str], orders_topic: str, refunds_topic: str) -> O
     if fields["type"] == "refund_due":
         event = refund_due(fields)
         return OutboundEvent(refunds_topic, event["refund_id"].encode(), orjson.dumps(event))
+    if fields["type"] == "event":
+        return OutboundEvent(fields["topic"], fields["key"].encode(), fields["value"].encode())
     raise ValueError(f"Unknown outbox entry type {fields['type']!r}")
+
+
+def event_entry(topic: str, key: str, event: dict[str, Any]) -> dict[str, str]:
+    """The outbox fields of an ``event`` entry carrying ``event`` to ``topic``."""
+    return {"type": "event", "topic": topic, "key": key, "value": orjson.dumps(event).decode()}

@@ -72,7 +72,7 @@ class FulfilmentConsumer:
             await consumer.stop()
 
     async def _ship(self, order: dict[str, Any]) -> None:
-        if order.get("schema_version") != 1:
+        if order.get("schema_version") not in (1, 2):
             # A newer schema than this consumer knows: stop rather than ship it wrongly.
             raise ValueError(f"Unsupported order schema version {order.get('schema_version')}")
         is_new = await self.redis.hsetnx(

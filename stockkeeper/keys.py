@@ -16,8 +16,12 @@ OFFERS = f"{PREFIX}:offers"
 OFFER_SEQ = f"{PREFIX}:offer-seq"
 #: Pub/sub channel: "offer_id available" whenever units come back to an offer.
 STOCK_CHANNEL = f"{PREFIX}:stock"
-#: Consumer group of the outbox relays on every offer's outbox stream.
+#: Consumer group of the outbox relays on every outbox stream.
 RELAY_GROUP = "relay"
+#: Outbox streams the relay reads besides every offer's own: features outside the stock
+#: keeper (giveaways, reminders, stock warnings...) register theirs here, before their first
+#: entry, and write entries of type ``event`` (see ``events.py``) or ``order_confirmed``.
+OUTBOXES = f"{PREFIX}:outboxes"
 
 
 def bucket_id(offer_id: str, index: int) -> str:

@@ -94,7 +94,7 @@ async def assert_exactly_once(settings: StockSettings, order_ids: list[str]) -> 
     counts = Counter(r.value["order_id"] for r in committed)
     assert set(counts) == set(order_ids), "an order is missing"
     assert [o for o, n in counts.items() if n > 1] == [], "an order was published twice"
-    order_schema = json.loads((SCHEMAS / "order_confirmed.v1.json").read_text())
+    order_schema = json.loads((SCHEMAS / "order_confirmed.v2.json").read_text())
     for record in committed:
         assert record.key == record.value["order_id"].encode()
         jsonschema.validate(record.value, order_schema)

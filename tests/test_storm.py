@@ -133,6 +133,6 @@ async def test_multi_unit_storm_with_limit_3_never_oversells_and_every_order_rea
     await server.close()
     assert sorted(m["order_id"] for m in messages) == sorted(o["order_id"] for o in orders)
     assert sum(m["quantity"] for m in messages) == 100
-    schema = json.loads((SCHEMAS / "order_confirmed.v1.json").read_text())
+    schema = json.loads((SCHEMAS / "order_confirmed.v2.json").read_text())
     for message in messages:
         jsonschema.validate(message, schema)

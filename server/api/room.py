@@ -20,7 +20,7 @@ from aiohttp import WSMsgType, web
 from stockkeeper.errors import StockKeeperError
 
 from ..appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
-from ..errors import ErrorCode, Forbidden, Invalid, LivesaleError, Unauthorized
+from ..errors import ErrorCode, Forbidden, Invalid, LivesaleError
 from ..plain_text import without_bidi_controls
 from ..room.connection import Connection, SseConnection, WsConnection
 from ..room.inbox import INTERNAL_ERROR, Inbox
@@ -31,6 +31,7 @@ from .decoding import convert_message
 from .described import Auth, Content, answers
 from .errors import answer_for
 from .paths import room_in_path
+from .socket_actions import SOCKET_ACTIONS, SocketCall
 from .views import offer_view
 
 log = logging.getLogger(__name__)
@@ -258,11 +259,16 @@ class SocketMessages:
             request_id = message.pop("request_id", None)
             kind = message.pop("type")
             handler = _HANDLERS.get(kind)
-            if handler is None:
-                raise Invalid(
-                    ErrorCode.UNKNOWN_TYPE, f"Known types: {', '.join(sorted(_HANDLERS))}."
-                )
-            answer = await handler(self, message)
+            if handler is not None:
+                answer = await handler(self, message)
+            else:
+                added = self.app.get(SOCKET_ACTIONS, {})
+                action = added.get(kind)
+                if action is None:
+                    known = ", ".join(sorted([*_HANDLERS, *added]))
+                    raise Invalid(ErrorCode.UNKNOWN_TYPE, f"Known types: {known}.")
+                call = SocketCall(self.app, self.conn.room_id, self.conn.viewer)
+                answer = await action(call, message)
         except (LivesaleError, StockKeeperError) as exc:
             answer = answer_for(exc).event()
         except Exception:
@@ -274,13 +280,7 @@ class SocketMessages:
         return answer
 
     def _signed_in(self) -> str:
-        if self.conn.viewer is None:
-            raise Unauthorized(ErrorCode.TOKEN_REQUIRED, "Sign in first: send an auth message.")
-        if self.conn.viewer.expires_at < time.time():
-            raise Unauthorized(
-                ErrorCode.TOKEN_EXPIRED, "The viewer token has expired; sign in again."
-            )
-        return self.conn.viewer.user_id
+        return SocketCall(self.app, self.conn.room_id, self.conn.viewer).signed_in()
 
     async def _auth(self, message: dict[str, Any]) -> dict[str, Any]:
         auth = convert_message(message, AuthMessage)

@@ -1,6 +1,7 @@
 """Relays the outbox to Kafka exactly once, for consumers reading committed messages.
 
-Each offer's outbox is a Redis Stream read through the consumer group ``relay``. A relay
+Each offer's outbox is a Redis Stream read through the consumer group ``relay``, and so is
+every stream other features registered in ``keys.OUTBOXES`` (``register_outbox``). A relay
 publishes a batch of entries, and a record of which entries they are, in one Kafka
 transaction under a transactional id derived from its stable name; it acknowledges (and
 deletes) the entries only after the commit. So:
@@ -20,8 +21,16 @@ Modules: ``outbox`` (Redis side), ``transactions`` (one name's producer), ``stat
 relay-state record), ``relay`` (the loop and the takeover).
 """
 
-from .outbox import Entry, outbox_depth
+from .outbox import Entry, outbox_depth, outbox_streams, register_outbox
 from .relay import OutboxRelay
 from .transactions import ensure_topics, transactional_id
 
-__all__ = ["Entry", "OutboxRelay", "ensure_topics", "outbox_depth", "transactional_id"]
+__all__ = [
+    "Entry",
+    "OutboxRelay",
+    "ensure_topics",
+    "outbox_depth",
+    "outbox_streams",
+    "register_outbox",
+    "transactional_id",
+]

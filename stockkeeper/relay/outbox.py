@@ -36,9 +36,9 @@ class Outbox:
         self._groups: set[str] = set()
 
     async def streams(self) -> list[str]:
-        """Every offer's outbox stream, each with the relay group created on first sight."""
-        offer_ids = cast(set[str], await self.redis.smembers(keys.OFFERS))
-        streams = [OfferKeys(offer_id).outbox for offer_id in offer_ids]
+        """Every outbox stream (each offer's and the registered others), each with the relay
+        group created on first sight."""
+        streams = await outbox_streams(self.redis)
         missing = [s for s in streams if s not in self._groups]
         if missing:
             pipe = self.redis.pipeline(transaction=False)
@@ -117,10 +117,23 @@ class Outbox:
         return sorted(readers)
 
 
-async def outbox_depth(redis: Redis) -> int:
-    """Entries written but not yet acknowledged by Kafka, over all offers."""
-    offer_ids = cast(set[str], await redis.smembers(keys.OFFERS))
+async def outbox_streams(redis: Redis) -> list[str]:
+    """Every offer's outbox stream, then the streams registered in ``keys.OUTBOXES``."""
     pipe = redis.pipeline(transaction=False)
-    for offer_id in offer_ids:
-        pipe.xlen(OfferKeys(offer_id).outbox)
+    pipe.smembers(keys.OFFERS)
+    pipe.smembers(keys.OUTBOXES)
+    offer_ids, others = cast(tuple[set[str], set[str]], tuple(await pipe.execute()))
+    return [OfferKeys(offer_id).outbox for offer_id in sorted(offer_ids)] + sorted(others)
+
+
+async def register_outbox(redis: Redis, stream: str) -> None:
+    """Have the relay read ``stream`` too. Call it before the stream's first entry."""
+    await redis.sadd(keys.OUTBOXES, stream)
+
+
+async def outbox_depth(redis: Redis) -> int:
+    """Entries written but not yet acknowledged by Kafka, over every outbox."""
+    pipe = redis.pipeline(transaction=False)
+    for stream in await outbox_streams(redis):
+        pipe.xlen(stream)
     return sum(await pipe.execute())

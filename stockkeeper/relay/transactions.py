@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -41,6 +42,8 @@ class RelayTransactions:
         self.transactional_id = transactional_id(relay)
         self._producer: AIOKafkaProducer | None = None
         self._in_transaction = False
+        #: Topics named by ``event`` entries that are known to exist.
+        self._event_topics: set[str] = set()
 
     async def open(self) -> None:
         """Fence earlier producers of this name: from then on none of them can commit."""
@@ -82,6 +85,13 @@ class RelayTransactions:
         """Begin a transaction and send the batch and its state record; returns how many
         messages Kafka acknowledged."""
         producer = self._live()
+        new_topics = {
+            entry.fields["topic"] for entry in batch if entry.fields.get("type") == "event"
+        } - self._event_topics
+        if new_topics:
+            # A feature's first event: its topic is created like the orders topic.
+            await ensure_topics(self.settings, new_topics)
+            self._event_topics |= new_topics
         async with asyncio.timeout(self.settings.relay_kafka_timeout_s):
             await producer.begin_transaction()
             self._in_transaction = True
@@ -151,8 +161,9 @@ async def _stop(producer: AIOKafkaProducer) -> None:
             await producer.client.close()
 
 
-async def ensure_topics(settings: StockSettings) -> None:
-    """Create the orders, refunds and relay-state topics when they do not exist yet."""
+async def ensure_topics(settings: StockSettings, event_topics: Iterable[str] = ()) -> None:
+    """Create the orders, refunds and relay-state topics, and the topics of other features'
+    events, when they do not exist yet."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000
     )
@@ -164,7 +175,7 @@ async def ensure_topics(settings: StockSettings) -> None:
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(topic, settings.topic_partitions, settings.topic_replication)
-            for topic in (settings.orders_topic, settings.refunds_topic)
+            for topic in (settings.orders_topic, settings.refunds_topic, *event_topics)
             if topic not in existing
         ]
         if settings.relay_state_topic not in existing:

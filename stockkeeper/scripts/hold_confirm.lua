@@ -22,7 +22,7 @@ local h = redis.call('HMGET', KEYS[4], 'user_id', 'quantity', 'status', 'deadlin
 if not h[1] or h[1] ~= user then return {'unknown_hold'} end
 local quantity, status = tonumber(h[2]), h[3]
 local o = redis.call('HMGET', KEYS[1], 'sku', 'room_id', 'unit_price', 'currency',
-  'per_user_limit', 'available')
+  'per_user_limit', 'available', 'compare_at_price')
 local amount = tonumber(o[3]) * quantity
 
 -- The refund event is written once per payment reference, however often it is retried.
@@ -85,8 +85,9 @@ redis.call('SADD', KEYS[6], user)
 local order_id = ARGV[3]
 redis.call('HSET', KEYS[4], 'status', 'confirmed', 'order_id', order_id,
   'payment_ref', payment_ref, 'confirmed_at', now)
-redis.call('XADD', KEYS[5], '*', 'type', 'order_confirmed', 'order_id', order_id,
-  'hold_id', hold_id, 'offer_id', ARGV[4], 'room_id', o[2], 'sku', o[1], 'user_id', user,
-  'quantity', quantity, 'unit_price', o[3], 'amount', amount, 'currency', o[4],
+redis.call('XADD', KEYS[5], '*', 'type', 'order_confirmed', 'kind', 'purchase',
+  'order_id', order_id, 'hold_id', hold_id, 'offer_id', ARGV[4], 'room_id', o[2], 'sku', o[1],
+  'user_id', user, 'quantity', quantity, 'unit_price', o[3],
+  'compare_at_price', o[7] or '', 'amount', amount, 'currency', o[4],
   'reserved_at', h[7], 'confirmed_at', now, 'payment_ref', payment_ref)
 return {'confirmed', order_id, quantity, amount, now, 0, late, o[2]}
