@@ -49,7 +49,7 @@ async def test_a_purchase_is_an_order_of_version_2_with_its_deal_price(
     redis: Redis, keeper: StockKeeper, settings: StockSettings
 ) -> None:
     offer_id = await open_offer(keeper, stock=5)
-    await redis.hset(OfferKeys(offer_id).offer, "compare_at_price", 2999)  # type: ignore[misc]
+    await redis.hset(OfferKeys(offer_id).offer, "compare_at_price", 2999)
     [order_id] = await confirmed_orders(keeper, offer_id, range(1))
 
     await drain(redis, settings, "relay-v2")
