@@ -29,6 +29,7 @@ from .appkeys import (
     LOGIN_GUARD,
     METRICS,
     REDIS,
+    REPORT_SECTIONS,
     ROOM_HUB,
     ROOM_PUBLISHER,
     SESSIONS,
@@ -45,6 +46,7 @@ from .redis_client import connect, discover
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
+from .shows.report_sections import ReportSections
 from .shows.store import ShowStore
 from .tokens import ViewerTokens
 
@@ -62,6 +64,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[VIEWER_TOKENS] = ViewerTokens(settings.viewer_token_secret)
+    app[REPORT_SECTIONS] = ReportSections()
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
     app.cleanup_ctx.append(hosts_ctx)

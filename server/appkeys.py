@@ -15,6 +15,7 @@ from .metrics import Metrics
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
+from .shows.report_sections import ReportSections
 from .shows.store import ShowStore
 from .tokens import ViewerTokens
 
@@ -30,3 +31,4 @@ SESSIONS = web.AppKey("sessions", Sessions)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 SHOWS = web.AppKey("shows", ShowStore)
 METRICS = web.AppKey("metrics", Metrics)
+REPORT_SECTIONS = web.AppKey("report_sections", ReportSections)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from ..appkeys import KEEPER, LINEUP, REDIS, ROOM_PUBLISHER, SHOWS
+from ..appkeys import KEEPER, LINEUP, REDIS, REPORT_SECTIONS, ROOM_PUBLISHER, SHOWS
 from ..errors import Conflict, ErrorCode
 from ..shows.figures import report_csv, show_figures
 from ..shows.store import Show, ShowStatus
@@ -133,6 +133,7 @@ async def end_show(request: web.Request, read: Reader[Empty]) -> web.Response:
     await request.app[LINEUP].close_all(show.room_id)
     ended = await request.app[SHOWS].end(show)
     report = await show_figures(request.app[REDIS], request.app[KEEPER], ended)
+    report["sections"] = await request.app[REPORT_SECTIONS].build(ended)
     await request.app[SHOWS].save_report(show.room_id, orjson.dumps(report))
     await request.app[ROOM_PUBLISHER].publish(show.room_id, "show_ended", {"title": show.title})
     return json_response(report)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import msgspec
+
 from stockkeeper.models import Hold, HoldStatus, OfferState, ReserveResult, StockLevel
 
 # An offer's public view is also what room events carry, so the domain owns it.
@@ -179,6 +181,8 @@ class ShowReport(Shape):
     buyers: int
     conversion: float
     offers: list[OfferFigures]
+    #: In the report of an ended show: what each feature adds (giveaways, coupons, polls...).
+    sections: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
 
 
 class Dashboard(ShowReport, kw_only=True):
