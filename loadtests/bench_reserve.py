@@ -64,11 +64,12 @@ def _wrk(args: argparse.Namespace, url: str, script: Path | None = None) -> dict
         "p50": latency.get("50"),
         "p99": latency.get("99"),
     }
-    if status := re.search(r"STATUS 2xx=(\d+) 409=(\d+) other=(\d+)", out):
-        ok, conflict, other = (int(g) for g in status.groups())
-        total = ok + conflict + other
-        figures.update(ok=ok, conflict=conflict, other=other)
-        figures["ok_per_s"] = rate * ok / total if total else 0.0
+    if status := re.search(r"STATUS 201=(\d+) 200=(\d+) 409=(\d+) other=(\d+)", out):
+        created, replayed, conflict, other = (int(g) for g in status.groups())
+        total = created + replayed + conflict + other
+        # 200 is a replayed press (the same hold again), never counted as a reservation.
+        figures.update(ok=created, replayed=replayed, conflict=conflict, other=other)
+        figures["ok_per_s"] = rate * created / total if total else 0.0
         figures["conflict_per_s"] = rate * conflict / total if total else 0.0
     return figures
 
@@ -78,6 +79,8 @@ def _script(directory: Path, tokens: list[str], path: str) -> Path:
     token_table = "{" + ",".join(f'"{t}"' for t in tokens) + "}"
     lua = lua.replace("local tokens = TOKENS", f"local tokens = {token_table}")
     lua = lua.replace("local path = PATH", f'local path = "{path}"')
+    # Fresh idempotency keys for every run of wrk: a later round must not replay an earlier one.
+    lua = lua.replace("local round = ROUND", f'local round = "{secrets.token_hex(6)}"')
     target = directory / f"reserve-{secrets.token_hex(4)}.lua"
     target.write_text(lua)
     return target
@@ -194,6 +197,8 @@ def _run_phases(
         **{name: median_run(runs, "requests_per_s") for name, runs in rounds.items()},
         "all_rounds": rounds,
     }
+    checked = _check(settings, args.connections, storm_offer, sold_out_offer, rounds)
+    results["checked"] = asyncio.run(checked)
     print("Orders to Kafka", flush=True)
     results["orders"] = asyncio.run(_orders_to_kafka(settings, storm_offer, 20_000))
     hello = results["hello_world"]["requests_per_s"]
@@ -213,6 +218,51 @@ def _run_phases(
         / results["orders"]["confirmed_per_s"],
     }
     return results
+
+
+async def _check(
+    settings: StockSettings,
+    connections: int,
+    storm_offer: str,
+    sold_out_offer: str,
+    rounds: dict[str, list[dict[str, Any]]],
+) -> dict[str, int]:
+    """What the run claims, checked against Redis before anything is printed: the storm's
+    units held equal the 201s counted (plus at most one press per connection per round
+    that wrk sent but stopped waiting for when its time was up), no press was replayed, the
+    sold-out offer gave nothing, and no request failed. Exits 1 saying what differs."""
+    redis = connect(settings.redis_url)
+    try:
+        storm = await redis.hgetall(OfferKeys(storm_offer).offer)
+        sold_out = await redis.hgetall(OfferKeys(sold_out_offer).offer)
+    finally:
+        await redis.aclose()
+    created = sum(run["ok"] for run in rounds["reserve"])
+    figures = {
+        "reservations_counted": created,
+        "units_held_in_redis": int(storm["held"]) + int(storm["sold"]),
+        "reservations_in_redis": int(storm["reservations"]),
+        "replayed": sum(run["replayed"] for run in rounds["reserve"] + rounds["sold_out"]),
+        "failed": sum(run.get("other", 0) for runs in rounds.values() for run in runs),
+        "sold_out_reservations_in_redis": int(sold_out["reservations"]),
+    }
+    held, made = figures["units_held_in_redis"], figures["reservations_in_redis"]
+    figures["in_flight_when_wrk_stopped"] = made - created
+    wrong = []
+    if held != made or not 0 <= made - created <= connections * len(rounds["reserve"]):
+        wrong.append(
+            f"{created} presses answered 201 but Redis holds {held} units from {made}"
+            f" reservations (at most {connections} per round may be unanswered when wrk stops)"
+        )
+    if figures["replayed"]:
+        wrong.append(f"{figures['replayed']} presses were answered as replays (200)")
+    if figures["failed"]:
+        wrong.append(f"{figures['failed']} requests failed")
+    if figures["sold_out_reservations_in_redis"] != 1:
+        wrong.append("the sold-out offer reserved more than the one unit that sold it out")
+    if wrong:
+        sys.exit("The run does not add up, so no figures are printed:\n  " + "\n  ".join(wrong))
+    return figures
 
 
 def _bare(args: argparse.Namespace, tokens: list[str], tmp: Path, *, post: bool) -> dict[str, Any]:
@@ -257,6 +307,13 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
             f"{label:<30}{figures['requests_per_s']:>9.0f}{answered:>11}"
             f"{figures['p50']:>10}{figures['p99']:>10}{figures.get('other', 0):>8}"
         )
+    checked = results["checked"]
+    print(
+        f"Checked: {checked['reservations_counted']} presses answered 201; Redis holds "
+        f"{checked['units_held_in_redis']} units from {checked['reservations_in_redis']} "
+        f"reservations ({checked['in_flight_when_wrk_stopped']} sent when wrk's time ran out, "
+        "never answered to it); no replays, no failed requests"
+    )
     print(
         f"Orders: {orders['orders']} confirmed at {orders['confirmed_per_s']:.0f}/s, "
         f"all in Kafka at {orders['in_kafka_per_s']:.0f}/s "
