@@ -23,6 +23,7 @@ from stockkeeper.sweeper import run_sweeper
 from .api import api_docs, demo, health, host_auth, offers, pages, purchase, room, room_host, shows
 from .api.errors import error_middleware
 from .appkeys import (
+    GOAL_REWARDS,
     HOST_ACCOUNTS,
     KEEPER,
     LINEUP,
@@ -37,6 +38,7 @@ from .appkeys import (
     SHOWS,
     VIEWER_TOKENS,
 )
+from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
@@ -65,6 +67,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app[VIEWER_TOKENS] = ViewerTokens(settings.viewer_token_secret)
     app[REPORT_SECTIONS] = ReportSections()
+    app[GOAL_REWARDS] = GoalRewards()
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
     app.cleanup_ctx.append(hosts_ctx)

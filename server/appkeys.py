@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from stockkeeper.keeper import StockKeeper
 
+from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
@@ -32,3 +33,4 @@ LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 SHOWS = web.AppKey("shows", ShowStore)
 METRICS = web.AppKey("metrics", Metrics)
 REPORT_SECTIONS = web.AppKey("report_sections", ReportSections)
+GOAL_REWARDS = web.AppKey("goal_rewards", GoalRewards)

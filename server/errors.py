@@ -83,6 +83,8 @@ class ErrorCode(StrEnum):
     HTTP_ERROR = "http_error"
     INTERNAL_ERROR = "internal_error"
     NOT_READY = "not_ready"
+    # Tiered sales goals (server/goals/).
+    UNKNOWN_REWARD = "unknown_reward"
 
 
 #: What a client is told of a bug on our side, over HTTP and room sockets alike.
