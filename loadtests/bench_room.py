@@ -23,6 +23,7 @@ import secrets
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -37,6 +38,7 @@ from server.redis_client import connect
 from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
 from server.tokens import mint_viewer_token
+from stockkeeper.keys import OfferKeys
 from stockkeeper.settings import StockSettings
 
 from .measure import machine, median_run
@@ -161,7 +163,9 @@ async def _socket_reservations(
     run = secrets.token_hex(3)
     buyers: list[Viewer] = []
     for i in range(args.buyers):
-        token = mint_viewer_token(secret, f"ws-buyer-{i}", f"Buyer {i}")
+        # New viewers every round: each may reserve up to the offer's per-person limit, and a
+        # press past it would be answered limit_reached, a cheaper answer than a reservation.
+        token = mint_viewer_token(secret, f"ws-buyer-{run}-{i}", f"Buyer {i}")
         [viewer] = await open_viewers(
             port, f"/rooms/bench-buy/live?token={token}", 1, totals, pattern=RESERVE_RESULT
         )
@@ -171,7 +175,7 @@ async def _socket_reservations(
 
     async def buy(n: int, viewer: Viewer) -> None:
         sent = 0
-        while time.monotonic() < stop:
+        while time.monotonic() < stop and sent + args.window <= PER_VIEWER_LIMIT:
             viewer.want = viewer.replies + args.window
             viewer.waiter = asyncio.get_running_loop().create_future()
             for _ in range(args.window):
@@ -198,8 +202,13 @@ async def _socket_reservations(
         "buyers": args.buyers,
         "in_flight_each": args.window,
         "reservations_per_s": round(totals.replies / elapsed),
+        "answers": totals.replies,
         "seconds": round(elapsed, 2),
     }
+
+
+#: The buying offer's per-person limit (the most the API allows): a buyer stops there.
+PER_VIEWER_LIMIT = 1000
 
 
 def _hello_world(base: str, seconds: float) -> tuple[float, int]:
@@ -305,9 +314,38 @@ def main(args: argparse.Namespace) -> None:
         results["broadcast"] = uvloop.run(
             _broadcast(args, port, metrics_port, server.pid, redis_url)
         )
-        offer_id = open_offer_now(base, host_token, "bench-buy", "WS")
+        offer_id = open_offer_now(base, host_token, "bench-buy", "WS", limit=PER_VIEWER_LIMIT)
         results["socket_buying"] = _buying_rounds(args, base, port, secret, offer_id, server.pid)
+    results["checked"] = asyncio.run(_check(results, redis_url, offer_id))
     _report(results, args)
+
+
+async def _check(results: dict[str, Any], redis_url: str, offer_id: str) -> dict[str, int]:
+    """What the run claims, checked before anything is printed: every viewer stayed
+    connected, every event reached every viewer, and Redis made exactly the reservations
+    the sockets were answered. Exits 1 saying what differs."""
+    broadcast = results["broadcast"]
+    rounds = results["socket_buying"]["all_rounds"]["socket_reservations"]
+    answered = sum(r["answers"] for r in rounds)
+    redis = connect(redis_url)
+    try:
+        offer = await redis.hgetall(OfferKeys(offer_id).offer)
+    finally:
+        await redis.aclose()
+    made = int(offer.get("reservations", 0))
+    wrong = []
+    if broadcast["connections_held"] != broadcast["viewers"]:
+        wrong.append(f"{broadcast['connections_held']} of {broadcast['viewers']} viewers held")
+    if broadcast["events_delivered"] != broadcast["expected_deliveries"]:
+        wrong.append(
+            f"{broadcast['events_delivered']} of {broadcast['expected_deliveries']} events"
+            " delivered"
+        )
+    if made != answered:
+        wrong.append(f"the sockets were answered {answered} presses but Redis made {made}")
+    if wrong:
+        sys.exit("The run does not add up, so no figures are printed:\n  " + "\n  ".join(wrong))
+    return {"socket_presses_answered": answered, "reservations_in_redis": made}
 
 
 def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
@@ -326,6 +364,12 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"Delivered {b['events_delivered']} of {b['expected_deliveries']} events: "
         f"{b['deliveries_per_s']} deliveries/s (target 100,000)"
+    )
+    checked = results["checked"]
+    print(
+        f"Checked: every viewer held, every event delivered to each; "
+        f"{checked['socket_presses_answered']} socket presses answered and "
+        f"{checked['reservations_in_redis']} reservations in Redis"
     )
     print(
         f"Publish-to-receive: p50 {b['latency_ms_p50']} ms, p99 {b['latency_ms_p99']} ms "
