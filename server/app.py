@@ -37,7 +37,9 @@ from .appkeys import (
     SETTINGS,
     SHOWS,
     VIEWER_TOKENS,
+    WATCH_TIME,
 )
+from .audience.watch_time import WatchTime
 from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
@@ -157,6 +159,7 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ROOM_PUBLISHER] = publisher
     app[ROOM_HUB] = hub
     app[LINEUP] = Lineup(app[KEEPER], publisher, hub)
+    app[WATCH_TIME] = hub.presence = WatchTime(app[REDIS], settings.audience)
     metrics = app[METRICS]
     hub.on_fan_out = metrics.fanout_lag.observe
     hub.on_round = metrics.fanout_round.observe

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from stockkeeper.keeper import StockKeeper
 
+from .audience.watch_time import WatchTime
 from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
@@ -34,3 +35,4 @@ SHOWS = web.AppKey("shows", ShowStore)
 METRICS = web.AppKey("metrics", Metrics)
 REPORT_SECTIONS = web.AppKey("report_sections", ReportSections)
 GOAL_REWARDS = web.AppKey("goal_rewards", GoalRewards)
+WATCH_TIME = web.AppKey("watch_time", WatchTime)

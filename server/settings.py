@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from stockkeeper.settings import StockSettings
 
+from .audience.settings import AudienceSettings
 from .hosts.login_guard import LoginLimits
 from .room.settings import RoomSettings
 
@@ -46,6 +47,7 @@ class Settings:
     relay_name: str = "relay-1"
     stock: StockSettings = field(default_factory=StockSettings)
     room: RoomSettings = field(default_factory=RoomSettings)
+    audience: AudienceSettings = field(default_factory=AudienceSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +79,9 @@ class Settings:
                     env.get("LIVESALE_ROOM_BATCH_MS", defaults.room.batch_window_s * 1000)
                 )
                 / 1000,
+            ),
+            audience=AudienceSettings(
+                reconnect_gap_ms=int(float(env.get("LIVESALE_WATCH_GAP_S", "30")) * 1000),
             ),
         )
 

@@ -24,6 +24,7 @@ from ..errors import ErrorCode, Forbidden, Invalid, LivesaleError
 from ..plain_text import without_bidi_controls
 from ..room.connection import Connection, SseConnection, WsConnection
 from ..room.inbox import INTERNAL_ERROR, Inbox
+from ..room.presence import tell_signed_in
 from ..tokens import Viewer
 from .answers import confirm_answer, reserve_answer
 from .bodies import AuthMessage, CancelMessage, ChatMessage, ConfirmMessage, ReserveMessage
@@ -284,7 +285,9 @@ class SocketMessages:
 
     async def _auth(self, message: dict[str, Any]) -> dict[str, Any]:
         auth = convert_message(message, AuthMessage)
+        before = self.conn.user_id
         self.conn.viewer = self.app[VIEWER_TOKENS].verify(auth.token)
+        await tell_signed_in(self.app[ROOM_HUB].presence, self.conn, before)
         return {"type": "auth_ok", "user_id": self.conn.viewer.user_id}
 
     async def _ping(self, message: dict[str, Any]) -> dict[str, Any]:

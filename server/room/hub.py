@@ -30,6 +30,7 @@ from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
 from .events import RoomEvent, from_published
 from .fanout import Room, Slice, views_for
 from .keys import RoomKeys, stock_tick
+from .presence import NoPresence, Presence, tell_entered, tell_left
 from .publisher import RoomPublisher
 from .settings import RoomSettings
 from .subscriber import ShardedSubscriber
@@ -72,6 +73,7 @@ class RoomHub:
         #: Noted by the keeper on the buy path, drained by the stock loop.
         self._changed_offers: set[str] = set()
         self._purchase_notices: list[PurchaseNotice] = []
+        self.presence: Presence = NoPresence()  # told of viewers entering and leaving
 
     # ---------------------------------------------------------------- stock listener
 
@@ -95,9 +97,11 @@ class RoomHub:
                 await self._pubsub.subscribe(channel)
                 self._by_channel[channel.encode()] = conn.room_id
             room.add(conn)
+        await tell_entered(self.presence, conn)
 
     async def leave(self, conn: Connection) -> None:
         """Remove a viewer; the last one out unsubscribes from the room's channel."""
+        await tell_left(self.presence, conn)
         async with self._subscriptions:
             room = self._rooms.get(conn.room_id)
             if room is None:
