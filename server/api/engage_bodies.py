@@ -1,0 +1,117 @@
+"""Request bodies and socket messages of polls, questions and tiered goals."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta
+
+from ..errors import ErrorCode
+from .bodies import Body, _shown_to_others, _text, _whole
+from .decoding import Explained
+
+PollText = Annotated[str, _text(r"[^\x00-\x1f]{1,200}", "1-200 characters on one line")]
+ANSWERS_HINT = "a list of 2-4 answers of 1-80 characters on one line"
+_ONE_LINE = re.compile(r"[^\x00-\x1f]{1,80}")
+PollId = Annotated[str, _text(r"[0-9]{1,12}", "a poll id")]
+AnswerNumber = Annotated[int, _whole(0, 3), Meta(description="The answer's position, from 0.")]
+MessageOffset = Annotated[str, _text(r"\d{1,15}-\d{1,10}", "a chat message's offset")]
+MAX_TIERS = 10
+
+
+def _answer(text: str) -> str:
+    cleaned = _shown_to_others(text, "answers", ANSWERS_HINT).strip()
+    if len(cleaned) > 80 or not _ONE_LINE.fullmatch(cleaned):
+        raise Explained("answers", f"Field 'answers' must be {ANSWERS_HINT}.")
+    return cleaned
+
+
+class CreatePoll(Body):
+    """A poll: a question, 2-4 answers, and how long it takes votes once started."""
+
+    question: PollText
+    answers: Annotated[
+        list[str],
+        Meta(
+            min_length=2,
+            max_length=4,
+            extra={"message": f"'answers' must be {ANSWERS_HINT}."},
+        ),
+    ]
+    window_seconds: Annotated[int, _whole(10, 600)] = 60
+    #: May a viewer change their vote while the poll is open?
+    allow_change: bool = False
+    #: Start taking votes at once (else start it later).
+    start: bool = True
+
+    def __post_init__(self) -> None:
+        self.question = _shown_to_others(self.question, "question", "1-200 characters")
+        self.answers = [_answer(answer) for answer in self.answers]
+
+
+class Vote(Body):
+    """A viewer's vote: the answer's position in the poll, from 0."""
+
+    answer: AnswerNumber
+
+
+class PollVoteMessage(Body):
+    """``{"type": "poll_vote"}``: vote over the room socket."""
+
+    __invalid__ = (
+        ErrorCode.INVALID_MESSAGE,
+        None,
+        'A vote is {"type": "poll_vote", "poll_id": "1", "answer": 0}.',
+    )
+    poll_id: PollId
+    answer: int
+
+
+class QuestionMarkMessage(Body):
+    """``{"type": "question_mark"}``: mark a chat message (by its offset) as a question."""
+
+    __invalid__ = (
+        ErrorCode.INVALID_MESSAGE,
+        None,
+        'Marking a question is {"type": "question_mark", "message_offset": "1700-0"}.',
+    )
+    message_offset: str
+
+
+class AnswerQuestion(Body):
+    """The host's answer, pinned with the question on every viewer's screen."""
+
+    answer: Annotated[str, _text(r"[^\x00-\x08\x0b-\x1f]{1,500}", "1-500 characters")]
+
+    def __post_init__(self) -> None:
+        self.answer = _shown_to_others(self.answer, "answer", "1-500 characters")
+
+
+class GoalTier(Body):
+    """One tier: reaching ``threshold`` starts ``reward`` (once)."""
+
+    threshold: Annotated[int, _whole(1, 10**12)]
+    #: ``{"kind": "announcement", "text": ...}``, or another registered kind with its fields.
+    reward: dict[str, Any]
+
+
+class SetGoals(Body):
+    """A show's goals: tiers of one figure, each threshold above the one before."""
+
+    #: ``units``: units sold; ``gmv``: sold units times unit price, in ``currency``.
+    metric: Literal["units", "gmv"]
+    tiers: Annotated[
+        list[GoalTier],
+        Meta(
+            min_length=1,
+            max_length=MAX_TIERS,
+            extra={"message": f"'tiers' must be a list of 1-{MAX_TIERS} tiers."},
+        ),
+    ]
+    #: The GMV's currency (offers in other currencies do not count); only with ``gmv``.
+    currency: Annotated[str, _text(r"[A-Z]{3}", "an ISO 4217 code such as EUR")] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.metric == "gmv") != (self.currency is not None):
+            raise Explained("currency", "Field 'currency' goes with metric 'gmv', and only there.")
