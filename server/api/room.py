@@ -32,7 +32,7 @@ from .decoding import convert_message
 from .described import Auth, Content, answers
 from .errors import answer_for
 from .paths import room_in_path
-from .socket_actions import SOCKET_ACTIONS, SocketCall
+from .socket_actions import CHAT_LISTENERS, SOCKET_ACTIONS, SocketCall
 from .views import offer_view
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,12 @@ class SocketMessages:
             raise Invalid(ErrorCode.BLOCKED_WORD, "This message contains a word the host blocked.")
         name = self.conn.viewer.name if self.conn.viewer else user_id
         offset = await self.app[ROOM_PUBLISHER].chat(self.conn.room_id, user_id, name, text)
-        return {"type": "chat_ack", "offset": offset}
+        ack = {"type": "chat_ack", "offset": offset}
+        for listener in self.app.get(CHAT_LISTENERS, []):
+            ack.update(
+                await listener(SocketCall(self.app, self.conn.room_id, self.conn.viewer), text)
+            )
+        return ack
 
     async def _like(self, message: dict[str, Any]) -> dict[str, Any]:
         self._signed_in()

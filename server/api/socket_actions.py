@@ -60,3 +60,16 @@ def add_socket_action(app: web.Application, message_type: str, action: SocketAct
     if message_type in actions:
         raise ValueError(f"Two features answer the socket message {message_type!r}")
     actions[message_type] = action
+
+
+#: What a feature does with a chat message once it is posted (keyword entry to a giveaway,
+#: a question...): it gets the sender's call and the text as posted, and returns fields to
+#: add to the sender's ``chat_ack`` ({} for none). A listener handles its own errors.
+ChatListener = Callable[[SocketCall, str], Awaitable[dict[str, Any]]]
+
+CHAT_LISTENERS = web.AppKey("chat_listeners", list[ChatListener])
+
+
+def add_chat_listener(app: web.Application, listener: ChatListener) -> None:
+    """Call ``listener`` after every chat message posted in any room."""
+    app.setdefault(CHAT_LISTENERS, []).append(listener)
