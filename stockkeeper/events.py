@@ -23,8 +23,9 @@ from typing import Any
 
 import orjson
 
-#: Version of the refund records built here.
-SCHEMA_VERSION = 1
+#: Version of the refund records built here (2: reason group_failed and group_id, issue 15;
+#: version 1 is the same without them).
+SCHEMA_VERSION = 2
 #: Version of the order records built here (version 1 is documented in docs/fulfilment.md).
 ORDER_SCHEMA_VERSION = 2
 #: What an order is for: a sale (possibly in a group) or a giveaway prize.
@@ -111,6 +112,7 @@ def refund_due(fields: dict[str, str]) -> dict[str, Any]:
         "currency": fields["currency"],
         "payment_ref": fields["payment_ref"],
         "created_at": iso_ms(fields["created_at"]),
+        "group_id": _text(fields, "group_id"),
     }
 
 

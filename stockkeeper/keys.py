@@ -108,3 +108,56 @@ class OfferKeys:
         """Where the hold id made by a buyer's request with this idempotency key is kept."""
         # hold_reserve.lua builds the same key: prefix .. 'idem:' .. user .. ':' .. key
         return f"{self.prefix}idem:{user_id}:{key}"
+
+
+#: Offers that have ever been made group offers: the group sweeper walks them.
+GROUP_OFFERS = f"{PREFIX}:group-offers"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKeys:
+    """The keys of an offer's buying groups (groups.py): under the offer's hash tag, so a
+    seat and its hold change in one script. group_*.lua and lib.lua's ``group_leave``
+    build the same names from the offer's prefix (``ls:{offer:ID}:``)."""
+
+    offer_id: str
+
+    @property
+    def _base(self) -> str:
+        return OfferKeys(self.offer_id).prefix
+
+    @property
+    def forming(self) -> str:
+        """Sorted set of forming groups by window end (the failure sweeper's index)."""
+        return f"{self._base}groups:forming"
+
+    @property
+    def all(self) -> str:
+        """Sorted set of every group of the offer by start time."""
+        return f"{self._base}groups:all"
+
+    @property
+    def viewers(self) -> str:
+        """Hash user -> the forming or formed group they are in (one per offer)."""
+        return f"{self._base}groups:viewers"
+
+    @property
+    def changed(self) -> str:
+        """Set of groups a member left by a lapsed hold (the sweeper announces them)."""
+        return f"{self._base}groups:changed"
+
+    def group(self, group_id: str) -> str:
+        """A group's hash: terms, state and counts."""
+        return f"{self._base}group:{group_id}"
+
+    def members(self, group_id: str) -> str:
+        """Sorted set of a group's members by joining time."""
+        return f"{self.group(group_id)}:members"
+
+    def seats(self, group_id: str) -> str:
+        """Hash member -> hold id, and ``name:<member>`` -> display name."""
+        return f"{self.group(group_id)}:seats"
+
+    def idempotency(self, user_id: str, key: str) -> str:
+        """The hold made by a start or join request with this idempotency key."""
+        return f"{self._base}group-idem:{user_id}:{key}"

@@ -53,6 +53,8 @@ class Offers:
         buckets for a hot offer."""
         if not 1 <= spec.buckets <= min(MAX_BUCKETS, spec.stock):
             raise ValueError(f"buckets must be 1 to {MAX_BUCKETS} and at most the stock")
+        if spec.compare_at_price and spec.compare_at_price < spec.unit_price:
+            raise ValueError("compare_at_price must be at least the unit price")
         offer_id = str(await redis_call(self._redis.incr(keys.OFFER_SEQ)))
         buckets = bucket_ids(offer_id, spec.buckets)
         # Indexed before they exist: the sweeper and the relay walk every bucket and must
@@ -235,4 +237,9 @@ def _offer(raw: dict[str, str]) -> Offer:
         reservations=int(raw.get("reservations", 0)),
         orders=int(raw.get("orders", 0)),
         buckets=int(raw.get("buckets") or 1),
+        compare_at_price=int(raw.get("compare_at_price") or 0),
+        group_price=int(raw.get("group_price") or 0),
+        group_size=int(raw.get("group_size") or 0),
+        group_window_s=int(raw.get("group_window_ms") or 0) // 1000,
+        group_open=raw.get("group_open") == "1",
     )

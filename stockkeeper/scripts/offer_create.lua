@@ -7,6 +7,7 @@
 -- ARGV[12] image URL ('' = none)   ARGV[13] countdown s   ARGV[14] sale window s (launch presets)
 -- ARGV[15] buckets the offer's stock is split over (kept on the offer itself, bucket 0)
 -- ARGV[16] the offer a bucket belongs to ('' for the offer itself)
+-- ARGV[17] compare-at (regular) price, minor units ('' = none); hold_confirm copies it
 -- Returns {'created', created_at} or {'exists'}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
@@ -22,4 +23,5 @@ redis.call('HSET', KEYS[1],
   'image_url', ARGV[12], 'countdown_s', ARGV[13], 'window_s', ARGV[14],
   'reservations', 0, 'orders', 0,
   'buckets', ARGV[15], 'parent_id', ARGV[16], 'sent_pending', 0)
+if ARGV[17] ~= '' then redis.call('HSET', KEYS[1], 'compare_at_price', ARGV[17]) end
 return {'created', now}

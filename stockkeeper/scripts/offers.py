@@ -77,6 +77,7 @@ async def offer_create(
             spec.window_s,
             spec.buckets,
             parent_id,
+            spec.compare_at_price or "",
         ],
     )
     if reply[0] == "exists":
