@@ -18,7 +18,11 @@ from stockkeeper.models import Offer
 from ..appkeys import HOST_ACCOUNTS, KEEPER, SESSIONS, SHOWS, VIEWER_TOKENS
 from ..errors import ErrorCode, Forbidden, Unauthorized
 from ..hosts.sessions import COOKIE_NAME, Session
+from ..shows.store import ShowAccess
+from ..shows.team import Right
 from ..tokens import Viewer
+from .audit import mark
+from .paths import room_in_path
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -88,16 +92,33 @@ async def _authenticate(request: web.Request) -> HostCaller:
     return HostCaller(session.host_id, session)
 
 
-async def require_room_host(request: web.Request, room_id: str) -> HostCaller:
-    """The signed-in host, who must run ``room_id`` (the first host to act on a room does)."""
+async def require_room_host(
+    request: web.Request, room_id: str, right: Right = Right.RUN_OFFERS
+) -> HostCaller:
+    """The signed-in host, who must run ``room_id`` (the first host to act on a room does)
+    or be on its show's team with a role that gives ``right``; the action is audited."""
     caller = await require_host(request)
-    await request.app[SHOWS].claim(room_id, caller.host_id)
+    role = await request.app[SHOWS].require_right(room_id, caller.host_id, right)
+    mark(request, room_id, caller.host_id, role.value)
     return caller
 
 
-async def require_offer_host(request: web.Request, offer_id: str) -> Offer:
-    """The offer, when the signed-in host runs its room."""
+async def require_offer_host(
+    request: web.Request, offer_id: str, right: Right = Right.RUN_OFFERS
+) -> Offer:
+    """The offer, when the signed-in host runs its room or has ``right`` in its show."""
     caller = await require_host(request)
     offer = await request.app[KEEPER].get_offer(offer_id)
-    await request.app[SHOWS].claim(offer.room_id, caller.host_id)
+    role = await request.app[SHOWS].require_right(offer.room_id, caller.host_id, right)
+    mark(request, offer.room_id, caller.host_id, role.value)
     return offer
+
+
+async def require_show_right(request: web.Request, right: Right) -> ShowAccess:
+    """The show of the room in the path and the caller's role in it, when the role gives
+    ``right`` (403 ``not_your_room`` off the team, 403 ``role_forbids``); the action is
+    audited. Every host route of a show goes through this (docs/hosts.md)."""
+    caller = await require_host(request)
+    access = await request.app[SHOWS].require_role(room_in_path(request), caller.host_id, right)
+    mark(request, access.show.room_id, caller.host_id, access.role.value)
+    return access

@@ -7,6 +7,7 @@ from aiohttp import web
 from ..appkeys import LINEUP, ROOM_PUBLISHER
 from ..errors import ErrorCode, Invalid
 from ..room.publisher import OFFSET
+from ..shows.team import Right
 from .auth import require_room_host
 from .bodies import Announcement, Ban, BlockedWords, Empty, Mute, PinOffer, SlowMode
 from .described import Auth, Reader, Shape, answers, takes
@@ -33,7 +34,7 @@ class BlockedWordList(Shape):
 async def announce(request: web.Request, read: Reader[Announcement]) -> web.Response:
     """Post an announcement; ``pinned`` keeps it on every viewer's screen."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.MODERATE_CHAT)
     body = await read()
     publisher = request.app[ROOM_PUBLISHER]
     if body.pinned:
@@ -48,7 +49,7 @@ async def announce(request: web.Request, read: Reader[Announcement]) -> web.Resp
 async def unpin_message(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Take the pinned message off every viewer's screen."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.MODERATE_CHAT)
     await read()
     offset = await request.app[ROOM_PUBLISHER].set_state(
         room_id, "pinned_message", pinned_message=""
@@ -65,7 +66,7 @@ async def unpin_message(request: web.Request, read: Reader[Empty]) -> web.Respon
 async def pin_offer(request: web.Request, read: Reader[PinOffer]) -> web.Response:
     """Show one of the room's offers at the top of every viewer's screen."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.RUN_OFFERS)
     body = await read()
     offset = await request.app[LINEUP].pin(room_id, body.offer_id)
     return json_response({"offset": offset})
@@ -76,7 +77,7 @@ async def pin_offer(request: web.Request, read: Reader[PinOffer]) -> web.Respons
 async def delete_message(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Remove a chat message from every viewer's screen (by its offset)."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.MODERATE_CHAT)
     await read()
     message_offset = request.match_info["offset"]
     if not OFFSET.match(message_offset):
@@ -92,7 +93,7 @@ async def delete_message(request: web.Request, read: Reader[Empty]) -> web.Respo
 async def mute(request: web.Request, read: Reader[Mute]) -> web.Response:
     """Stop (or let again) a viewer posting in the room's chat."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.MODERATE_CHAT)
     body = await read()
     offset = await request.app[ROOM_PUBLISHER].mute(room_id, body.user_id, body.muted)
     return json_response({"offset": offset})
@@ -103,7 +104,7 @@ async def mute(request: web.Request, read: Reader[Mute]) -> web.Response:
 async def ban(request: web.Request, read: Reader[Ban]) -> web.Response:
     """Remove a viewer from the room's chat and close their connections."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.MODERATE_CHAT)
     body = await read()
     offset = await request.app[ROOM_PUBLISHER].ban(room_id, body.user_id)
     return json_response({"offset": offset})
@@ -114,7 +115,7 @@ async def ban(request: web.Request, read: Reader[Ban]) -> web.Response:
 async def slow_mode(request: web.Request, read: Reader[SlowMode]) -> web.Response:
     """Each viewer may post once per ``seconds`` (0 turns slow mode off)."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.MODERATE_CHAT)
     body = await read()
     offset = await request.app[ROOM_PUBLISHER].set_state(
         room_id, "slow_mode", slow_mode_s=body.seconds
@@ -127,7 +128,7 @@ async def slow_mode(request: web.Request, read: Reader[SlowMode]) -> web.Respons
 async def blocked_words(request: web.Request, read: Reader[BlockedWords]) -> web.Response:
     """Replace the room's blocked words (case-insensitive, matched anywhere in a message)."""
     room_id = room_in_path(request)
-    await require_room_host(request, room_id)
+    await require_room_host(request, room_id, Right.MODERATE_CHAT)
     body = await read()
     cleaned = sorted({word.strip().casefold() for word in body.words})
     await request.app[ROOM_PUBLISHER].set_blocked_words(room_id, cleaned)

@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.models import Offer
 
+from ..audience.numbers import timeline_csv
+from ..audience.rates import show_rates
 from ..room.hub import live_viewers
 from ..room.keys import RoomKeys
 from .store import Show
@@ -67,6 +69,7 @@ async def show_figures(redis: Redis, keeper: StockKeeper, show: Show) -> dict[st
     minute, into = divmod(now, 60_000)
     # A sliding minute: this minute so far plus the part of the last one still inside it.
     chat_per_minute = chat.get(minute, 0) + chat.get(minute - 1, 0) * (1 - into / 60_000)
+    rates = await show_rates(redis, show.room_id, buyers)
     gmv: dict[str, int] = defaultdict(int)
     for offer in offers:
         gmv[offer.currency] += offer.sold * offer.unit_price
@@ -89,8 +92,8 @@ async def show_figures(redis: Redis, keeper: StockKeeper, show: Show) -> dict[st
         "units_sold": sum(offer.sold for offer in offers),
         "holds_pending": sum(offer.held for offer in offers),
         "gmv": dict(gmv),
-        "buyers": len(buyers),
-        "conversion": round(len(buyers) / peak_viewers, 4) if peak_viewers else 0.0,
+        # Over distinct viewers, not peak viewers (a show of short visits passed 100%).
+        **rates.as_dict(),
         "offers": [offer_figures(offer) for offer in offers],
     }
 
@@ -130,12 +133,19 @@ def report_csv(report: dict[str, Any]) -> str:
         "reservations",
         "orders",
         "units_sold",
+        "distinct_viewers",
+        "chatters",
         "buyers",
+        "interaction_rate",
         "conversion",
     ):
-        writer.writerow([name, _cell(report[name])])
+        writer.writerow([name, _cell(report.get(name, ""))])
     for currency, amount in sorted(report["gmv"].items()):
         writer.writerow([f"gmv_{currency}", amount])
+    timeline = report.get("sections", {}).get("audience", {}).get("timeline")
+    if timeline:
+        writer.writerow([])
+        out.write(timeline_csv(timeline))
     return out.getvalue()
 
 
