@@ -21,7 +21,7 @@ from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
 from .api import api_docs, demo, health, host_auth, offers, pages, purchase, room, room_host, shows
-from .api.errors import error_middleware
+from .api.middleware import answering_middleware
 from .appkeys import (
     GOAL_REWARDS,
     HOST_ACCOUNTS,
@@ -45,7 +45,7 @@ from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
 from .lineup import Lineup
-from .metrics import Metrics, metrics_middleware, watch_outbox
+from .metrics import Metrics, watch_outbox
 from .redis_client import connect, discover
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
@@ -62,8 +62,8 @@ def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        # Metrics outermost: they see the final status of every answer, errors included.
-        middlewares=[metrics_middleware(metrics), error_middleware],
+        # One middleware answers errors and counts every answer (server/api/middleware.py).
+        middlewares=[answering_middleware(metrics)],
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics

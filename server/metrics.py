@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from bisect import bisect_left
+from collections.abc import Iterator
+from itertools import accumulate
 
 from aiohttp import web
 from prometheus_client import (
@@ -20,6 +21,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -35,25 +38,64 @@ OUTBOX_POLL_S = 5.0
 CLIENT_CLOSED_REQUEST = 499
 
 
+class HttpFigures(Collector):
+    """Requests by method, route and status, and their latencies by route, as plain counts
+    that Prometheus reads when it scrapes (``livesale_http_requests_total`` and the
+    histogram ``livesale_http_request_seconds``)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str, int], int] = {}
+        #: Per route: answers per latency bucket (the last for slower than every bound),
+        #: then their total seconds.
+        self.latencies: dict[str, tuple[list[int], list[float]]] = {}
+
+    def count(self, method: str, route: str, status: int, seconds: float | None) -> None:
+        """Count one HTTP answer, and time it unless ``seconds`` is None (a stream)."""
+        # Bounded: aiohttp's parser refuses methods it does not know, and routes are
+        # templates ("unmatched" for any other path).
+        key = (method, route, status)
+        answers = self.answers
+        answers[key] = answers.get(key, 0) + 1
+        if seconds is not None:
+            times = self.latencies.get(route)
+            if times is None:
+                times = self.latencies[route] = ([0] * (len(LATENCY_BUCKETS) + 1), [0.0])
+            times[0][bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            times[1][0] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        """The figures as Prometheus metric families (called at each scrape)."""
+        requests = CounterMetricFamily(
+            "livesale_http_requests",
+            "HTTP requests by route and status.",
+            labels=["method", "route", "status"],
+        )
+        for (method, route, status), count in sorted(self.answers.items()):
+            requests.add_metric([method, route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "livesale_http_request_seconds",
+            "Time to answer an HTTP request, by route.",
+            labels=["route"],
+        )
+        for route, (counts, total) in sorted(self.latencies.items()):
+            cumulative = list(accumulate(counts))
+            bounds = [*(str(b) for b in LATENCY_BUCKETS), "+Inf"]
+            latency.add_metric([route], list(zip(bounds, cumulative, strict=True)), total[0])
+        yield latency
+
+
 class Metrics:
     """The service's Prometheus metrics, on a registry of its own."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter(
-            "livesale_http_requests",
-            "HTTP requests by route and status.",
-            ["method", "route", "status"],
-            registry=r,
-        )
-        self.latency = Histogram(
-            "livesale_http_request_seconds",
-            "Time to answer an HTTP request, by route.",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
+        # Requests are counted in plain ints and read out when Prometheus scrapes: the
+        # prometheus_client counter and histogram take a lock on every observation, which
+        # was most of the middleware's cost on a hello world.
+        self.http = HttpFigures()
+        r.register(self.http)
         self.reservations = Counter(
             "livesale_reservations",
             "Reservation answers by outcome (HTTP and socket).",
@@ -61,10 +103,6 @@ class Metrics:
             registry=r,
         )
         self._reservation_counters: dict[tuple[str, str], Counter] = {}
-        # Children by their labels, found once: prometheus_client's labels() takes a lock
-        # and builds its key on every call, a few microseconds a request.
-        self._request_counters: dict[tuple[str, str, int], Counter] = {}
-        self._latencies: dict[str, Histogram] = {}
         self.connections = Gauge(
             "livesale_room_connections", "Viewer connections open on this process.", registry=r
         )
@@ -102,21 +140,6 @@ class Metrics:
         self.kafka_send.observe(seconds)
         self.kafka_sent.inc(count)
 
-    def request(self, method: str, route: str, status: int, seconds: float | None) -> None:
-        """Count one HTTP answer, and time it unless ``seconds`` is None (a stream)."""
-        counter = self._request_counters.get((method, route, status))
-        if counter is None:
-            # Bounded: aiohttp's parser refuses methods it does not know, and routes are
-            # templates ("unmatched" for any other path).
-            counter = self.requests.labels(method, route, str(status))
-            self._request_counters[(method, route, status)] = counter
-        counter.inc()
-        if seconds is not None:
-            latency = self._latencies.get(route)
-            if latency is None:
-                latency = self._latencies[route] = self.latency.labels(route)
-            latency.observe(seconds)
-
     def reservation(self, outcome: str, transport: str) -> None:
         """Count one press by outcome and by how it came (http or socket)."""
         # Once per press: keep each outcome's counter rather than look it up by its labels.
@@ -133,43 +156,6 @@ def route_of(request: web.Request) -> str:
     info = request.match_info
     resource = info.route.resource if info.http_exception is None else None
     return resource.canonical if resource is not None else "unmatched"
-
-
-def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """A middleware timing every request and counting it by route, method and status."""
-
-    @web.middleware
-    async def measure(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        started = time.perf_counter()
-        status = 500
-        streamed = False
-        try:
-            response = await handler(request)
-            status = response.status
-            # A room socket or event stream answers when the viewer leaves, minutes later:
-            # counted, but kept out of the request latencies.
-            streamed = isinstance(response, web.WebSocketResponse) or (
-                response.content_type == "text/event-stream"
-            )
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            # With handler_cancellation on, a client that hangs up cancels its handler.
-            status = CLIENT_CLOSED_REQUEST
-            raise
-        finally:
-            metrics.request(
-                request.method,
-                route_of(request),
-                status,
-                None if streamed else time.perf_counter() - started,
-            )
-
-    return measure
 
 
 async def watch_outbox(metrics: Metrics, redis: Redis) -> None:

@@ -137,36 +137,43 @@ def _http_answer(exc: web.HTTPException) -> ErrorAnswer:
     return ErrorAnswer(exc.status, str(code), message)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error of a request, whatever raised it, answered as JSON with a stable code;
-    every answer, error or not, marked ``X-Content-Type-Options: nosniff``."""
-    try:
-        response = await handler(request)
-    except (LivesaleError, StockKeeperError) as exc:
-        response = answer_for(exc).response()
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The answer to a request whose handler raised ``exc`` (an HTTP error of 400 or more,
+    or any other exception): JSON with a stable code, the cause logged when it is ours."""
+    if isinstance(exc, LivesaleError | StockKeeperError):
+        return answer_for(exc).response()
+    if isinstance(exc, web.HTTPException):
         response = _http_answer(exc).response()
         if "Allow" in exc.headers:  # a 405 names the methods the address takes (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
-    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
+        return response
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError | BusyLoadingError):
         # Redis out of reach outside the stock keeper (sign-in, sessions, shows): the same
         # 503 as a purchase would get, not a 500 with a traceback.
         log.warning("Redis unreachable in %s %s: %s", request.method, request.path, exc)
-        response = answer_for(StockUnavailable(str(exc))).response()
-    except ConnectionResetError:
+        return answer_for(StockUnavailable(str(exc))).response()
+    if isinstance(exc, ConnectionResetError):
         # The client hung up before its answer (often mid-body): nothing failed here and
         # nobody is left to answer, so no error is logged and no 500 is counted.
         log.debug("The client left during %s %s", request.method, request.path)
         return web.Response(status=CLIENT_CLOSED_REQUEST)
-    except Exception:
-        log.exception("Unexpected error in %s %s", request.method, request.path)
-        answer = ErrorAnswer(500, str(ErrorCode.INTERNAL_ERROR), INTERNAL_ERROR_MESSAGE)
-        response = answer.response()
-    # Here rather than in a response hook: one dict insert on the buy path. Sockets and
-    # event streams have sent their headers already (the stream's include it).
+    log.error("Unexpected error in %s %s", request.method, request.path, exc_info=exc)
+    return ErrorAnswer(500, str(ErrorCode.INTERNAL_ERROR), INTERNAL_ERROR_MESSAGE).response()
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error of a request answered as JSON with a stable code, and every answer marked
+    ``X-Content-Type-Options: nosniff`` (for apps without the service's own middleware, e.g.
+    the metrics listener; the service answers with ``server/api/middleware.py``)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(request, exc)
+    except Exception as exc:
+        response = error_response(request, exc)
     if not response.prepared:
         response.headers[NO_SNIFFING[0]] = NO_SNIFFING[1]
     return response
