@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import statistics
 import sys
 import time
@@ -149,10 +150,13 @@ def _get(path: str) -> RequestMaker:
 
 
 def _press(path: str, tokens: list[str]) -> RequestMaker:
-    """The storm's request: a fresh press by a signed-in viewer (as wrk_reserve.lua sends)."""
+    """The storm's request: a fresh press by a signed-in viewer (as wrk_reserve.lua sends).
+    Keys are new for every call: a round must not replay an earlier round's presses."""
+    run = secrets.token_hex(4)
 
     def make(connection: int, n: int) -> bytes:
-        body = f'{{"quantity":1,"idempotency_key":"cost-{connection}-{n:09d}"}}'.encode()
+        key = f"cost-{run}-{connection}-{n:09d}"
+        body = f'{{"quantity":1,"idempotency_key":"{key}"}}'.encode()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
             f"Authorization: Bearer {tokens[(connection * 7919 + n) % len(tokens)]}\r\n"
