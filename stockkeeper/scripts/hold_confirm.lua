@@ -6,6 +6,10 @@
 -- ARGV[5] hold id   ARGV[6] '1' when the offer is split in buckets and the caller can move
 --         units into this one: a late payment short of stock then answers 'short' instead
 --         of owing the money back, and is sent again once units have been moved
+-- ARGV[7..12] a coupon locked for this hold (server/coupons, docs/coupons.md), or absent:
+--         lock token ('' = no coupon), coupon id, 'amount' | 'percent', value, minimum
+--         spend, the one offer it is for ('' = any offer of the show)
+-- ARGV[13..] pairs of (lock token, balance) of store credit locked for this hold
 -- Returns one of:
 --   {'confirmed', order_id, quantity, amount, confirmed_at, replayed (0|1), late (0|1),
 --    room_id}
@@ -14,16 +18,47 @@
 --   {'already_confirmed', order_id}   paid before with another payment reference: this
 --                                     second payment is owed back (refund_due entry)
 --   {'short', quantity}   (only with ARGV[6] = '1') no order and no refund was written
+--   {'lock_lost', token}   a coupon or credit lock was given up (fenced) before this payment
+--                          reached the hold: nothing was written; lock again and retry
+--   {'benefit_refused', reason ('wrong_offer' | 'min_spend'), minimum spend}: nothing written
 --   {'unknown_hold'}
+-- A 'confirmed' answer ends with discount, credit, coupon_id ('' = none): the order's
+-- amount is quantity x unit_price - discount - credit.
 local user, payment_ref, hold_id = ARGV[1], ARGV[2], ARGV[5]
 local h = redis.call('HMGET', KEYS[4], 'user_id', 'quantity', 'status', 'deadline',
-  'order_id', 'payment_ref', 'reserved_at', 'confirmed_at')
+  'order_id', 'payment_ref', 'reserved_at', 'confirmed_at', 'paid', 'discount', 'credit',
+  'coupon_id')
 -- Somebody else's hold answers exactly like a missing one: hold ids leak nothing.
 if not h[1] or h[1] ~= user then return {'unknown_hold'} end
 local quantity, status = tonumber(h[2]), h[3]
 local o = redis.call('HMGET', KEYS[1], 'sku', 'room_id', 'unit_price', 'currency',
   'per_user_limit', 'available', 'compare_at_price')
-local amount = tonumber(o[3]) * quantity
+local subtotal = tonumber(o[3]) * quantity
+
+-- What a coupon and store credit take off, booked with the order below. `uses` lists each
+-- lock token with the amount it gave, kept on the hold for hold_benefit_fate.lua.
+local discount, credit, coupon_id, uses, refused = 0, 0, '', {}, nil
+if (ARGV[7] or '') ~= '' then
+  coupon_id = ARGV[8]
+  if ARGV[12] ~= '' and ARGV[12] ~= ARGV[4] then
+    refused = {'benefit_refused', 'wrong_offer', 0}
+  elseif subtotal < tonumber(ARGV[11]) then
+    refused = {'benefit_refused', 'min_spend', tonumber(ARGV[11])}
+  elseif ARGV[9] == 'percent' then
+    discount = math.floor(subtotal * tonumber(ARGV[10]) / 100)
+  else
+    discount = math.min(tonumber(ARGV[10]), subtotal)
+  end
+  uses[#uses + 1] = ARGV[7]
+  uses[#uses + 1] = discount
+end
+for i = 13, #ARGV - 1, 2 do
+  local use = math.min(tonumber(ARGV[i + 1]), subtotal - discount - credit)
+  credit = credit + use
+  uses[#uses + 1] = ARGV[i]
+  uses[#uses + 1] = use
+end
+local amount = subtotal - discount - credit
 
 -- The refund event is written once per payment reference, however often it is retried.
 local function refund_due(reason, order_id)
@@ -37,10 +72,19 @@ end
 
 if status == 'confirmed' then
   if h[6] == payment_ref then
-    return {'confirmed', h[5], quantity, amount, tonumber(h[8]), 1, 0, o[2]}
+    return {'confirmed', h[5], quantity, tonumber(h[9] or subtotal), tonumber(h[8]), 1, 0, o[2],
+      tonumber(h[10] or '0'), tonumber(h[11] or '0'), h[12] or ''}
   end
   refund_due('duplicate_payment', h[5])
   return {'already_confirmed', h[5]}
+end
+
+if refused then return refused end
+-- A lock given up (fenced) since it was taken may already be another hold's: never book it.
+for i = 1, #uses, 2 do
+  if redis.call('HEXISTS', KEYS[4], 'fence:' .. uses[i]) == 1 then
+    return {'lock_lost', uses[i]}
+  end
 end
 
 local now = now_ms()
@@ -84,10 +128,15 @@ redis.call('SADD', KEYS[6], user)
 
 local order_id = ARGV[3]
 redis.call('HSET', KEYS[4], 'status', 'confirmed', 'order_id', order_id,
-  'payment_ref', payment_ref, 'confirmed_at', now)
+  'payment_ref', payment_ref, 'confirmed_at', now, 'paid', amount, 'discount', discount,
+  'credit', credit, 'coupon_id', coupon_id)
+for i = 1, #uses, 2 do
+  redis.call('HSET', KEYS[4], 'benefit:' .. uses[i], uses[i + 1])
+end
 redis.call('XADD', KEYS[5], '*', 'type', 'order_confirmed', 'kind', 'purchase',
   'order_id', order_id, 'hold_id', hold_id, 'offer_id', ARGV[4], 'room_id', o[2], 'sku', o[1],
   'user_id', user, 'quantity', quantity, 'unit_price', o[3],
-  'compare_at_price', o[7] or '', 'amount', amount, 'currency', o[4],
+  'compare_at_price', o[7] or '', 'discount', discount, 'coupon_id', coupon_id,
+  'credit', credit, 'amount', amount, 'currency', o[4],
   'reserved_at', h[7], 'confirmed_at', now, 'payment_ref', payment_ref)
-return {'confirmed', order_id, quantity, amount, now, 0, late, o[2]}
+return {'confirmed', order_id, quantity, amount, now, 0, late, o[2], discount, credit, coupon_id}

@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from ..benefits import Benefits
 from ..errors import StockKeeperError
 from ..keys import OfferKeys, parent_of
 from ..models import ExpireResult, HoldStatus, ReserveOutcome, ReserveResult
@@ -23,9 +24,18 @@ class ConfirmReply:
     it already, ``late`` when the hold had lapsed and its units were taken again);
     ``hold_expired`` and ``already_confirmed``: the payment is owed back (a refund_due
     entry is in the outbox); ``short``: a late payment found too few units in a bucket
-    that may be refilled, and nothing was written."""
+    that may be refilled, and nothing was written; ``lock_lost`` and ``benefit_refused``:
+    a coupon or credit could not be booked (``token`` / ``reason``), nothing was written."""
 
-    outcome: Literal["confirmed", "hold_expired", "already_confirmed", "short", "unknown_hold"]
+    outcome: Literal[
+        "confirmed",
+        "hold_expired",
+        "already_confirmed",
+        "short",
+        "unknown_hold",
+        "lock_lost",
+        "benefit_refused",
+    ]
     order_id: str | None = None
     quantity: int = 0
     amount: int = 0
@@ -33,6 +43,13 @@ class ConfirmReply:
     replayed: bool = False
     late: bool = False
     room_id: str = ""
+    discount: int = 0
+    credit: int = 0
+    coupon_id: str = ""
+    #: ``lock_lost``: the token; ``benefit_refused``: "wrong_offer" or "min_spend".
+    token: str = ""
+    reason: str = ""
+    min_spend: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,15 +158,26 @@ async def hold_confirm(
     payment_ref: str,
     *,
     may_refill: bool,
+    benefits: Benefits | None = None,
 ) -> ConfirmReply:
     """Turn a paid hold into an order (order id ``o<hold id>``) with its outbox entry.
     With ``may_refill`` a late payment short of units answers ``short`` rather than
-    owing the money back."""
+    owing the money back; ``benefits`` (a locked coupon, credit) are booked with it."""
     k = OfferKeys(bucket)
+    args: list[str | int] = [
+        user_id,
+        payment_ref,
+        f"o{hold_id}",
+        parent_of(bucket),
+        hold_id,
+        int(may_refill),
+    ]
+    if benefits is not None:
+        args += benefits.script_args()
     reply = await scripts.run(
         scripts.hold_confirm,
         [k.offer, k.users, k.deadlines, k.hold(hold_id), k.outbox, k.buyers],
-        [user_id, payment_ref, f"o{hold_id}", parent_of(bucket), hold_id, int(may_refill)],
+        args,
     )
     match reply[0]:
         case "confirmed":
@@ -162,6 +190,9 @@ async def hold_confirm(
                 replayed=reply[5] == 1,
                 late=reply[6] == 1,
                 room_id=reply[7],
+                discount=int(reply[8]) if len(reply) > 8 else 0,
+                credit=int(reply[9]) if len(reply) > 9 else 0,
+                coupon_id=reply[10] if len(reply) > 10 else "",
             )
         case "hold_expired":
             return ConfirmReply("hold_expired", quantity=int(reply[1]), room_id=reply[2])
@@ -171,6 +202,10 @@ async def hold_confirm(
             return ConfirmReply("short", quantity=int(reply[1]))
         case "unknown_hold":
             return ConfirmReply("unknown_hold")
+        case "lock_lost":
+            return ConfirmReply("lock_lost", token=reply[1])
+        case "benefit_refused":
+            return ConfirmReply("benefit_refused", reason=reply[1], min_spend=int(reply[2]))
     raise _unexpected("hold_confirm", reply)
 
 
