@@ -3,7 +3,8 @@
 - ``chromium`` for the browser tests (Playwright drives it; Playwright's own browser
   download is not reachable from these machines);
 - ``haproxy`` to check the load balancer's configuration offline;
-- ``wrk``, the HTTP load generator of the benchmark commands (their smoke tests run it).
+- ``wrk``, the HTTP load generator of the benchmark commands (their smoke tests run it);
+- ``ffmpeg`` for the live test stream (``livesale stream``, tests/test_video.py).
 
 ``python -m deploy.tools`` installs whichever is missing, in one apt-get run.
 """
@@ -16,7 +17,7 @@ import sys
 from .processes import apt_install
 
 CHROMIUM = "/usr/bin/chromium"
-PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy", "wrk": "wrk"}
+PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy", "wrk": "wrk", "ffmpeg": "ffmpeg"}
 
 
 def ensure(*packages: str) -> None:

@@ -8,7 +8,8 @@ endpoints both call it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import time
+from typing import Any, Literal
 
 from stockkeeper.errors import StockKeeperError
 from stockkeeper.keeper import StockKeeper
@@ -23,9 +24,24 @@ from .shows.store import Show
 DEFAULT_WINDOW_S = 600
 
 
+#: An offer's state as the API, room events and the console show it: ``scheduled`` is an
+#: offer launched whose countdown still runs (the stock keeper stores it as ``open`` with
+#: ``opens_at`` ahead, and takes no reservation before then).
+ShownOfferState = Literal["draft", "scheduled", "open", "paused", "closed"]
+
+
+def shown_state(offer: Offer, now_ms: int | None = None) -> ShownOfferState:
+    """The offer's state as shown: ``scheduled`` during its countdown."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    if offer.state == "open" and now < offer.opens_at:
+        return "scheduled"
+    return offer.state
+
+
 def offer_view(offer: Offer) -> dict[str, Any]:
     """What anyone may see of an offer: in room events and API answers alike."""
     view = dataclasses.asdict(offer)
+    view["state"] = shown_state(offer)
     view["opens_at_ms"] = view.pop("opens_at")
     view["closes_at_ms"] = view.pop("closes_at")
     view["created_at_ms"] = view.pop("created_at")

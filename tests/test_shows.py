@@ -84,7 +84,16 @@ async def test_a_show_is_created_with_its_line_up(client: Client) -> None:
     shows = (await (await client.get("/api/shows", headers=HOST)).json())["shows"]
     assert [s["room_id"] for s in shows] == ["show-a"]
     public = await (await client.get("/api/rooms/show-a")).json()
-    assert public == {"room_id": "show-a", "title": "Spring sale", "status": "draft"}
+    assert public == {
+        "room_id": "show-a",
+        "title": "Spring sale",
+        "status": "draft",
+        "starts_at_ms": 0,
+        "cover_url": "",
+        "description": "",
+        "stream_url": "",
+        "replay_url": "",
+    }
 
 
 async def test_a_bad_product_names_the_product_and_creates_nothing(client: Client) -> None:
@@ -125,7 +134,7 @@ async def test_launching_needs_a_live_show_then_counts_down_and_pins(client: Cli
     await events_until(ws, of_type("snapshot"))
     resp = await client.post(launch, headers=HOST)
     offer = await resp.json()
-    assert offer["state"] == "open"
+    assert offer["state"] == "scheduled"  # launched, counting down
     assert offer["opens_at_ms"] - offer["created_at_ms"] >= 29_000
     assert offer["closes_at_ms"] - offer["opens_at_ms"] == 600_000
     announced = (await events_until(ws, of_type("offer_announced")))[-1]

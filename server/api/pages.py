@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ..appkeys import SETTINGS
 from ..errors import ErrorCode
 from .described import Auth, Content, answers
 from .paths import room_in_path
@@ -28,30 +29,42 @@ PAGE_HEADERS = {
 }
 
 
+def content_security_policy(media_origins: tuple[str, ...]) -> str:
+    """The pages' policy, with video from this server and the operator's media origins
+    (LIVESALE_MEDIA_ORIGINS) only: hls.js fetches playlists and segments (connect-src) and
+    plays them through a blob: MediaSource URL (media-src)."""
+    media = " ".join(("'self'", *media_origins))
+    return CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", f"connect-src {media}; media-src {media} blob:"
+    )
+
+
 _HTML = {200: Content("text/html")}
 
 
-def _page(name: str) -> web.FileResponse:
-    return web.FileResponse(WEB / name, headers=PAGE_HEADERS)
+def _page(request: web.Request, name: str) -> web.FileResponse:
+    origins = request.app[SETTINGS].schedule.media_origins
+    headers = {**PAGE_HEADERS, "Content-Security-Policy": content_security_policy(origins)}
+    return web.FileResponse(WEB / name, headers=headers)
 
 
 @answers(Auth.ANYONE, _HTML, uses_redis=False)
 async def home(request: web.Request) -> web.FileResponse:
     """The front page."""
-    return _page("index.html")
+    return _page(request, "index.html")
 
 
 @answers(Auth.ANYONE, _HTML, uses_redis=False)
 async def console(request: web.Request) -> web.FileResponse:
     """The host console."""
-    return _page("console.html")
+    return _page(request, "console.html")
 
 
 @answers(Auth.ANYONE, _HTML, {404: (ErrorCode.UNKNOWN_ROOM,)}, uses_redis=False)
 async def watch(request: web.Request) -> web.FileResponse:
     """A room's viewer page."""
     room_in_path(request)
-    return _page("watch.html")
+    return _page(request, "watch.html")
 
 
 @answers(Auth.ANYONE, {200: Content("*/*")}, {404: (ErrorCode.NOT_FOUND,)}, uses_redis=False)

@@ -15,6 +15,7 @@ from stockkeeper.models import Offer
 
 from ..audience.numbers import timeline_csv
 from ..audience.rates import show_rates
+from ..lineup import shown_state
 from ..room.hub import live_viewers
 from ..room.keys import RoomKeys
 from .store import Show
@@ -31,7 +32,7 @@ def offer_figures(offer: Offer) -> dict[str, Any]:
         "sku": offer.sku,
         "title": offer.title,
         "image_url": offer.image_url,
-        "state": offer.state,
+        "state": shown_state(offer),
         "unit_price": offer.unit_price,
         "currency": offer.currency,
         "per_user_limit": offer.per_user_limit,

@@ -19,5 +19,9 @@ if window >= 0 then closes_at = opens_at + window end
 if closes_at <= opens_at or closes_at <= now then
   return {'invalid_window', opens_at, closes_at}
 end
-redis.call('HSET', KEYS[1], 'state', 'open', 'opens_at', opens_at, 'closes_at', closes_at)
+-- The offer then says the countdown and window it was launched with (a launch may differ
+-- from the presets it was created with: 300 s asked is 300 s shown, not the preset).
+redis.call('HSET', KEYS[1], 'state', 'open', 'opens_at', opens_at, 'closes_at', closes_at,
+  'countdown_s', math.floor((opens_at - now) / 1000 + 0.5),
+  'window_s', math.floor((closes_at - opens_at) / 1000 + 0.5))
 return {'open', opens_at, closes_at}

@@ -62,6 +62,7 @@ $("login-form").addEventListener("submit", async (submit) => {
       password: $("login-password").value,
     });
     $("login-password").value = "";
+    $("notice").hidden = true; // the last failed attempt's error is over
     signedIn(me);
   } catch (error) {
     notify(error.message);
@@ -242,17 +243,19 @@ function offerRow(offer, showStatus) {
   const id = offer.offer_id;
   const live = showStatus === "live";
   const button = (label, onclick, kind = "secondary") => el("button", { type: "button", class: kind, onclick }, label);
-  const quantity = el("input", { type: "number", min: 1, value: 10, class: "qty", "aria-label": "units" });
+  const quantity = el("input", { type: "number", min: 1, value: 10, class: "qty" });
   const actions = [];
   if (offer.state === "draft" && live) actions.push(button("Launch", () => launch(id), "primary"));
-  if (offer.state === "open") actions.push(button("Pause", () => offerAction(id, "pause", "Paused.")));
+  // "scheduled": launched, its countdown still running.
+  const launched = offer.state === "open" || offer.state === "scheduled";
+  if (launched) actions.push(button("Pause", () => offerAction(id, "pause", "Paused.")));
   if (offer.state === "paused") actions.push(button("Resume", () => offerAction(id, "resume", "Back on sale.")));
-  if (offer.state === "open" || offer.state === "paused") {
+  if (launched || offer.state === "paused") {
     actions.push(button("Close", () => offerAction(id, "close", "Sale closed.")));
   }
   if (showStatus !== "ended") {
     actions.push(button("Pin", () => pinOffer(id)));
-    actions.push(el("span", { class: "restock" }, quantity,
+    actions.push(el("span", { class: "restock" }, el("label", { class: "restock-label" }, "Units ", quantity),
       button("Restock", () => offerAction(id, "restock", "Restocked.", { quantity: +quantity.value })),
       button("Pull", () => offerAction(id, "pull", "Stock pulled.", { quantity: +quantity.value }))));
   }

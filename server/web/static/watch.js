@@ -39,7 +39,10 @@ viewer.askToJoin = () => {
 };
 
 function showStatus(status) {
-  const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", banned: "removed" };
+  const ended = document.body.dataset.show === "ended";
+  if (ended && status !== "banned") return; // the page says "ended", not the socket's state
+  const upcoming = document.body.dataset.show === "draft";
+  const labels = { connecting: "connecting…", live: upcoming ? "upcoming" : "live", reconnecting: "reconnecting…", banned: "removed" };
   $("status").textContent = labels[status] || status;
   $("status").dataset.state = status;
   if (status === "live") {
@@ -122,9 +125,12 @@ function handle(event) {
       $("likes").textContent = event.likes;
       break;
     case "show_live":
+      document.body.dataset.show = "live";
+      if ($("status").dataset.state === "live") $("status").textContent = "live";
       announce("The show is live!");
       break;
     case "show_ended":
+      showState("ended");
       announce("The show has ended. Thank you for watching!");
       break;
     case "reserve_result":
@@ -395,13 +401,38 @@ $("join").addEventListener("submit", async (submit) => {
   }
 });
 
+/** The show's state on the page: "draft" (upcoming), "live", "ended" or "none" (no show in
+ * this room). The LIVE badge and the join form are only for a show that has not ended. */
+function showState(status) {
+  document.body.dataset.show = status;
+  if (status === "ended" || status === "none") {
+    $("join").hidden = true;
+    $("chat-form").hidden = true;
+    const label = status === "ended" ? "ended" : "no such show";
+    $("status").textContent = label;
+    $("status").dataset.state = status;
+  }
+}
+
 async function start() {
+  let room = null;
   try {
-    const room = await api.get(`/api/rooms/${encodeURIComponent(roomId)}`);
-    $("title").textContent = room.title;
-    document.title = `${room.title} · livesale`;
+    room = await api.get(`/api/rooms/${encodeURIComponent(roomId)}`);
+    $("title").textContent = room.status ? room.title : "No such show";
+    document.title = `${$("title").textContent} · livesale`;
   } catch {
     $("title").textContent = roomId;
+  }
+  const status = room ? room.status || "none" : "draft";
+  showState(status);
+  if (status === "none") {
+    announce(`There is no show called “${roomId}”.`);
+    return;
+  }
+  if (status === "ended") {
+    // Chat and buying are over; the video module plays the replay, if there is one.
+    announce("This show has ended.");
+    return;
   }
   if (state.me) {
     showChat();
