@@ -263,12 +263,22 @@ class Groups:
         ids = await redis_call(self._redis.zrange(GroupKeys(offer_id).all, 0, -1))
         return await self.read(offer_id, cast(list[str], ids))
 
-    async def open_groups(self, offer_id: str) -> list[Group]:
-        """Forming open groups of an offer with a member, the one closest to full first."""
-        ids = await redis_call(self._redis.zrange(GroupKeys(offer_id).forming, 0, -1))
-        groups = await self.read(offer_id, cast(list[str], ids))
-        listed = [g for g in groups if g.open and g.members and g.seats_left > 0]
-        return sorted(listed, key=lambda g: (g.seats_left, g.ends_at))
+    async def open_groups(self, offer_id: str, limit: int = 20) -> list[Group]:
+        """Up to ``limit`` forming open groups of an offer with a member and a free seat,
+        the one closest to full first (then the one ending soonest)."""
+        g = GroupKeys(offer_id)
+        ids = cast(list[str], await redis_call(self._redis.zrange(g.forming, 0, -1)))
+        pipe = self._redis.pipeline(transaction=False)
+        for group_id in ids:
+            pipe.hmget(g.group(group_id), "members", "size", "open", "ends_at")
+        rows = await redis_call(pipe.execute())
+        ranked = sorted(
+            (int(size) - int(members), int(ends_at), group_id)
+            for group_id, (members, size, is_open, ends_at) in zip(ids, rows, strict=True)
+            if members is not None and is_open == "1" and 0 < int(members) < int(size)
+        )
+        groups = await self.read(offer_id, [group_id for *_, group_id in ranked[:limit]])
+        return [group for group in groups if group.state == "forming" and group.seats_left > 0]
 
     async def read(self, offer_id: str, group_ids: list[str]) -> list[Group]:
         """These groups of an offer (missing ones left out), with their members."""

@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 from .buckets import Buckets
 from .errors import HoldAlreadyConfirmed, StockKeeperError, UnknownHold, redis_call
 from .fastpath import SoldOutFlags
-from .ids import OFFER_ID, offer_of_hold
+from .groups import Groups
+from .ids import OFFER_ID, is_group_hold, offer_of_hold
 from .keys import OfferKeys, parent_of
 from .listener import NoListener, StockListener
 from .models import (
@@ -60,11 +61,13 @@ class StockKeeper:
         self.sold_out = SoldOutFlags(settings.sold_out_flag_max_age_s)
         self.buckets = Buckets(redis, self.scripts)
         self.offers = Offers(redis, self.scripts, self.buckets, self.sold_out, self._changed)
+        self.groups = Groups(redis, self.scripts, settings, self._changed, self._notify)
         self._ids = random.Random(secrets.randbits(128))
 
     async def start(self) -> None:
         """Load the scripts into Redis; raises StockUnavailable when Redis is down."""
         await redis_call(self.scripts.load(self.redis))
+        await self.groups.load()
 
     async def close(self) -> None:
         """Wait for the script calls in flight."""
@@ -217,6 +220,8 @@ class StockKeeper:
 
     async def confirm(self, hold_id: str, user_id: str, payment_ref: str) -> ConfirmResult:
         """Turn a paid hold into an order; confirming twice returns the same order."""
+        if is_group_hold(hold_id):  # groups.py: the order waits for the group to form
+            return await self.groups.confirm(hold_id, user_id, payment_ref)
         offer_id, bucket = self._offer_of(hold_id)
         count = await self.buckets.count(offer_id)
         reply = await hold_confirm(
@@ -282,7 +287,10 @@ class StockKeeper:
     async def cancel(self, hold_id: str, user_id: str) -> CancelResult:
         """Give a hold up; its units go back on sale at once."""
         offer_id, bucket = self._offer_of(hold_id)
-        reply = await hold_cancel(self.scripts, bucket, hold_id, user_id)
+        if is_group_hold(hold_id):  # groups.py: before formation the seat is freed too
+            reply = await self.groups.cancel(hold_id, user_id)
+        else:
+            reply = await hold_cancel(self.scripts, bucket, hold_id, user_id)
         match reply.outcome:
             case "unknown_hold":
                 raise UnknownHold(hold_id)

@@ -16,7 +16,9 @@ ReserveOutcome = Literal[
     "unknown_offer",
     "invalid",
 ]
-HoldStatus = Literal["held", "confirmed", "cancelled", "expired"]
+#: "paid" and "refunded" are a group member's: paid while the group forms, refunded when
+#: it failed (stockkeeper/groups.py).
+HoldStatus = Literal["held", "confirmed", "cancelled", "expired", "paid", "refunded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ class OfferSpec:
     window_s: int = 0
     #: Split the stock over this many buckets (hash slots) for a hot offer; see buckets.py.
     buckets: int = 1
+    #: The regular price shown struck through (>= unit_price), minor units; 0 = none.
+    compare_at_price: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,13 @@ class Offer:
     reservations: int = 0
     orders: int = 0
     buckets: int = 1
+    #: The regular price shown struck through, 0 = none (deal prices, issue 15).
+    compare_at_price: int = 0
+    #: Group buying terms (issue 15; stockkeeper/groups.py): group size 0 = not a group offer.
+    group_price: int = 0
+    group_size: int = 0
+    group_window_s: int = 0
+    group_open: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +117,9 @@ class ReserveResult:
 class ConfirmResult:
     """What a payment came to: an order, or why not (and whether money is owed back)."""
 
-    outcome: Literal["confirmed", "hold_expired", "already_confirmed"]
+    #: "paid": a group member's payment, kept until the group forms (stockkeeper/groups.py);
+    #: "group_failed": a payment after the member's group failed, owed back.
+    outcome: Literal["confirmed", "hold_expired", "already_confirmed", "paid", "group_failed"]
     order_id: str | None = None
     quantity: int = 0
     amount: int = 0
@@ -117,6 +130,8 @@ class ConfirmResult:
     #: A refund_due event was written for this payment.
     refund_due: bool = False
     room_id: str = ""
+    #: The group of a group member's hold ("" otherwise).
+    group_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

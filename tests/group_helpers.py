@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
+from redis.asyncio import Redis
 
 from stockkeeper.audit import read_records
 from stockkeeper.groups import Group
 from stockkeeper.keeper import StockKeeper
-from stockkeeper.keys import GroupKeys
+from stockkeeper.keys import GroupKeys, OfferKeys
 from stockkeeper.scripts.groups import JoinReply
 from stockkeeper.settings import StockSettings
 
@@ -93,3 +94,9 @@ async def orders_and_refunds(
 def member_ids(group: Group) -> list[str]:
     """The user ids of a group's members, oldest first."""
     return [m.user_id for m in group.members]
+
+
+async def outbox_entries(redis: Redis, offer_id: str) -> list[dict[str, str]]:
+    """The fields of every entry of an offer's outbox, oldest first."""
+    entries = await redis.xrange(OfferKeys(offer_id).outbox)
+    return [cast(dict[str, str], fields) for _, fields in entries or []]

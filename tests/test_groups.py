@@ -12,13 +12,12 @@ from stockkeeper.groups import sweep_groups_once
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import GroupKeys, OfferKeys
 
-from .group_helpers import end_window, group_offer, join, member_ids, start
+from .group_helpers import end_window, group_offer, join, member_ids, outbox_entries, start
 from .helpers import open_offer
 
 
 async def outbox_types(redis: Redis, offer_id: str) -> list[str]:
-    entries = await redis.xrange(OfferKeys(offer_id).outbox)
-    return [fields["type"] for _, fields in entries]
+    return [fields["type"] for fields in await outbox_entries(redis, offer_id)]
 
 
 async def test_a_viewer_starts_a_group_and_holds_one_unit_at_the_group_price(
@@ -57,9 +56,9 @@ async def test_the_nth_member_forms_the_group_and_paid_members_orders_reach_the_
     assert second.members == 2
     third = await join(keeper, first.group_id, "cat")
     assert (third.state, third.members, third.orders_written) == ("formed", 3, 1)
-    entries = await redis.xrange(OfferKeys(offer_id).outbox)
+    entries = await outbox_entries(redis, offer_id)
     assert len(entries) == 1
-    order = entries[0][1]
+    order = entries[0]
     assert order["type"] == "order_confirmed"
     assert order["group_id"] == first.group_id
     assert (order["user_id"], order["unit_price"], order["amount"]) == ("ann", "1500", "1500")
@@ -108,8 +107,8 @@ async def test_a_group_whose_window_ends_fails_once_refunding_paid_members(
     assert sum(r.refunds for r in replies) == 1
     offer = await keeper.get_offer(offer_id)
     assert (offer.available, offer.held, offer.sold) == (5, 0, 0)
-    entries = await redis.xrange(OfferKeys(offer_id).outbox)
-    assert [(f["type"], f["reason"], f["user_id"]) for _, f in entries] == [
+    entries = await outbox_entries(redis, offer_id)
+    assert [(f["type"], f["reason"], f["user_id"]) for f in entries] == [
         ("refund_due", "group_failed", "ann")
     ]
     group = await keeper.groups.get(first.group_id)
@@ -134,8 +133,8 @@ async def test_a_payment_after_the_group_failed_is_owed_back_and_never_an_order(
     assert late.outcome == "group_failed"
     assert late.refund_due
     assert (await keeper.confirm(first.hold_id, "ann", "psp-late")).outcome == "group_failed"
-    entries = await redis.xrange(OfferKeys(offer_id).outbox)
-    assert [(f["type"], f["reason"]) for _, f in entries] == [("refund_due", "group_failed")]
+    entries = await outbox_entries(redis, offer_id)
+    assert [(f["type"], f["reason"]) for f in entries] == [("refund_due", "group_failed")]
 
 
 async def test_joining_refusals_unknown_formed_failed_in_a_group_already_holding(
