@@ -2,7 +2,10 @@
 
 Every process with viewers of a room subscribes to the room's channel: a sharded pub/sub
 channel (SSUBSCRIBE), which in Redis Cluster lives only on the shard of the room's slot.
-Events arriving within one batch window go out together. Each frame is encoded once and the
+A room's events go out as soon as they arrive while the room is quiet; once frames follow
+each other closer than the batch window, the events arriving in between wait and go out
+together, one frame per window (adaptive batching: a quiet room never waits, a busy one
+costs one write per viewer per window). Each frame is encoded once and the
 same bytes are written to every viewer it goes to, a slice of viewers at a time (fanout.py).
 Each viewer has a bounded queue of its own, so a slow viewer never delays the others and is
 dropped when too far behind.
@@ -74,6 +77,8 @@ class RoomHub:
         self._changed_offers: set[str] = set()
         self._purchase_notices: list[PurchaseNotice] = []
         self.presence: Presence = NoPresence()  # told of viewers entering and leaving
+        #: Set when something may need writing to viewers (an event, a newly seated viewer).
+        self._news = asyncio.Event()
 
     # ---------------------------------------------------------------- stock listener
 
@@ -97,6 +102,8 @@ class RoomHub:
                 await self._pubsub.subscribe(channel)
                 self._by_channel[channel.encode()] = conn.room_id
             room.add(conn)
+        # Whatever the room's history holds past the viewer's offset goes out at once.
+        self._news.set()
         await tell_entered(self.presence, conn)
 
     async def leave(self, conn: Connection) -> None:
@@ -181,7 +188,6 @@ class RoomHub:
         """Run every loop of the hub until cancelled. The loops stop together, also when
         one of them fails; its error is then raised."""
         loops: list[tuple[str, Callable[[], Awaitable[None]], float]] = [
-            ("flush", self._flush_once, self.settings.batch_window_s),
             ("keepalive", self._keepalive_once, self.settings.keepalive_s),
             ("stock", self._stock_once, self.settings.stock_interval_s),
             ("counts", self._counts_once, self.settings.counts_interval_s),
@@ -189,6 +195,7 @@ class RoomHub:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._read_forever(), name="room reader")
+                group.create_task(self._flush_forever(), name="room flush")
                 for name, step, period in loops:
                     group.create_task(self._every(name, step, period), name=f"room {name}")
         except BaseExceptionGroup as failed:
@@ -246,6 +253,8 @@ class RoomHub:
                     room.append(from_published(message["data"]))
                 except (ValueError, KeyError, TypeError):
                     log.exception("Dropped an unreadable event on %s", message["channel"])
+                else:
+                    self._news.set()
 
     async def _resubscribe(self) -> None:
         async with self._subscriptions:
@@ -260,6 +269,30 @@ class RoomHub:
             for room in self._rooms.values():
                 for conn in list(room.connections):
                     self._drop(conn, CLOSE_TOO_SLOW, "connection to the room lost, resume")
+
+    async def _flush_forever(self) -> None:
+        """Write news to viewers as it comes: at once when the last write is at least a batch
+        window old, else when it will be, with whatever arrived meanwhile."""
+        window = self.settings.batch_window_s
+        last = -window
+        while True:
+            stop_if_cancelled()
+            # A write at least once a second all the same: nothing can wait for ever on a
+            # missed signal.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._news.wait()
+            wait = last + window - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._news.clear()
+            last = time.monotonic()
+            try:
+                await self._flush_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Room flush failed; retrying")
 
     async def _flush_once(self) -> None:
         """Write to each slice of each room what it lacks, letting the loop run between
