@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from .cancellation import stop_if_cancelled
 from .settings import StockSettings
+from .status_reports import StatusReporter
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,19 @@ class FulfilmentConsumer:
     """A sample fulfilment consumer: reads committed orders and ships each once by order id."""
 
     def __init__(
-        self, redis: Redis, settings: StockSettings, group: str, on_new_order: OrderHandler
+        self,
+        redis: Redis,
+        settings: StockSettings,
+        group: str,
+        on_new_order: OrderHandler,
+        reporter: StatusReporter | None = None,
     ) -> None:
         self.redis = redis
         self.settings = settings
         self.group = group
         self.on_new_order = on_new_order
+        #: Tells livesale each order shipped (``livesale fulfil --ship``), or nobody.
+        self.reporter = reporter
         self.shipped = 0
         self.duplicates = 0
 
@@ -59,6 +67,8 @@ class FulfilmentConsumer:
             isolation_level="read_committed",
         )
         await consumer.start()
+        if self.reporter is not None:
+            await self.reporter.start()
         try:
             while stop is None or not stop.is_set():
                 stop_if_cancelled()
@@ -70,6 +80,8 @@ class FulfilmentConsumer:
                     await consumer.commit()
         finally:
             await consumer.stop()
+            if self.reporter is not None:
+                await self.reporter.stop()
 
     async def _ship(self, order: dict[str, Any]) -> None:
         if order.get("schema_version") not in (1, 2):
@@ -84,3 +96,6 @@ class FulfilmentConsumer:
         else:
             self.duplicates += 1
             log.info("Order %s was delivered again; already shipped", order["order_id"])
+        if self.reporter is not None and order.get("kind", "purchase") == "purchase":
+            # New or not: a crash after shipping and before reporting reports it now.
+            await self.reporter.shipped(order["order_id"])

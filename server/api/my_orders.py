@@ -1,0 +1,83 @@
+"""A buyer's own view: every hold and order across shows, and what they may still buy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aiohttp import web
+
+from ..appkeys import KEEPER, ORDERS
+from ..errors import ErrorCode
+from ..orders.ledger import OrderState
+from .auth import require_viewer
+from .described import Auth, Shape, answers
+from .paths import room_in_path
+from .responses import json_response
+
+
+class MyOrderView(Shape):
+    """One hold or order of the buyer, with where it stands."""
+
+    hold_id: str
+    offer_id: str
+    room_id: str
+    title: str
+    sku: str
+    image_url: str
+    currency: str
+    unit_price: int
+    quantity: int
+    state: OrderState
+    reserved_at_ms: int
+    pay_by_ms: int
+    order_id: str | None
+    confirmed_at_ms: int | None
+    carrier: str | None
+    tracking: str | None
+    status_at_ms: int | None
+
+
+class MyOrders(Shape):
+    """The buyer's holds and orders, newest first (at most 100)."""
+
+    orders: list[MyOrderView]
+
+
+class MyOfferUnits(Shape):
+    """What the buyer may still take of one offer."""
+
+    offer_id: str
+    per_user_limit: int
+    units_already: int
+
+
+class MyRoomOffers(Shape):
+    """Every offer of a room, with the buyer's units of each."""
+
+    offers: list[MyOfferUnits]
+
+
+@answers(Auth.VIEWER, {200: MyOrders})
+async def my_orders(request: web.Request) -> web.Response:
+    """The signed-in viewer's holds and orders in every show: held (pay by), paid,
+    shipped (carrier, tracking number), delivered, refunded, cancelled or expired."""
+    viewer = require_viewer(request)
+    orders = await request.app[ORDERS].of_user(viewer.user_id)
+    return json_response({"orders": [dataclasses.asdict(order) for order in orders]})
+
+
+@answers(Auth.VIEWER, {200: MyRoomOffers}, {404: (ErrorCode.UNKNOWN_ROOM,)})
+async def my_room_offers(request: web.Request) -> web.Response:
+    """For each offer of the room: its per-person limit and the units the signed-in viewer
+    holds or bought (the page's quantity stepper goes up to the difference)."""
+    viewer = require_viewer(request)
+    room_id = room_in_path(request)
+    offers = await request.app[KEEPER].room_offers(room_id)
+    units = await request.app[ORDERS].units(viewer.user_id, offers)
+    return json_response({"offers": [dataclasses.asdict(one) for one in units]})
+
+
+def add_routes(app: web.Application) -> None:
+    """The buyer's own routes."""
+    app.router.add_get("/api/me/orders", my_orders)
+    app.router.add_get("/api/me/rooms/{room_id}/offers", my_room_offers)

@@ -1,0 +1,190 @@
+"""A buyer's orders: every hold they got and order they paid, across offers and shows.
+
+The stock keeper records each hold here right after its reserve or confirm script answers
+(see stockkeeper/recorder.py): the index cannot be written by those scripts, as it lives in
+the buyer's slot, not the offer's. Crash windows, and why they are closed:
+
+- A process dying after the reserve script answered and before the record lands: the
+  buyer saw no answer, so the page sends the same press again (same idempotency key); the
+  replayed answer records the hold. A buyer who never retries never learnt of the hold, and
+  it lapses unpaid.
+- The same after a payment: the confirm is retried with the same payment reference (the
+  page re-sends it on reconnect), and the replayed order records the hold.
+
+Reading is not on the buy path: one sorted-set read, then each hold, offer and tracking
+record, all at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from redis.asyncio import Redis
+
+from stockkeeper.errors import UnknownHold, UnknownOffer, redis_call
+from stockkeeper.ids import offer_of_hold
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import OfferKeys
+from stockkeeper.models import Hold, Offer
+
+from . import keys
+from .keys import OrderKeys
+from .order_scripts import OrderScripts
+
+#: What a buyer sees of each purchase, in the order it moves.
+OrderState = Literal["held", "paid", "shipped", "delivered", "refunded", "cancelled", "expired"]
+#: Most purchases one answer lists (newest first).
+MAX_LISTED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class MyOrder:
+    """One of a buyer's holds or orders, as "my orders" shows it."""
+
+    hold_id: str
+    offer_id: str
+    room_id: str
+    title: str
+    sku: str
+    image_url: str
+    currency: str
+    unit_price: int
+    quantity: int
+    state: OrderState
+    reserved_at_ms: int
+    #: Pay before this (epoch ms) while ``held``.
+    pay_by_ms: int
+    order_id: str | None
+    confirmed_at_ms: int | None
+    carrier: str | None
+    tracking: str | None
+    #: When fulfilment reported the state (shipped, delivered, refunded), epoch ms.
+    status_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferUnits:
+    """What a buyer may still take of one offer."""
+
+    offer_id: str
+    per_user_limit: int
+    #: Units the buyer holds or bought (lapsed and cancelled holds do not count).
+    units_already: int
+
+
+def order_keys(order_id: str) -> OrderKeys | None:
+    """The keys of an order's tracking, from its id (``o`` + hold id); None if no such id."""
+    hold_id = order_id[1:] if order_id.startswith("o") else ""
+    found = offer_of_hold(hold_id)
+    if found is None:
+        return None
+    return OrderKeys(found[1], hold_id, order_id)
+
+
+class Ledger:
+    """The per-buyer index of holds and what it shows; the stock keeper's recorder."""
+
+    def __init__(self, redis: Redis, keeper: StockKeeper) -> None:
+        self.redis = redis
+        self.keeper = keeper
+        self.scripts = OrderScripts(redis)
+
+    async def record(self, user_id: str, hold_id: str, at_ms: int) -> None:
+        """Remember that ``user_id`` has the hold ``hold_id`` (the keeper calls this)."""
+        await self.scripts.record(user_id, hold_id, at_ms)
+
+    async def close(self) -> None:
+        """Wait for the records in flight."""
+        await self.scripts.close()
+
+    async def hold_ids(self, user_id: str, limit: int = MAX_LISTED) -> list[str]:
+        """The buyer's hold ids, newest first."""
+        found = await redis_call(self.redis.zrevrange(keys.purchases(user_id), 0, limit - 1))
+        return [str(hold_id) for hold_id in found]
+
+    async def of_user(self, user_id: str, limit: int = MAX_LISTED) -> list[MyOrder]:
+        """Every hold and order of the buyer still known, newest first, with its state."""
+        hold_ids = await self.hold_ids(user_id, limit)
+        holds = [
+            hold
+            for hold in await asyncio.gather(*(self._hold(h, user_id) for h in hold_ids))
+            if hold is not None
+        ]
+        offers = await self._offers({hold.offer_id for hold in holds})
+        tracking = await asyncio.gather(*(self._tracking(hold) for hold in holds))
+        now_ms = int(time.time() * 1000)
+        return [
+            _my_order(hold, offers[hold.offer_id], found, now_ms)
+            for hold, found in zip(holds, tracking, strict=True)
+            if hold.offer_id in offers
+        ]
+
+    async def units(self, user_id: str, offers: Sequence[Offer]) -> list[OfferUnits]:
+        """For each offer, its per-buyer limit and the units the buyer holds or bought."""
+        counts = await asyncio.gather(*(self._units(user_id, offer) for offer in offers))
+        return [
+            OfferUnits(offer.id, offer.per_user_limit, count)
+            for offer, count in zip(offers, counts, strict=True)
+        ]
+
+    async def _units(self, user_id: str, offer: Offer) -> int:
+        # A buyer always reserves in the same bucket of a hot offer: its count is theirs.
+        home = self.keeper.buckets.home(offer.id, user_id, max(offer.buckets, 1))
+        found = await redis_call(self.redis.hget(OfferKeys(home).users, user_id))
+        return int(found or 0)
+
+    async def _hold(self, hold_id: str, user_id: str) -> Hold | None:
+        try:
+            return await self.keeper.get_hold(hold_id, user_id)
+        except UnknownHold:
+            return None
+
+    async def _offers(self, offer_ids: Iterable[str]) -> dict[str, Offer]:
+        async def one(offer_id: str) -> Offer | None:
+            try:
+                return await self.keeper.get_offer(offer_id)
+            except UnknownOffer:
+                return None
+
+        found = await asyncio.gather(*(one(offer_id) for offer_id in offer_ids))
+        return {offer.id: offer for offer in found if offer is not None}
+
+    async def _tracking(self, hold: Hold) -> dict[str, str]:
+        if hold.order_id is None or (order := order_keys(hold.order_id)) is None:
+            return {}
+        return cast(dict[str, str], await redis_call(self.redis.hgetall(order.tracking)))
+
+
+def _my_order(hold: Hold, offer: Offer, tracking: dict[str, str], now_ms: int) -> MyOrder:
+    state: OrderState
+    if hold.status == "confirmed":
+        state = cast(OrderState, tracking.get("status", "paid"))
+    elif hold.status == "held":
+        # Lapsed but not swept yet: it can no longer be paid as it was.
+        state = "held" if hold.deadline > now_ms else "expired"
+    else:
+        state = hold.status
+    at = tracking.get("at")
+    return MyOrder(
+        hold_id=hold.hold_id,
+        offer_id=hold.offer_id,
+        room_id=offer.room_id,
+        title=offer.title,
+        sku=offer.sku,
+        image_url=offer.image_url,
+        currency=offer.currency,
+        unit_price=offer.unit_price,
+        quantity=hold.quantity,
+        state=state,
+        reserved_at_ms=hold.reserved_at,
+        pay_by_ms=hold.deadline,
+        order_id=hold.order_id,
+        confirmed_at_ms=hold.confirmed_at,
+        carrier=tracking.get("carrier") or None,
+        tracking=tracking.get("tracking") or None,
+        status_at_ms=int(at) if at else None,
+    )

@@ -1,0 +1,108 @@
+"""Typed wrappers of the orders package's Lua scripts (scripts/*.lua).
+
+Each sends its keys in KEYS and decodes the reply into a small result; nothing else reads
+a reply of these scripts. Loaded by the repository's one loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+
+from stockkeeper.batcher import ScriptBatcher
+from stockkeeper.errors import redis_call
+from stockkeeper.scripts.loader import LuaFolder, preload
+
+from . import keys
+from .keys import OrderKeys
+
+ORDERS_LUA = LuaFolder("server.orders", "scripts")
+
+#: Most holds kept in one buyer's index (the oldest fall off).
+MAX_PURCHASES = 500
+
+StatusOutcome = Literal["applied", "duplicate", "stale", "unknown_order"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """An order's fulfilment status as it stands after a status event."""
+
+    user_id: str
+    room_id: str
+    status: str
+    at_ms: int
+    carrier: str
+    tracking: str
+    #: Changes made so far, and the last of them sent to the buyer's screens.
+    version: int
+    pushed: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReply:
+    """What order_status.lua did with one event, and the order's tracking now."""
+
+    outcome: StatusOutcome
+    tracking: Tracking | None = None
+
+
+class OrderScripts:
+    """The orders scripts registered on one Redis client (one that decodes strings)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._record = ORDERS_LUA.register(redis, "purchase_record")
+        self._status = ORDERS_LUA.register(redis, "order_status")
+        self._pushed = ORDERS_LUA.register(redis, "order_pushed")
+        # A press's record rides in a pipeline with the other presses of the same moment.
+        self.batcher = ScriptBatcher(redis, repeatable={self._record.sha})
+
+    async def preload(self, redis: Redis) -> None:
+        """Load every script now."""
+        await preload(redis, [self._record, self._status, self._pushed])
+
+    async def close(self) -> None:
+        """Wait for the records in flight."""
+        await self.batcher.close()
+
+    async def record(self, user_id: str, hold_id: str, at_ms: int) -> bool:
+        """Add a hold to a buyer's index; True when it was not there yet."""
+        reply = await self.batcher.call_merged(
+            self._record, [keys.purchases(user_id)], [MAX_PURCHASES], [hold_id, at_ms]
+        )
+        return bool(reply)
+
+    async def apply_status(
+        self, order: OrderKeys, status: str, rank: int, at_ms: int, carrier: str, tracking: str
+    ) -> StatusReply:
+        """Move an order's tracking forward with one status event (never back)."""
+        reply: list[Any] = await redis_call(
+            self._status(
+                keys=[order.hold, order.offer, order.tracking],
+                args=[order.order_id, status, rank, at_ms, carrier, tracking],
+            )
+        )
+        if reply[0] == "unknown_order":
+            return StatusReply("unknown_order")
+        outcome, user_id, room_id, now_status, at, now_carrier, now_tracking, version, pushed = (
+            reply
+        )
+        return StatusReply(
+            outcome,
+            Tracking(
+                user_id=user_id,
+                room_id=room_id,
+                status=now_status,
+                at_ms=int(at),
+                carrier=now_carrier,
+                tracking=now_tracking,
+                version=int(version),
+                pushed=int(pushed),
+            ),
+        )
+
+    async def pushed(self, order: OrderKeys, version: int) -> None:
+        """Record that the buyer's screens got the order's tracking up to ``version``."""
+        await redis_call(self._pushed(keys=[order.tracking], args=[version]))

@@ -1,0 +1,1 @@
+"""The orders package's Lua scripts (one file per atomic operation)."""

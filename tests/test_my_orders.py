@@ -1,0 +1,257 @@
+"""My orders: every hold and order of a buyer across shows, the units they may still buy,
+and fulfilment's status events applied in order (real Redis; Kafka in test_order_status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+
+from server.appkeys import ORDERS, ROOM_PUBLISHER
+from server.orders.keys import purchases
+from server.orders.status import StatusUpdates, at_ms
+from stockkeeper.status_reports import status_event
+
+from .helpers import viewer
+from .room_helpers import Client, Connect, create_offer, events_until, of_type, open_now
+
+pytest_plugins = ["tests.room_fixtures"]
+
+
+async def reserve(
+    client: Client, user: str, offer_id: str, quantity: int = 1, key: str = ""
+) -> Any:
+    resp = await client.post(
+        f"/api/offers/{offer_id}/reservations",
+        json={
+            "quantity": quantity,
+            "idempotency_key": key or f"press-{user}-{offer_id}-{quantity}",
+        },
+        headers=viewer(user),
+    )
+    assert resp.status in (200, 201), await resp.text()
+    return await resp.json()
+
+
+async def pay(client: Client, user: str, hold_id: str) -> Any:
+    resp = await client.post(
+        f"/api/holds/{hold_id}/confirm",
+        json={"payment_ref": f"psp-{hold_id}"},
+        headers=viewer(user),
+    )
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def my_orders(client: Client, user: str) -> list[dict[str, Any]]:
+    resp = await client.get("/api/me/orders", headers=viewer(user))
+    assert resp.status == 200, await resp.text()
+    orders: list[dict[str, Any]] = (await resp.json())["orders"]
+    return orders
+
+
+async def live_offer(client: Client, room: str, **fields: Any) -> str:
+    offer = await create_offer(client, stock=5, room_id=room, **fields)
+    await open_now(client, offer["id"])
+    return str(offer["id"])
+
+
+def event(order_id: str, status: str, at: str, **fields: Any) -> bytes:
+    body = {"schema": "livesale.order_status", "schema_version": 1, "order_id": order_id}
+    return orjson.dumps({**body, "status": status, "at": at, **fields})
+
+
+# ------------------------------------------------------------------ my orders
+
+
+async def test_my_orders_lists_holds_and_orders_of_every_show_newest_first(
+    room_client: Client,
+) -> None:
+    mug = await live_offer(room_client, "show-1", title="Mug", per_user_limit=3)
+    lamp = await live_offer(room_client, "show-2", title="Lamp", unit_price=2500)
+    paid = (await reserve(room_client, "ann", mug, 2))["hold"]
+    await pay(room_client, "ann", paid["hold_id"])
+    held = (await reserve(room_client, "ann", lamp))["hold"]
+    await reserve(room_client, "bob", lamp)
+
+    orders = await my_orders(room_client, "ann")
+
+    assert [(o["room_id"], o["title"], o["state"], o["quantity"]) for o in orders] == [
+        ("show-2", "Lamp", "held", 1),
+        ("show-1", "Mug", "paid", 2),
+    ]
+    assert orders[0]["pay_by_ms"] == held["pay_by_ms"]
+    assert orders[0]["order_id"] is None
+    assert orders[1]["order_id"] == f"o{paid['hold_id']}"
+    assert orders[1]["carrier"] is None
+    assert orders[1]["unit_price"] == 500
+    assert [o["title"] for o in await my_orders(room_client, "bob")] == ["Lamp"]
+    assert await my_orders(room_client, "nobody") == []
+
+
+async def test_a_cancelled_hold_stays_listed_as_cancelled(room_client: Client) -> None:
+    mug = await live_offer(room_client, "show-1")
+    hold = (await reserve(room_client, "ann", mug))["hold"]
+    resp = await room_client.post(
+        f"/api/holds/{hold['hold_id']}/cancel", json={}, headers=viewer("ann")
+    )
+    assert resp.status == 200
+    assert [o["state"] for o in await my_orders(room_client, "ann")] == ["cancelled"]
+
+
+async def test_a_retried_press_lists_its_hold_once(room_client: Client, redis: Redis) -> None:
+    """Guards the crash window: the retry of a press re-records its hold (a replay), and
+    records of one hold never make two entries."""
+    mug = await live_offer(room_client, "show-1")
+    first = await reserve(room_client, "ann", mug, key="press-retried-1")
+    await redis.delete(purchases("ann"))  # as if the process died before recording it
+    again = await reserve(room_client, "ann", mug, key="press-retried-1")
+    assert again["replayed"]
+    assert again["hold"]["hold_id"] == first["hold"]["hold_id"]
+    await pay(room_client, "ann", first["hold"]["hold_id"])
+    assert [o["state"] for o in await my_orders(room_client, "ann")] == ["paid"]
+
+
+async def test_my_orders_needs_a_viewer_token(room_client: Client) -> None:
+    resp = await room_client.get("/api/me/orders")
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "token_required"
+
+
+# ------------------------------------------------------------------ units per offer
+
+
+async def test_the_units_a_viewer_holds_or_bought_per_offer_of_the_room(
+    room_client: Client,
+) -> None:
+    mug = await live_offer(room_client, "show-1", per_user_limit=3)
+    lamp = await live_offer(room_client, "show-1", per_user_limit=1, buckets=2)
+    await live_offer(room_client, "show-2")
+    hold = (await reserve(room_client, "ann", mug, 2))["hold"]
+    await pay(room_client, "ann", hold["hold_id"])
+    await reserve(room_client, "ann", lamp)
+
+    resp = await room_client.get("/api/me/rooms/show-1/offers", headers=viewer("ann"))
+    assert resp.status == 200
+    assert (await resp.json())["offers"] == [
+        {"offer_id": mug, "per_user_limit": 3, "units_already": 2},
+        {"offer_id": lamp, "per_user_limit": 1, "units_already": 1},
+    ]
+    resp = await room_client.get("/api/me/rooms/show-1/offers", headers=viewer("bob"))
+    assert [o["units_already"] for o in (await resp.json())["offers"]] == [0, 0]
+    resp = await room_client.get("/api/me/rooms/no%20such/offers", headers=viewer("bob"))
+    assert (resp.status, (await resp.json())["error"]["code"]) == (404, "unknown_room")
+
+
+# ------------------------------------------------------------------ status events
+
+
+@pytest.fixture
+async def paid_order(room_client: Client) -> str:
+    mug = await live_offer(room_client, "show-1")
+    hold = (await reserve(room_client, "ann", mug))["hold"]
+    return str((await pay(room_client, "ann", hold["hold_id"]))["order_id"])
+
+
+async def test_status_events_move_an_order_forward_and_never_back(
+    room_client: Client, connect: Connect, paid_order: str
+) -> None:
+    app = room_client.app
+    updates = StatusUpdates(app[ORDERS].scripts, app[ROOM_PUBLISHER])
+    ann = await connect("ann")
+    shipped = event(paid_order, "shipped", "2026-11-21T19:00:00Z", carrier="DHL", tracking="T1")
+
+    outcomes = [
+        (await updates.handle(raw)).outcome
+        for raw in (
+            shipped,
+            shipped,  # a duplicate
+            event(paid_order, "delivered", "2026-11-22T10:00:00+01:00"),
+            event(paid_order, "shipped", "2026-11-21T20:00:00Z", tracking="T2"),  # stale
+        )
+    ]
+
+    assert outcomes == ["applied", "duplicate", "applied", "stale"]
+    [order] = await my_orders(room_client, "ann")
+    assert (order["state"], order["carrier"], order["tracking"]) == ("delivered", "DHL", "T1")
+    assert order["status_at_ms"] == at_ms("2026-11-22T09:00:00Z")
+    pushed = [
+        e
+        for e in await events_until(ann, of_type("order_status", status="delivered"))
+        if e["type"] == "order_status"
+    ]
+    assert [(e["status"], e["order_id"], e["tracking"]) for e in pushed] == [
+        ("shipped", paid_order, "T1"),
+        ("delivered", paid_order, "T1"),
+    ]
+
+
+async def test_a_delivered_that_overtakes_its_shipped_keeps_delivered_and_gains_tracking(
+    room_client: Client, paid_order: str
+) -> None:
+    updates = StatusUpdates(room_client.app[ORDERS].scripts, room_client.app[ROOM_PUBLISHER])
+    delivered = event(paid_order, "delivered", "2026-11-22T10:00:00Z")
+    late_shipped = event(
+        paid_order, "shipped", "2026-11-21T19:00:00Z", carrier="UPS", tracking="1Z"
+    )
+    assert (await updates.handle(delivered)).outcome == "applied"
+    assert (await updates.handle(late_shipped)).outcome == "stale"
+    [order] = await my_orders(room_client, "ann")
+    assert (order["state"], order["carrier"], order["tracking"]) == ("delivered", "UPS", "1Z")
+
+
+async def test_a_later_event_of_the_same_status_updates_the_tracking_and_refunded_is_last(
+    room_client: Client, paid_order: str
+) -> None:
+    updates = StatusUpdates(room_client.app[ORDERS].scripts, room_client.app[ROOM_PUBLISHER])
+    for raw in (
+        event(paid_order, "shipped", "2026-11-21T19:00:00Z", carrier="DHL", tracking="T1"),
+        event(paid_order, "shipped", "2026-11-21T19:30:00Z", carrier="DHL", tracking="T9"),
+        event(paid_order, "refunded", "2026-11-21T18:00:00Z"),
+        event(paid_order, "delivered", "2026-11-23T10:00:00Z"),
+    ):
+        await updates.handle(raw)
+    [order] = await my_orders(room_client, "ann")
+    assert (order["state"], order["tracking"]) == ("refunded", "T9")
+
+
+@pytest.mark.parametrize(
+    ("raw", "outcome"),
+    [
+        (b"{not json", "not_json"),
+        (b'["a list"]', "invalid"),
+        (b'{"schema": "livesale.order_status", "schema_version": 1}', "invalid"),
+        (event("o1-00000000000000aa", "shipped", "2026-11-21T19:00:00Z", extra=1), "invalid"),
+        (event("o1-00000000000000aa", "shipped", "2026-11-21T19:00:00"), "invalid"),
+        (event("o1-00000000000000aa", "shipped", "yesterday"), "invalid"),
+        (event("o1-00000000000000aa", "lost_at_sea", "2026-11-21T19:00:00Z"), "unknown_status"),
+        (event("o1-00000000000000aa", "shipped", "2026-11-21T19:00:00Z"), "unknown_order"),
+        (event("not-an-order", "shipped", "2026-11-21T19:00:00Z"), "unknown_order"),
+    ],
+    ids=[
+        "not-json",
+        "not-an-object",
+        "missing-fields",
+        "unknown-field",
+        "time-without-zone",
+        "not-a-time",
+        "unknown-status",
+        "unknown-order",
+        "not-an-order-id",
+    ],
+)
+async def test_a_bad_status_event_is_an_outcome_not_an_error(
+    room_client: Client, raw: bytes, outcome: str
+) -> None:
+    updates = StatusUpdates(room_client.app[ORDERS].scripts, room_client.app[ROOM_PUBLISHER])
+    assert (await updates.handle(raw)).outcome == outcome
+
+
+async def test_an_event_for_a_hold_not_paid_is_an_unknown_order(room_client: Client) -> None:
+    mug = await live_offer(room_client, "show-1")
+    hold = (await reserve(room_client, "ann", mug))["hold"]
+    updates = StatusUpdates(room_client.app[ORDERS].scripts, room_client.app[ROOM_PUBLISHER])
+    raw = orjson.dumps(status_event(f"o{hold['hold_id']}", "shipped", "DHL", "T1"))
+    assert (await updates.handle(raw)).outcome == "unknown_order"
