@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any, cast
 
 import pytest
 from redis.asyncio import Redis
@@ -17,6 +18,7 @@ from server.coupons.split import double_mean
 from server.coupons.store import CouponStore
 from server.errors import Conflict, NotFound
 from stockkeeper.keeper import StockKeeper
+from stockkeeper.models import ConfirmResult
 
 from .helpers import open_offer
 
@@ -33,11 +35,11 @@ def checkout(redis: Redis, keeper: StockKeeper) -> Checkout:
     return Checkout(redis, keeper)
 
 
-async def live_drop(store: CouponStore, **terms: object) -> str:
-    fields: dict[str, object] = {"title": "Ten off", "off_kind": "amount", "off_value": 1000}
+async def live_drop(store: CouponStore, **terms: Any) -> str:
+    fields: dict[str, Any] = {"title": "Ten off", "off_kind": "amount", "off_value": 1000}
     fields["quota"] = 100
     fields.update(terms)
-    drop = await store.create_drop(ROOM, DropSpec(**fields))  # type: ignore[arg-type]
+    drop = await store.create_drop(ROOM, DropSpec(**fields))
     await store.start(drop)
     return drop.activity_id
 
@@ -144,7 +146,7 @@ async def test_a_rain_of_500_packets_over_2000_viewers_pays_out_the_pool_exactly
 
 async def pay(
     checkout: Checkout, keeper: StockKeeper, offer_id: str, user: str, **benefits: object
-) -> object:
+) -> ConfirmResult:
     held = await keeper.reserve(offer_id, user, 1, f"press-{user}-{random.randrange(10**9)}")
     assert held.hold_id is not None
     return await checkout.confirm(held.hold_id, user, f"psp-{held.hold_id}", **benefits)  # type: ignore[arg-type]
@@ -159,8 +161,8 @@ async def test_a_coupon_and_credit_come_off_the_order_and_are_spent_once(
     rain_id = await live_rain(store, pool=300, packets=1)
     await store.grab(ROOM, rain_id, "ann", "press-0002")
     result = await pay(checkout, keeper, offer_id, "ann", coupon_id=coupon.item_id, use_credit=True)
-    assert (result.discount, result.credit, result.amount) == (1000, 300, 3700)  # type: ignore[attr-defined]
-    assert result.coupon_id == coupon.item_id  # type: ignore[attr-defined]
+    assert (result.discount, result.credit, result.amount) == (1000, 300, 3700)
+    assert result.coupon_id == coupon.item_id
     with pytest.raises(Conflict) as used:
         await pay(checkout, keeper, offer_id, "ann", coupon_id=coupon.item_id)
     assert used.value.code == "coupon_used"
@@ -180,8 +182,8 @@ async def test_credit_larger_than_the_price_is_spent_only_in_part(
     first = await pay(checkout, keeper, offer_id, "ann", use_credit=True)
     second = await pay(checkout, keeper, offer_id, "ann", use_credit=True)
     third = await pay(checkout, keeper, offer_id, "ann", use_credit=True)
-    assert [r.credit for r in (first, second, third)] == [100, 100, 50]  # type: ignore[attr-defined]
-    assert [r.amount for r in (first, second, third)] == [0, 0, 50]  # type: ignore[attr-defined]
+    assert [r.credit for r in (first, second, third)] == [100, 100, 50]
+    assert [r.amount for r in (first, second, third)] == [0, 0, 50]
     item = await redis.hgetall(ActivityKeys(rain_id).item(packet.item_id))
     assert item["balance"] == "0"
     assert item["status"] == "spent"
@@ -225,7 +227,10 @@ async def test_a_late_payment_refunded_gives_the_coupon_back(
     assert late.refund_due
     item = await redis.hgetall(ActivityKeys(drop_id).item(coupon.item_id))
     assert item["status"] == "active"
-    refund = (await redis.xrange(f"ls:{{offer:{offer_id}}}:outbox"))[-1][1]
+    entries = cast(
+        list[tuple[str, dict[str, str]]], await redis.xrange(f"ls:{{offer:{offer_id}}}:outbox")
+    )
+    refund = entries[-1][1]
     assert refund["type"] == "refund_due"
     assert refund["amount"] == "1500"
 
@@ -304,4 +309,4 @@ async def test_coupon_errors_not_yours_below_minimum_wrong_offer(
         await pay(checkout, keeper, offer_id, "ann", coupon_id=scoped_coupon.item_id)
     assert wrong.value.code == "coupon_wrong_offer"
     fine = await pay(checkout, keeper, other_offer, "ann", coupon_id=scoped_coupon.item_id)
-    assert fine.discount == 100  # type: ignore[attr-defined]
+    assert fine.discount == 100

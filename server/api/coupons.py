@@ -206,7 +206,7 @@ def _host_action(kind: ActivityKind, verb: Literal["start", "end"]) -> Any:
         room_id = await _own_show_id(request)
         await read()
         store = request.app[COUPONS]
-        activity = await store.require(room_id, request.match_info["activity_id"], kind)
+        activity = await store.require(room_id, request.match_info[f"{kind}_id"], kind)
         done = await (store.start(activity) if verb == "start" else store.end(activity))
         return json_response(done.view())
 
@@ -216,7 +216,7 @@ def _host_action(kind: ActivityKind, verb: Literal["start", "end"]) -> Any:
         if verb == "start"
         else f"End the {noun} now (ending twice is harmless)."
     )
-    act.__name__ = f"{verb}_{kind}"
+    act.__name__ = act.__qualname__ = f"{verb}_{kind}"
     return act
 
 
@@ -251,7 +251,7 @@ async def claim(request: web.Request, read: Reader[Claim]) -> web.Response:
     viewer = require_viewer(request)
     room_id = room_in_path(request)
     body = await read()
-    drop_id = request.match_info["activity_id"]
+    drop_id = request.match_info["drop_id"]
     claimed = await request.app[COUPONS].claim(
         room_id, drop_id, viewer.user_id, body.idempotency_key
     )
@@ -265,7 +265,7 @@ async def grab(request: web.Request, read: Reader[Claim]) -> web.Response:
     viewer = require_viewer(request)
     room_id = room_in_path(request)
     body = await read()
-    rain_id = request.match_info["activity_id"]
+    rain_id = request.match_info["rain_id"]
     grabbed = await request.app[COUPONS].grab(
         room_id, rain_id, viewer.user_id, body.idempotency_key
     )
@@ -321,11 +321,11 @@ def add_routes(app: web.Application) -> None:
     for kind, path in (("drop", "coupon-drops"), ("rain", "red-packet-rains")):
         for verb in ("start", "end"):
             handler = _host_action(kind, verb)  # type: ignore[arg-type]
-            app.router.add_post(f"{shows}/{path}/{{activity_id}}/{verb}", handler)
+            app.router.add_post(f"{shows}/{path}/{{{kind}_id}}/{verb}", handler)
     rooms = "/api/rooms/{room_id}"
     app.router.add_get(f"{rooms}/coupon-drops", live_drops)
-    app.router.add_post(f"{rooms}/coupon-drops/{{activity_id}}/claim", claim)
-    app.router.add_post(f"{rooms}/red-packet-rains/{{activity_id}}/grab", grab)
+    app.router.add_post(f"{rooms}/coupon-drops/{{drop_id}}/claim", claim)
+    app.router.add_post(f"{rooms}/red-packet-rains/{{rain_id}}/grab", grab)
     app.router.add_get(f"{rooms}/wallet", viewer_wallet)
     add_socket_action(app, "coupon_claim", claim_by_socket)
     add_socket_action(app, "red_packet_grab", grab_by_socket)

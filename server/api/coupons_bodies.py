@@ -50,11 +50,10 @@ class CreateDrop(Body):
 
     def spec(self) -> DropSpec:
         """The domain's spec of this drop."""
-        percent = self.percent_off is not None
         return DropSpec(
             title=self.title,
-            off_kind="percent" if percent else "amount",
-            off_value=int(self.percent_off if percent else self.amount_off or 0),
+            off_kind="amount" if self.percent_off is None else "percent",
+            off_value=self.percent_off or self.amount_off or 0,
             quota=self.quota,
             min_spend=self.min_spend,
             offer_id=self.offer_id or "",

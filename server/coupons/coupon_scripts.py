@@ -149,7 +149,7 @@ class CouponScripts:
     async def end(self, k: ActivityKeys) -> bool:
         """End it now; True only for the call that ended it."""
         reply = await self._run("activity_end", [k.info], [])
-        return reply[0] == "ended" and reply[1] == 1
+        return bool(reply[0] == "ended" and reply[1] == 1)
 
     async def lock(
         self,

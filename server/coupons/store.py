@@ -77,7 +77,7 @@ class CouponStore:
         self, room_id: str, kind: ActivityKind, title: str, fields: dict[str, str | int]
     ) -> Activity:
         activity_id = f"{kind[0]}{await self.redis.incr(SEQUENCE)}"
-        raw = {
+        raw: dict[str, str | int] = {
             **fields,
             "id": activity_id,
             "kind": kind,
@@ -88,7 +88,7 @@ class CouponStore:
             "spent": 0,
             "spent_amount": 0,
         }
-        await self.redis.hset(ActivityKeys(activity_id).info, mapping=raw)
+        await self.redis.hset(ActivityKeys(activity_id).info, mapping=dict(raw))  # type: ignore[arg-type]
         await self.redis.rpush(room_activities(room_id), activity_id)
         await self.redis.sadd(ACTIVITIES, activity_id)
         return _activity(activity_id, {k: str(v) for k, v in raw.items()})
