@@ -46,6 +46,9 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "offset": ({"type": "string", "pattern": OFFSET.pattern}, "A chat message's offset."),
     "token_id": ({"type": "string"}, "An API token's id, as the token list shows it."),
     "filename": ({"type": "string"}, "A file of the pages' scripts and styles."),
+    # Coupons and red packets (coupons.py).
+    "drop_id": ({"type": "string", "pattern": "^d[1-9][0-9]{0,15}$"}, "A coupon drop's id."),
+    "rain_id": ({"type": "string", "pattern": "^r[1-9][0-9]{0,15}$"}, "A red packet rain's id."),
 }
 
 #: What a body that cannot be read is answered (400).
