@@ -132,6 +132,10 @@ class ConfirmResult:
     room_id: str = ""
     #: The group of a group member's hold ("" otherwise).
     group_id: str = ""
+    #: Taken off by a coupon (coupon_id) and by store credit: amount is what was paid.
+    discount: int = 0
+    credit: int = 0
+    coupon_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
