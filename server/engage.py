@@ -7,11 +7,25 @@ background loops for the app's life.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from .appkeys import POLLS, REDIS, REPORT_SECTIONS, ROOM_PUBLISHER
+from .appkeys import (
+    GOAL_REWARDS,
+    GOALS,
+    KEEPER,
+    POLLS,
+    REDIS,
+    REPORT_SECTIONS,
+    ROOM_PUBLISHER,
+    SHOWS,
+)
+from .goals.announcement import Announcer, check_announcement
+from .goals.goals import Goals
+from .goals.watcher import GoalWatcher
 from .polls.polls import Polls
 
 
@@ -19,7 +33,16 @@ async def engage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Polls, questions and goals, with their loops."""
     redis, publisher = app[REDIS], app[ROOM_PUBLISHER]
     app[POLLS] = polls = Polls(redis, publisher)
-    app[REPORT_SECTIONS].add("polls", polls.report_section)
+    app[GOALS] = goals = Goals(redis, publisher, app[KEEPER], app[GOAL_REWARDS])
+    announcer = Announcer(goals.scripts, publisher.settings.history_length)
+    app[GOAL_REWARDS].add("announcement", announcer.start, check=check_announcement)
+    sections = app[REPORT_SECTIONS]
+    sections.add("polls", polls.report_section)
+    sections.add("goals", goals.report_section)
+    watcher = asyncio.create_task(GoalWatcher(goals, app[SHOWS]).run(), name="goal watcher")
     await polls.start_loop()
     yield
     await polls.stop_loop()
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
