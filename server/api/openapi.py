@@ -49,6 +49,8 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     # Coupons and red packets (coupons.py).
     "drop_id": ({"type": "string", "pattern": "^d[1-9][0-9]{0,15}$"}, "A coupon drop's id."),
     "rain_id": ({"type": "string", "pattern": "^r[1-9][0-9]{0,15}$"}, "A red packet rain's id."),
+    # Giveaways (giveaways.py).
+    "giveaway_id": ({"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}, "A giveaway's id."),
 }
 
 #: What a body that cannot be read is answered (400).
