@@ -18,6 +18,7 @@ from .appkeys import (
     GOALS,
     KEEPER,
     POLLS,
+    QUESTIONS,
     REDIS,
     REPORT_SECTIONS,
     ROOM_PUBLISHER,
@@ -27,17 +28,20 @@ from .goals.announcement import Announcer, check_announcement
 from .goals.goals import Goals
 from .goals.watcher import GoalWatcher
 from .polls.polls import Polls
+from .questions.questions import Questions
 
 
 async def engage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Polls, questions and goals, with their loops."""
     redis, publisher = app[REDIS], app[ROOM_PUBLISHER]
     app[POLLS] = polls = Polls(redis, publisher)
+    app[QUESTIONS] = questions = Questions(redis, publisher)
     app[GOALS] = goals = Goals(redis, publisher, app[KEEPER], app[GOAL_REWARDS])
     announcer = Announcer(goals.scripts, publisher.settings.history_length)
     app[GOAL_REWARDS].add("announcement", announcer.start, check=check_announcement)
     sections = app[REPORT_SECTIONS]
     sections.add("polls", polls.report_section)
+    sections.add("questions", questions.report_section)
     sections.add("goals", goals.report_section)
     watcher = asyncio.create_task(GoalWatcher(goals, app[SHOWS]).run(), name="goal watcher")
     await polls.start_loop()

@@ -68,6 +68,12 @@ class PollVoteMessage(Body):
     answer: int
 
 
+class MarkQuestion(Body):
+    """A chat message to mark as a question, by its offset (its ``chat`` event's)."""
+
+    message_offset: MessageOffset
+
+
 class QuestionMarkMessage(Body):
     """``{"type": "question_mark"}``: mark a chat message (by its offset) as a question."""
 
@@ -76,7 +82,7 @@ class QuestionMarkMessage(Body):
         None,
         'Marking a question is {"type": "question_mark", "message_offset": "1700-0"}.',
     )
-    message_offset: str
+    message_offset: MessageOffset
 
 
 class AnswerQuestion(Body):
@@ -94,6 +100,8 @@ class GoalTier(Body):
     threshold: Annotated[int, _whole(1, 10**12)]
     #: ``{"kind": "announcement", "text": ...}``, or another registered kind with its fields.
     reward: dict[str, Any]
+    #: What viewers' progress bar says of the reward (default: its text, title or kind).
+    label: Annotated[str, _text(r"[^\x00-\x1f]{1,80}", "1-80 characters on one line")] | None = None
 
 
 class SetGoals(Body):
