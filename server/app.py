@@ -20,7 +20,21 @@ from stockkeeper.relay import OutboxRelay
 from stockkeeper.stock_events import watch_stock
 from stockkeeper.sweeper import run_sweeper
 
-from .api import api_docs, demo, health, host_auth, offers, pages, purchase, room, room_host, shows
+from .api import (
+    api_docs,
+    demo,
+    goals,
+    health,
+    host_auth,
+    offers,
+    pages,
+    polls,
+    purchase,
+    questions,
+    room,
+    room_host,
+    shows,
+)
 from .api.middleware import answering_middleware
 from .appkeys import (
     GOAL_REWARDS,
@@ -40,6 +54,7 @@ from .appkeys import (
     WATCH_TIME,
 )
 from .audience.watch_time import WatchTime
+from .engage import engage_ctx
 from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
@@ -75,6 +90,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(hosts_ctx)
     # The rooms before the sweeper: news of holds expiring at start-up reaches the buyers.
     app.cleanup_ctx.append(rooms_ctx)
+    app.cleanup_ctx.append(engage_ctx)  # polls, questions, goals: after the rooms
     if settings.metrics_port is not None:
         app.cleanup_ctx.append(health.metrics_listener)
     if settings.run_sweeper:
@@ -93,6 +109,9 @@ def create_app(settings: Settings) -> web.Application:
     health.add_routes(app)
     pages.add_routes(app)
     api_docs.add_routes(app)
+    polls.add_routes(app)
+    goals.add_routes(app)
+    questions.add_routes(app)
     return app
 
 

@@ -8,12 +8,15 @@ from redis.asyncio import Redis
 from stockkeeper.keeper import StockKeeper
 
 from .audience.watch_time import WatchTime
+from .goals.goals import Goals
 from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
 from .lineup import Lineup
 from .metrics import Metrics
+from .polls.polls import Polls
+from .questions.questions import Questions
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
@@ -36,3 +39,6 @@ METRICS = web.AppKey("metrics", Metrics)
 REPORT_SECTIONS = web.AppKey("report_sections", ReportSections)
 GOAL_REWARDS = web.AppKey("goal_rewards", GoalRewards)
 WATCH_TIME = web.AppKey("watch_time", WatchTime)
+POLLS = web.AppKey("polls", Polls)
+GOALS = web.AppKey("goals", Goals)
+QUESTIONS = web.AppKey("questions", Questions)

@@ -85,6 +85,16 @@ class ErrorCode(StrEnum):
     NOT_READY = "not_ready"
     # Tiered sales goals (server/goals/).
     UNKNOWN_REWARD = "unknown_reward"
+    THRESHOLDS_NOT_INCREASING = "thresholds_not_increasing"
+    GOAL_REACHED = "goal_reached"
+    # Polls and questions (server/polls/, server/questions/).
+    UNKNOWN_POLL = "unknown_poll"
+    POLL_NOT_OPEN = "poll_not_open"
+    POLL_CLOSED = "poll_closed"
+    ALREADY_VOTED = "already_voted"
+    UNKNOWN_ANSWER = "unknown_answer"
+    UNKNOWN_MESSAGE = "unknown_message"
+    UNKNOWN_QUESTION = "unknown_question"
 
 
 #: What a client is told of a bug on our side, over HTTP and room sockets alike.
