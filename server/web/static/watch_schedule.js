@@ -12,7 +12,7 @@ const cover = el("img", { class: "preview-cover", alt: "", hidden: true });
 const title = el("h2", { id: "preview-title" });
 const startsIn = el("p", { id: "starts-in", class: "starts-in" });
 const description = el("p", { id: "preview-description", class: "muted" });
-const remind = el("button", { id: "remind", class: "remind", type: "button", "aria-pressed": "false" }, "🔔 Remind me");
+const remind = el("button", { id: "remind", class: "remind", type: "button", "aria-pressed": "false" }, "Remind me");
 const remindNote = el("p", { id: "remind-note", class: "muted", role: "status" });
 const card = el("section", { id: "preview", class: "preview", "aria-label": "Upcoming show", hidden: true },
   cover, title, startsIn, description, remind, remindNote);
@@ -32,7 +32,7 @@ async function call(method, path) {
 function reminded(count) {
   remind.setAttribute("aria-pressed", "true");
   remind.disabled = true;
-  remind.textContent = "🔔 We will remind you";
+  remind.textContent = "✓ We will remind you";
   remindNote.textContent = count > 1 ? `${count} viewers asked to be reminded.` : "";
 }
 

@@ -14,13 +14,12 @@ const video = el("video", {
   "aria-label": "The show's video",
 });
 video.muted = true; // the attribute alone does not mute a video made by script
-const unmute = el("button", { id: "unmute", class: "unmute", type: "button", hidden: true }, "🔇 Tap to unmute");
+const unmute = el("button", { id: "unmute", class: "unmute", type: "button", hidden: true }, "Tap to unmute");
 const note = el("p", { id: "video-note", class: "video-note", role: "status", hidden: true });
 
 let source = ""; // the address playing now
 let kind = ""; // "live" or "replay"
 let hls = null;
-let stallTimer = null;
 let retryTimer = null;
 
 function setState(state, text = "") {
@@ -29,20 +28,21 @@ function setState(state, text = "") {
   note.hidden = !text;
 }
 
-function stalled() {
-  clearTimeout(stallTimer);
-  stallTimer = setTimeout(() => { if (kind === "live") setState("reconnecting", "Reconnecting…"); }, STALL_MS);
-}
+// A stall is judged by the clock, not by events: hls.js nudges the playhead over gaps (which
+// fires timeupdate) while a live stream that stopped coming is still stuck.
+let lastTime = -1;
+let lastMove = 0;
+setInterval(() => {
+  if (!source || video.paused) return;
+  if (video.currentTime !== lastTime) {
+    lastTime = video.currentTime;
+    lastMove = Date.now();
+    if (video.dataset.state !== "playing") setState("playing", kind === "replay" ? "Replay" : "");
+  } else if (kind === "live" && Date.now() - lastMove > STALL_MS && video.dataset.state !== "reconnecting") {
+    setState("reconnecting", "Reconnecting…");
+  }
+}, 500);
 
-function progressing() {
-  clearTimeout(stallTimer);
-  if (video.dataset.state !== "playing") setState("playing", kind === "replay" ? "Replay" : "");
-}
-
-video.addEventListener("waiting", stalled);
-video.addEventListener("stalled", stalled);
-video.addEventListener("playing", progressing);
-video.addEventListener("timeupdate", () => { if (!video.paused) progressing(); });
 video.addEventListener("error", () => { if (!hls) retry(); });
 video.addEventListener("volumechange", () => { unmute.hidden = !video.muted || !source; });
 unmute.addEventListener("click", () => {
@@ -64,7 +64,6 @@ async function loadHls() {
 }
 
 function stop() {
-  clearTimeout(stallTimer);
   clearTimeout(retryTimer);
   hls?.destroy();
   hls = null;
@@ -92,6 +91,7 @@ async function play(url, what, again = false) {
     unmute.hidden = true;
     return;
   }
+  lastMove = Date.now();
   setState("loading", what === "live" ? "Connecting to the live video…" : "Loading the replay…");
   const Hls = await loadHls();
   if (source !== url) return; // another address came meanwhile
