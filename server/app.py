@@ -24,6 +24,7 @@ from .api import (
     api_docs,
     demo,
     goals,
+    groups,
     health,
     host_auth,
     offers,
@@ -56,6 +57,7 @@ from .appkeys import (
 from .audience.watch_time import WatchTime
 from .engage import engage_ctx
 from .goals.rewards import GoalRewards
+from .group_buying import groups_ctx
 from .hosts.accounts import HostAccounts
 from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
@@ -90,6 +92,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(hosts_ctx)
     # The rooms before the sweeper: news of holds expiring at start-up reaches the buyers.
     app.cleanup_ctx.append(rooms_ctx)
+    app.cleanup_ctx.append(groups_ctx)  # group buying: after the rooms
     app.cleanup_ctx.append(engage_ctx)  # polls, questions, goals: after the rooms
     if settings.metrics_port is not None:
         app.cleanup_ctx.append(health.metrics_listener)
@@ -109,6 +112,7 @@ def create_app(settings: Settings) -> web.Application:
     health.add_routes(app)
     pages.add_routes(app)
     api_docs.add_routes(app)
+    groups.add_routes(app)
     polls.add_routes(app)
     goals.add_routes(app)
     questions.add_routes(app)

@@ -95,6 +95,16 @@ class ErrorCode(StrEnum):
     UNKNOWN_ANSWER = "unknown_answer"
     UNKNOWN_MESSAGE = "unknown_message"
     UNKNOWN_QUESTION = "unknown_question"
+    # Group buying (stockkeeper/groups.py, server/api/groups.py; issue 15).
+    NOT_GROUP_OFFER = "not_group_offer"
+    HOT_OFFER = "hot_offer"
+    GROUP_PRICE_NOT_LOWER = "group_price_not_lower"
+    GROUPS_STARTED = "groups_started"
+    UNKNOWN_GROUP = "unknown_group"
+    GROUP_FULL = "group_full"
+    GROUP_FAILED = "group_failed"
+    ALREADY_IN_GROUP = "already_in_group"
+    ALREADY_HOLDING = "already_holding"
 
 
 #: What a client is told of a bug on our side, over HTTP and room sockets alike.

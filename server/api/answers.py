@@ -75,8 +75,36 @@ class Confirmed(Shape):
     late: bool
 
 
+class PaidForGroup(Shape):
+    """A group member's payment, kept until the group forms (202): the order (this id)
+    is written when it forms; if it fails, the payment is refunded (docs/groups.md)."""
+
+    outcome: Literal["paid"]
+    order_id: str | None
+    amount: int
+    paid_at_ms: int | None
+    replayed: bool
+    group_id: str
+
+
 def confirm_answer(result: ConfirmResult) -> tuple[int, dict[str, Any]]:
     """HTTP status and body of a payment's outcome (shared with the room socket)."""
+    if result.outcome == "paid":
+        return 202, {
+            "outcome": "paid",
+            "order_id": result.order_id,
+            "amount": result.amount,
+            "paid_at_ms": result.confirmed_at,
+            "replayed": result.replayed,
+            "group_id": result.group_id,
+        }
+    if result.outcome == "group_failed":
+        return 409, error_body(
+            ErrorCode.GROUP_FAILED,
+            "Your group did not fill in time. Your payment will be refunded.",
+            group_id=result.group_id,
+            refund_due=True,
+        )
     if result.outcome == "confirmed":
         return 200, {
             "outcome": "confirmed",

@@ -120,11 +120,19 @@ class Product(Body):
     buckets: Annotated[
         int, _whole(1, MAX_BUCKETS), Meta(description="At most the stock (one unit a bucket).")
     ] = 1
+    #: The regular price shown struck through (deal prices, docs/groups.md); 0 = none.
+    compare_at_price: Annotated[
+        int, _whole(0, 10**9), Meta(description="0 (none) or at least unit_price.")
+    ] = 0
 
     def __post_init__(self) -> None:
         self.title = _shown_to_others(self.title, "title", "1-200 characters on one line")
         if self.buckets > self.stock:
             raise Explained("buckets", "Field 'buckets' must be at most the stock.")
+        if 0 < self.compare_at_price < self.unit_price:
+            raise Explained(
+                "compare_at_price", "Field 'compare_at_price' must be at least the unit price."
+            )
 
     def spec(self, room_id: str) -> OfferSpec:
         """The stock keeper's spec of this product as an offer of ``room_id``."""
@@ -143,6 +151,7 @@ class Product(Body):
             countdown_s=self.countdown_seconds,
             window_s=self.window_seconds,
             buckets=self.buckets,
+            compare_at_price=self.compare_at_price,
         )
 
 

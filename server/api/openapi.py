@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from stockkeeper.ids import HOLD_ID, OFFER_ID
+from stockkeeper.ids import GROUP_ID, HOLD_ID, OFFER_ID
 
 from ..errors import ErrorCode
 from ..hosts.sessions import COOKIE_NAME
@@ -51,6 +51,8 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "rain_id": ({"type": "string", "pattern": "^r[1-9][0-9]{0,15}$"}, "A red packet rain's id."),
     # Giveaways (giveaways.py).
     "giveaway_id": ({"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}, "A giveaway's id."),
+    # Group buying (groups.py).
+    "group_id": ({"type": "string", "pattern": GROUP_ID.pattern}, "A buying group's id."),
 }
 
 #: What a body that cannot be read is answered (400).

@@ -8,7 +8,14 @@ from aiohttp import web
 
 from ..appkeys import KEEPER, METRICS
 from ..errors import ErrorCode
-from .answers import SOLD_OUT_BODY, Confirmed, Reserved, confirm_answer, reserve_answer
+from .answers import (
+    SOLD_OUT_BODY,
+    Confirmed,
+    PaidForGroup,
+    Reserved,
+    confirm_answer,
+    reserve_answer,
+)
 from .auth import require_viewer
 from .bodies import Confirm, Empty, Reserve
 from .described import Auth, Reader, Shape, answers, takes
@@ -53,8 +60,11 @@ async def reserve(request: web.Request, read: Reader[Reserve]) -> web.Response:
 
 @answers(
     Auth.VIEWER,
-    {200: Confirmed},
-    {404: (ErrorCode.UNKNOWN_HOLD,), 409: (ErrorCode.HOLD_EXPIRED, ErrorCode.ALREADY_CONFIRMED)},
+    {200: Confirmed, 202: PaidForGroup},
+    {
+        404: (ErrorCode.UNKNOWN_HOLD,),
+        409: (ErrorCode.HOLD_EXPIRED, ErrorCode.ALREADY_CONFIRMED, ErrorCode.GROUP_FAILED),
+    },
 )
 @takes(Confirm)
 async def confirm(request: web.Request, read: Reader[Confirm]) -> web.Response:

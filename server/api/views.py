@@ -40,6 +40,12 @@ class OfferView(Shape):
     countdown_s: int
     window_s: int
     buckets: int
+    #: Deal price and group terms (docs/groups.md): 0 = none, group_size 0 = no groups.
+    compare_at_price: int = 0
+    group_price: int = 0
+    group_size: int = 0
+    group_window_s: int = 0
+    group_open: bool = False
 
 
 class StockView(Shape):

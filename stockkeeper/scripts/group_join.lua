@@ -49,8 +49,10 @@ if not o[7] then return {'not_group_offer'} end
 local in_group = redis.call('HGET', KEYS[9], user)
 if in_group then return {'already_in_group', in_group} end
 local have = tonumber(redis.call('HGET', KEYS[2], user) or '0')
-if have + 1 > tonumber(o[5]) then return {'limit_reached', have, tonumber(o[5])} end
+-- A seat is the viewer's only unit of this offer: holding or having bought one already is
+-- refused by name (it would also count against the per-viewer limit).
 if have > 0 then return {'already_holding', have} end
+if have + 1 > tonumber(o[5]) then return {'limit_reached', have, tonumber(o[5])} end
 
 local size = tonumber(o[7])
 if not starting then

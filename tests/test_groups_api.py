@@ -1,0 +1,190 @@
+"""Group buying over HTTP and the room socket (server/api/groups.py): group terms, start,
+join by invitation, paying a seat, the room's group events, the console's list, deal prices
+on offers, and every bad input answered 4xx with a stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from server.api.answers import PaidForGroup
+from server.api.groups import GroupView, Joined, OpenGroups, RoomGroups
+from server.api.views import OfferView
+
+from .helpers import HOST, viewer
+from .room_helpers import Client, Connect, ask, create_offer, events_until, host, of_type, open_now
+
+pytest_plugins = ["tests.room_fixtures"]
+
+TERMS = {"group_price": 350, "group_size": 3, "window_minutes": 10}
+
+
+async def group_offer(client: Client, **terms: Any) -> str:
+    """A live offer of room show-1 (5 EUR, compare at 7 EUR) sold in groups of 3 at 3.50."""
+    offer = await create_offer(client, 30, compare_at_price=700, per_user_limit=1)
+    await open_now(client, offer["id"])
+    await host(client, f"/api/offers/{offer['id']}/group-terms", {**TERMS, **terms})
+    return str(offer["id"])
+
+
+async def start(client: Client, offer_id: str, user: str) -> Any:
+    resp = await client.post(
+        f"/api/offers/{offer_id}/groups",
+        json={"idempotency_key": f"start-{user}-1"},
+        headers=viewer(user),
+    )
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def join(client: Client, group_id: str, user: str) -> Any:
+    return await client.post(
+        f"/api/groups/{group_id}/members",
+        json={"idempotency_key": f"join-{user}-1"},
+        headers=viewer(user),
+    )
+
+
+async def error_code(resp: Any) -> tuple[int, str]:
+    body = await resp.json()
+    return resp.status, body["error"]["code"]
+
+
+async def test_an_offer_shows_its_deal_price_and_group_terms(client: Client) -> None:
+    offer_id = await group_offer(client)
+    offer = await (await client.get(f"/api/offers/{offer_id}")).json()
+    assert offer["compare_at_price"] == 700
+    assert (offer["group_price"], offer["group_size"], offer["group_window_s"]) == (350, 3, 600)
+    assert offer["group_open"] is True
+    msgspec.convert(offer, OfferView)
+
+
+async def test_start_join_pay_and_form_over_http(client: Client) -> None:
+    offer_id = await group_offer(client)
+    started = await start(client, offer_id, "ann")
+    msgspec.convert(started, Joined)  # every answer matches its description
+    group = started["group"]
+    assert group["state"] == "forming"
+    assert group["seats_left"] == 2
+    assert group["members"][0]["name"] == "ann"
+    assert group["invite_url"] == f"/watch/show-1?group={group['id']}"
+    paid = await client.post(
+        f"/api/holds/{started['hold']['hold_id']}/confirm",
+        json={"payment_ref": "psp-ann"},
+        headers=viewer("ann"),
+    )
+    assert paid.status == 202, await paid.text()
+    assert (await paid.json())["outcome"] == "paid"
+    msgspec.convert(await paid.json(), PaidForGroup)
+    listed = await (await client.get(f"/api/offers/{offer_id}/groups")).json()
+    msgspec.convert(listed, OpenGroups)
+    assert [g["id"] for g in listed["groups"]] == [group["id"]]
+    assert (listed["forming"], listed["formed"]) == (1, 0)
+    assert (await join(client, group["id"], "bob")).status == 201
+    formed = await join(client, group["id"], "cat")
+    assert formed.status == 201
+    assert (await formed.json())["group"]["state"] == "formed"
+    seen = await (await client.get(f"/api/groups/{group['id']}")).json()
+    msgspec.convert(seen, GroupView)
+    assert [m["name"] for m in seen["members"]] == ["ann", "bob", "cat"]
+    console = await (await client.get("/api/rooms/show-1/groups", headers=HOST)).json()
+    msgspec.convert(console, RoomGroups)
+    assert console["offers"][0]["formed"] == 1
+    late = await join(client, group["id"], "dan")
+    assert await error_code(late) == (409, "group_full")
+
+
+async def test_bad_terms_are_refused_with_codes(client: Client) -> None:
+    offer = await create_offer(client, 10)
+    path = f"/api/offers/{offer['id']}/group-terms"
+    cases = [
+        ({**TERMS, "group_size": 1}, 400, "out_of_range"),
+        ({**TERMS, "group_size": 51}, 400, "out_of_range"),
+        ({**TERMS, "window_minutes": 0}, 400, "out_of_range"),
+        ({**TERMS, "window_minutes": 61}, 400, "out_of_range"),
+        ({**TERMS, "group_price": 500}, 400, "group_price_not_lower"),
+        ({**TERMS, "group_price": 900}, 400, "group_price_not_lower"),
+        ({**TERMS, "extra": 1}, 400, "unknown_field"),
+    ]
+    for body, status, code in cases:
+        resp = await client.post(path, json=body, headers=HOST)
+        assert await error_code(resp) == (status, code), body
+    hot = await create_offer(client, 20, buckets=4)
+    resp = await client.post(f"/api/offers/{hot['id']}/group-terms", json=TERMS, headers=HOST)
+    assert await error_code(resp) == (409, "hot_offer")
+    resp = await client.post("/api/offers/999999/group-terms", json=TERMS, headers=HOST)
+    assert (await error_code(resp))[1] == "unknown_offer"
+    resp = await client.post(path, json=TERMS)
+    assert resp.status == 401
+
+
+async def test_a_compare_at_price_below_the_price_is_refused(client: Client) -> None:
+    body = {
+        "room_id": "show-1",
+        "sku": "MUG",
+        "title": "Mug",
+        "unit_price": 500,
+        "currency": "EUR",
+        "stock": 3,
+        "compare_at_price": 400,
+    }
+    resp = await client.post("/api/offers", json=body, headers=HOST)
+    assert await error_code(resp) == (400, "invalid_field")
+
+
+async def test_bad_joins_are_refused_with_codes(client: Client) -> None:
+    offer_id = await group_offer(client)
+    plain = await create_offer(client, 5)
+    await open_now(client, plain["id"])
+    resp = await client.post(
+        f"/api/offers/{plain['id']}/groups",
+        json={"idempotency_key": "k-1234567"},
+        headers=viewer("x"),
+    )
+    assert await error_code(resp) == (409, "not_group_offer")
+    assert await error_code(await join(client, f"{offer_id}-0123456789ab", "x")) == (
+        404,
+        "unknown_group",
+    )
+    assert await error_code(await join(client, "nonsense", "x")) == (404, "unknown_group")
+    started = await start(client, offer_id, "ann")
+    group_id = started["group"]["id"]
+    again = await client.post(
+        f"/api/offers/{offer_id}/groups",
+        json={"idempotency_key": "another-key"},
+        headers=viewer("ann"),
+    )
+    assert await error_code(again) == (409, "already_in_group")
+    held = await client.post(
+        f"/api/offers/{offer_id}/reservations",
+        json={"idempotency_key": "press-bob-1"},
+        headers=viewer("bob"),
+    )
+    assert held.status == 201
+    assert await error_code(await join(client, group_id, "bob")) == (409, "already_holding")
+    resp = await client.post(
+        f"/api/groups/{group_id}/members", json={"idempotency_key": "short"}, headers=viewer("c")
+    )
+    assert (await error_code(resp))[0] == 400
+    resp = await client.post(f"/api/groups/{group_id}/members", json={"idempotency_key": "k" * 9})
+    assert resp.status == 401
+
+
+async def test_the_room_hears_group_started_and_formed_and_a_socket_joins(
+    room_client: Client, connect: Connect
+) -> None:
+    offer_id = await group_offer(room_client, group_size=2)
+    ws = await connect("bob")
+    started = await start(room_client, offer_id, "ann")
+    heard = await events_until(ws, of_type("group_started"))
+    assert heard[-1]["group"]["id"] == started["group"]["id"]
+    answer = await ask(
+        ws, "group_join", group_id=started["group"]["id"], idempotency_key="bob-socket-1"
+    )
+    assert answer["type"] == "group_joined"
+    assert answer["group"]["state"] == "formed"
+    events = await events_until(ws, of_type("group_formed"))
+    assert events[-1]["group"]["seats_left"] == 0
+    refused = await ask(ws, "group_start", offer_id=offer_id, idempotency_key="bob-socket-2")
+    assert (refused["type"], refused["code"]) == ("error", "already_in_group")
