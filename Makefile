@@ -12,10 +12,15 @@ STAMP := $(VENV)/.installed
 
 ## Run the service on http://127.0.0.1:8080 (starts local Redis and Kafka when none is configured).
 ## On the local stack the viewer page signs anyone in (LIVESALE_DEMO_VIEWER_TOKENS=0 turns it off).
+## hls.js (pinned, checked) goes into server/web/vendor/; the local test streams of
+## `livesale stream --room ROOM` are served from the stack's media folder.
 run: $(STAMP)
+	$(BIN)/python -m deploy.web_assets
 ifeq ($(LIVESALE_REDIS_URL)$(LIVESALE_KAFKA_BOOTSTRAP),)
 	$(BIN)/livesale stack up
-	LIVESALE_DEMO_VIEWER_TOKENS=$${LIVESALE_DEMO_VIEWER_TOKENS:-1} $(BIN)/livesale serve
+	LIVESALE_DEMO_VIEWER_TOKENS=$${LIVESALE_DEMO_VIEWER_TOKENS:-1} \
+	LIVESALE_MEDIA_DIR=$${LIVESALE_MEDIA_DIR:-$${LIVESALE_STACK_DIR:-$$HOME/.local/state/livesale}/media} \
+	$(BIN)/livesale serve
 else
 	$(BIN)/livesale serve
 endif
@@ -24,6 +29,9 @@ endif
 test: $(STAMP) lint
 	$(BIN)/livesale stack up --cluster
 	$(BIN)/python -m deploy.tools
+	@echo "make test: Redis, Kafka and the Redis Cluster stay running after the tests (for" \
+	  "the next run); 'make stack-down' (livesale stack down) stops them."
+	$(BIN)/python -m deploy.web_assets
 	$(BIN)/pytest
 
 lint: $(STAMP)
