@@ -49,6 +49,8 @@ function signedOut(error) {
     : "Your session has ended; please log in again.");
 }
 
+// Features call the API with the console's own client: it carries the session's CSRF token.
+host.api = api;
 host.act = act;
 host.notify = notify;
 
