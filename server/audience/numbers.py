@@ -22,6 +22,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.keeper import StockKeeper
 
 from ..room.hub import live_viewers
@@ -101,6 +102,7 @@ class MinuteNumbers:
     async def run(self, interval_s: float, clock: Any) -> None:
         """Sample every room with viewers here, every ``interval_s``, until cancelled."""
         while True:
+            stop_if_cancelled()
             await asyncio.sleep(interval_s)
             for room_id in self.watch.rooms_here():
                 try:
