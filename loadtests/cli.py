@@ -9,7 +9,8 @@ matplotlib...); without them it says so in one line. ``livesale`` never imports 
 - ``buckets``: a hot offer on the local Redis Cluster, one slot against K buckets;
 - ``loadtest``: the Locust scenarios at several user counts, into one report;
 - ``relay``: orders a second into Kafka, with the relay's transactions and without;
-- ``chaos``: a flash sale while workers, relays, Redis and Kafka are broken, reconciled.
+- ``chaos``: a flash sale while workers, relays, Redis and Kafka are broken, reconciled;
+- ``centrifugo``: a room against a Centrifugo v6 channel on the same clients, one core each.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import sys
 from collections.abc import Sequence
 
 from server.settings import CommandSettings
+
+from . import centrifugo_args
 
 #: Modules of the development extras the benchmarks import (``pip install -e '.[dev]'``).
 DEV_MODULES = ("psutil", "locust", "matplotlib", "websocket")
@@ -132,6 +135,12 @@ def parser() -> argparse.ArgumentParser:
     ch.add_argument("--keep", action="store_true", help="keep the run's folder (logs, data)")
     ch.add_argument("--out", help="also write the report as JSON to this file")
     ch.set_defaults(func=_run, module="chaos")
+
+    cf = sub.add_parser(
+        "centrifugo", help="a room against Centrifugo v6: same viewers and events, one core each"
+    )
+    centrifugo_args.add_arguments(cf)
+    cf.set_defaults(func=_run, module="bench_centrifugo")
     return p
 
 

@@ -3,6 +3,11 @@
 A Python client that parsed every frame would need more CPU than the server it measures.
 These count events with a byte search (C speed) and read each event's publish time
 (``at_ms``) from the bytes, on one connection in ``sample_every``.
+
+The same clients drive another server (Centrifugo, loadtests/bench_centrifugo.py): a
+``hello`` text frame is sent after the upgrade (its connect and subscribe commands), the
+viewer counts as joined once the ``ready`` bytes arrive (its subscribe reply), and ``stamp``
+reads the publish time from that server's frames.
 """
 
 from __future__ import annotations
@@ -27,6 +32,35 @@ TICK = b'"type":"tick"'
 TICK_AT = re.compile(rb'"type":"tick","offset":"[^"]*","at_ms":(\d+)')
 
 
+def text_frame(payload: bytes) -> bytes:
+    """One masked client text frame; the zero mask key leaves the payload as it is."""
+    length = len(payload)
+    if length < 126:
+        head = bytes([0x81, 0x80 | length])
+    else:
+        head = bytes([0x81, 0x80 | 126]) + length.to_bytes(2, "big")
+    return head + b"\x00\x00\x00\x00" + payload
+
+
+def joined(head: bytes, ready: bytes) -> int:
+    """Where the frames after the upgrade (and after ``ready``, if given) begin in ``head``;
+    -1 while they have not all arrived. Raises ConnectionError for a refused upgrade, or
+    for an error answered before ``ready``."""
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return -1
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(head[:200].decode(errors="replace"))
+    if not ready:
+        return end + 4
+    at = head.find(ready, end + 4)
+    if at < 0:
+        if b'"error":' in head[end + 4 :]:
+            raise ConnectionError(head[end + 4 : end + 304].decode(errors="replace"))
+        return -1
+    return at + len(ready)
+
+
 @dataclass
 class Totals:
     """What the benchmark's viewers counted between them."""
@@ -41,8 +75,20 @@ class Totals:
 class Viewer(asyncio.Protocol):
     """Counts the room's tick events; a sampled viewer also records their delay."""
 
-    def __init__(self, totals: Totals, sample: bool, request: bytes, pattern: bytes) -> None:
+    def __init__(
+        self,
+        totals: Totals,
+        sample: bool,
+        request: bytes,
+        pattern: bytes,
+        hello: bytes = b"",
+        ready: bytes = b"",
+        stamp: re.Pattern[bytes] = TICK_AT,
+    ) -> None:
         self.totals = totals
+        self.hello = hello
+        self.ready = ready
+        self.stamp = stamp
         self.sample = sample
         self.request = request
         self.pattern = pattern
@@ -63,16 +109,20 @@ class Viewer(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         """Finish the upgrade, then count the pattern (and time the ticks of a sampled viewer)."""
         if not self.upgraded.done():
+            greet = self.hello and b"\r\n\r\n" not in self._head
             self._head += data
-            end = self._head.find(b"\r\n\r\n")
-            if end < 0:
+            try:
+                start = joined(self._head, self.ready)
+            except ConnectionError as refused:
+                self.upgraded.set_exception(refused)
                 return
-            if not self._head.startswith(b"HTTP/1.1 101"):
-                self.upgraded.set_exception(ConnectionError(self._head[:200].decode()))
+            if greet and b"\r\n\r\n" in self._head:
+                self.send_text(self.hello)
+            if start < 0:
                 return
             self.totals.connected += 1
             self.upgraded.set_result(None)
-            data = self._head[end + 4 :]
+            data = self._head[start:]
         # Keep the last bytes, so a pattern cut between two reads is still found once.
         chunk = self._tail + data
         found = chunk.count(self.pattern) - self._tail.count(self.pattern)
@@ -82,7 +132,7 @@ class Viewer(asyncio.Protocol):
             if self.sample and found:
                 now_ms = time.time() * 1000
                 self.totals.latencies_ms.extend(
-                    now_ms - int(m.group(1)) for m in TICK_AT.finditer(chunk)
+                    now_ms - int(m.group(1)) for m in self.stamp.finditer(chunk)
                 )
         else:
             self.totals.replies += found
@@ -99,14 +149,9 @@ class Viewer(asyncio.Protocol):
             self.waiter.set_exception(ConnectionError("closed"))
 
     def send_text(self, payload: bytes) -> None:
-        """One masked text frame; the zero mask key leaves the payload as it is."""
-        length = len(payload)
-        if length < 126:
-            head = bytes([0x81, 0x80 | length])
-        else:
-            head = bytes([0x81, 0x80 | 126]) + length.to_bytes(2, "big")
+        """One masked text frame (see text_frame)."""
         assert self.transport is not None
-        self.transport.write(head + b"\x00\x00\x00\x00" + payload)
+        self.transport.write(text_frame(payload))
 
 
 async def open_viewers(
@@ -118,15 +163,18 @@ async def open_viewers(
     sample_every: int = 0,
     pattern: bytes = TICK,
     batch: int = 500,
+    hello: bytes = b"",
+    ready: bytes = b"",
+    stamp: re.Pattern[bytes] = TICK_AT,
 ) -> list[Viewer]:
-    """``count`` upgraded connections, opened ``batch`` at a time."""
+    """``count`` upgraded connections, opened ``batch`` at a time (each joined: see Viewer)."""
     loop = asyncio.get_running_loop()
     request = HANDSHAKE.format(path=path, port=port).encode()
     viewers: list[Viewer] = []
 
     def factory(sample: bool) -> Callable[[], Viewer]:
         def make() -> Viewer:
-            return Viewer(totals, sample, request, pattern)
+            return Viewer(totals, sample, request, pattern, hello, ready, stamp)
 
         return make
 
@@ -158,8 +206,10 @@ class QuietViewers:
     sweep's worth of frames, so every event is still received and counted.
     """
 
-    def __init__(self, pattern: bytes = TICK) -> None:
+    def __init__(self, pattern: bytes = TICK, hello: bytes = b"", ready: bytes = b"") -> None:
         self.pattern = pattern
+        self.hello = hello
+        self.ready = ready
         self.events = 0
         self._sockets: list[_QuietSocket] = []
 
@@ -182,13 +232,17 @@ class QuietViewers:
         await loop.sock_connect(sock, ("127.0.0.1", port))
         await loop.sock_sendall(sock, request)
         head = b""
-        while b"\r\n\r\n" not in head:
+        greeted = not self.hello
+        while (start := joined(head, self.ready)) < 0:
             data = await loop.sock_recv(sock, 65536)
             if not data:
                 raise ConnectionError("closed before the upgrade")
             head += data
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise ConnectionError(head[:200].decode())
+            if not greeted and b"\r\n\r\n" in head:
+                greeted = True
+                await loop.sock_sendall(sock, text_frame(self.hello))
+        # Frames that came with the upgrade (or the ready reply) are counted too.
+        self.events += head[start:].count(self.pattern)
         self._sockets.append(_QuietSocket(sock))
 
     def sweep(self) -> None:
@@ -216,16 +270,24 @@ class QuietViewers:
 
 
 def hold_quiet_viewers(
-    port: int, path: str, count: int, group: int, period_s: float, pipe: Connection
+    port: int,
+    path: str,
+    count: int,
+    group: int,
+    period_s: float,
+    pipe: Connection,
+    hello: bytes = b"",
+    ready: bytes = b"",
 ) -> None:
     """A process holding ``count`` quiet viewers, driven over ``pipe``.
 
     They join ``group`` at a time; after each group it sends ``{"joined": n}`` and waits for
     a word back (the timed viewers join in between, so they are spread through the room's
     join order, as real viewers would be). Then it sends ``{"open": n}``, sweeps every
-    ``period_s`` until it receives anything, and sends its totals.
+    ``period_s`` until it receives a word, and sends its totals: after ``"count"`` it goes on
+    sweeping, after any other word it closes its viewers and returns.
     """
-    viewers = QuietViewers()
+    viewers = QuietViewers(hello=hello, ready=ready)
 
     async def join() -> None:
         for start in range(0, count, group):
@@ -235,8 +297,13 @@ def hold_quiet_viewers(
 
     uvloop.run(join())
     pipe.send({"open": viewers.open})
-    while not pipe.poll(period_s):
+    while True:
+        if not pipe.poll(period_s):
+            viewers.sweep()
+            continue
+        word = pipe.recv()
         viewers.sweep()
-    viewers.sweep()
-    pipe.send({"open": viewers.open, "events": viewers.events})
+        pipe.send({"open": viewers.open, "events": viewers.events})
+        if word != "count":
+            break
     viewers.close()
