@@ -11,7 +11,8 @@ from ..appkeys import REMINDERS, ROOM_PUBLISHER, SHOW_SCHEDULE, SHOWS
 from ..errors import ErrorCode, NotFound
 from ..shows.schedule import stage_view
 from ..shows.store import Show, ShowStatus
-from .auth import require_host, require_viewer
+from ..shows.team import Right
+from .auth import require_show_right, require_viewer
 from .bodies import Empty
 from .described import Auth, Reader, Shape, answers, takes
 from .paths import room_in_path
@@ -91,9 +92,8 @@ def listed_view(show: Show) -> dict[str, Any]:
     }
 
 
-async def _own_show(request: web.Request) -> Show:
-    caller = await require_host(request)
-    return await request.app[SHOWS].require(room_in_path(request), caller.host_id)
+async def _own_show(request: web.Request, right: Right) -> Show:
+    return (await require_show_right(request, right)).show
 
 
 async def _setup_view(request: web.Request, show: Show) -> dict[str, Any]:
@@ -121,7 +121,7 @@ async def schedule(request: web.Request) -> web.Response:
 @answers(Auth.ROOM_HOST, {200: SetupView}, _SHOW)
 async def get_setup(request: web.Request) -> web.Response:
     """The show's set-up and how many viewers asked to be reminded."""
-    show = await _own_show(request)
+    show = await _own_show(request, Right.VIEW_NUMBERS)
     return json_response(await _setup_view(request, show))
 
 
@@ -130,7 +130,8 @@ async def get_setup(request: web.Request) -> web.Response:
 async def set_up(request: web.Request, read: Reader[ShowSetup]) -> web.Response:
     """Change the show's start, cover, description, stream or replay (fields left out are
     kept). A new start time moves reminders not yet sent; viewers get ``show_setup``."""
-    show = await _own_show(request)
+    # Whoever may take the show live may set its stream and schedule (owner, operators).
+    show = await _own_show(request, Right.GO_LIVE)
     body = await read()
     changed = await request.app[SHOW_SCHEDULE].set_up(show, body.changes())
     await request.app[ROOM_PUBLISHER].publish(show.room_id, "show_setup", stage_view(changed))
