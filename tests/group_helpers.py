@@ -52,9 +52,14 @@ async def join(keeper: StockKeeper, group_id: str, user: str) -> JoinReply:
 
 async def end_window(keeper: StockKeeper, offer_id: str, group_id: str) -> None:
     """Move a group's window end to the past (as if its minutes had run out)."""
+    await end_window_in(keeper.redis, offer_id, group_id)
+
+
+async def end_window_in(redis: Redis, offer_id: str, group_id: str) -> None:
+    """Move a group's window end to the past, over a plain Redis client."""
     g = GroupKeys(offer_id)
-    await keeper.redis.hset(g.group(group_id), "ends_at", 1)
-    await keeper.redis.zadd(g.forming, {group_id: 1})
+    await redis.hset(g.group(group_id), "ends_at", 1)
+    await redis.zadd(g.forming, {group_id: 1})
 
 
 async def orders_and_refunds(

@@ -181,6 +181,11 @@ function drawOffer() {
   if (!offer) return;
   $("offer-title").textContent = offer.title;
   $("offer-price").textContent = money(offer.unit_price, offer.currency);
+  // A deal price: the regular price struck through, and the saving (docs/groups.md).
+  const saving = offer.compare_at_price > offer.unit_price ? offer.compare_at_price - offer.unit_price : 0;
+  $("offer-was").hidden = $("offer-saving").hidden = !saving;
+  $("offer-was").textContent = saving ? money(offer.compare_at_price, offer.currency) : "";
+  $("offer-saving").textContent = saving ? `Save ${money(saving, offer.currency)}` : "";
   $("offer-limit").textContent = offer.per_user_limit > 1 ? `up to ${offer.per_user_limit} each` : "1 per person";
   const image = $("offer-image");
   image.hidden = !offer.image_url;
