@@ -23,7 +23,8 @@ PLAYLIST = "index.m3u8"
 
 
 def media_dir(configured: str | None, stack: StackSettings | None = None) -> Path:
-    """Where test streams go: LIVESALE_MEDIA_DIR when set, else the local stack's media/."""
+    """Where test streams go: the folder configured (LIVESALE_MEDIA_DIR, --dir), else the
+    local stack's media/."""
     if configured:
         return Path(configured).expanduser()
     return (stack or StackSettings.from_env()).state_dir / "media"
