@@ -4,7 +4,7 @@ Screenshots: test-artifacts/screenshots/polls-*.png and goals-*.png."""
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from .helpers import HOST_ID, HOST_PASSWORD
 from .test_browser import (  # noqa: F401 (fixtures)
@@ -16,7 +16,7 @@ from .test_browser import (  # noqa: F401 (fixtures)
     viewer_joins,
 )
 
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP = ViewportSize(width=1280, height=800)
 
 
 async def host_on_desktop(browser: Browser, base_url: str) -> Page:  # noqa: F811
