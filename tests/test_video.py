@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -309,3 +310,34 @@ async def test_the_stream_set_from_the_console_reaches_a_viewer_already_watching
     )
     assert resp.status == 200
     await time_advances(page)
+
+
+def test_livesale_stream_writes_the_test_stream_and_stops_its_ffmpeg_with_it(
+    tmp_path: Path,
+) -> None:
+    """Guards against a stream run in the background and killed leaving ffmpeg running."""
+    command = [sys.executable, "-c", "from server.cli import main; main()", "stream"]
+    stream = subprocess.Popen(
+        [*command, "--room", "cli-1", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    playlist = tmp_path / "cli-1" / test_stream.PLAYLIST
+    deadline = time.monotonic() + 30
+    while not playlist.exists():
+        assert stream.poll() is None, "livesale stream stopped"
+        assert time.monotonic() < deadline, "no playlist"
+        time.sleep(0.2)
+    children = subprocess.run(
+        ["pgrep", "-P", str(stream.pid)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(children) == 1  # its ffmpeg
+    stream.terminate()
+    assert stream.wait(15) == 0
+    assert stream.stdout is not None
+    with stream.stdout:
+        assert "/media/cli-1/index.m3u8" in stream.stdout.read()
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{children[0]}").exists():
+        assert time.monotonic() < deadline, "ffmpeg outlived livesale stream"
+        time.sleep(0.1)
