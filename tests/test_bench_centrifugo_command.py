@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from loadtests import bench_centrifugo, centrifugo_server
+from loadtests import bench_centrifugo, centrifugo_runs, centrifugo_server
 from loadtests.centrifugo_args import rows, servers
 from loadtests.centrifugo_report import shortfalls, table
 from loadtests.cli import parser
@@ -211,7 +211,7 @@ def test_a_whole_run_passes_its_check() -> None:
 
 
 def test_the_saturation_search_stops_at_a_full_core_or_when_deliveries_stop_growing() -> None:
-    assert bench_centrifugo.saturated(0.5, 100_000, 0) == ""
-    assert bench_centrifugo.saturated(0.5, 150_000, 100_000) == ""
-    assert "CPU 96%" in bench_centrifugo.saturated(0.96, 150_000, 100_000)
-    assert "stopped growing" in bench_centrifugo.saturated(0.8, 102_000, 100_000)
+    assert centrifugo_runs.saturated(0.5, 100_000, 0) == ""
+    assert centrifugo_runs.saturated(0.5, 150_000, 100_000) == ""
+    assert "CPU 96%" in centrifugo_runs.saturated(0.96, 150_000, 100_000)
+    assert "stopped growing" in centrifugo_runs.saturated(0.8, 102_000, 100_000)
