@@ -194,3 +194,7 @@ async def test_the_report_lists_every_poll_with_its_final_counts(room_client: Cl
         [1, 2],
         3,
     )
+    # The show's end ended the poll: the report's counts are final.
+    assert reported["state"] == "closed"
+    late = await fails(room_client, "POST", vote_path(poll), {"answer": 0}, viewer("dee"))
+    assert late == (409, "poll_closed")

@@ -191,8 +191,12 @@ class Polls:
         return await self.views(room_id, poll_ids)
 
     async def report_section(self, show: Show) -> dict[str, Any]:
-        """The show report's ``polls`` section: every poll with its final counts."""
+        """The show report's ``polls`` section: every poll with its final counts. The show
+        has ended, so polls still open end now (their counts are the report's)."""
         poll_ids = cast(list[str], await self.redis.zrange(room_polls(show.room_id), 0, -1))
+        for view in await self.views(show.room_id, poll_ids):
+            if view["state"] in ("open", "draft"):
+                await self.end(show.room_id, view["poll_id"])
         return {"polls": await self.views(show.room_id, poll_ids)}
 
     # ------------------------------------------------------------------ the loop
