@@ -220,7 +220,7 @@ async def room_giveaways(request: web.Request) -> web.Response:
 
 
 @answers(Auth.ANYONE, {200: GiveawayView}, _UNKNOWN)
-async def giveaway(request: web.Request) -> web.Response:
+async def one_giveaway(request: web.Request) -> web.Response:
     """A giveaway as anyone sees it."""
     giveaways = request.app[GIVEAWAYS]
     found = await giveaways.get(request.match_info["giveaway_id"])
@@ -246,7 +246,7 @@ _ENTRY_ERRORS = {
 
 @answers(Auth.VIEWER, {201: EntryAnswer, 200: EntryAnswer}, _ENTRY_ERRORS)
 @takes(Empty)
-async def enter(request: web.Request, read: Reader[Empty]) -> web.Response:
+async def enter_giveaway(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Enter a giveaway (201); entering again answers 200 ``already_entered``."""
     viewer = require_viewer(request)
     await read()
@@ -268,7 +268,7 @@ async def enter(request: web.Request, read: Reader[Empty]) -> web.Response:
     },
 )
 @takes(Shipping)
-async def claim(request: web.Request, read: Reader[Shipping]) -> web.Response:
+async def claim_prize(request: web.Request, read: Reader[Shipping]) -> web.Response:
     """A winner claims the prize with shipping details: a zero-amount order (201); claiming
     again answers the same order (200, ``replayed``)."""
     viewer = require_viewer(request)
@@ -324,9 +324,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/shows/{room_id}/giveaways/{giveaway_id}/start", start_giveaway)
     app.router.add_post("/api/shows/{room_id}/giveaways/{giveaway_id}/redraw", redraw_giveaway)
     app.router.add_get("/api/rooms/{room_id}/giveaways", room_giveaways)
-    app.router.add_get("/api/giveaways/{giveaway_id}", giveaway)
+    app.router.add_get("/api/giveaways/{giveaway_id}", one_giveaway)
     app.router.add_get("/api/giveaways/{giveaway_id}/draw", draw_record)
-    app.router.add_post("/api/giveaways/{giveaway_id}/entries", enter)
-    app.router.add_post("/api/giveaways/{giveaway_id}/claim", claim)
+    app.router.add_post("/api/giveaways/{giveaway_id}/entries", enter_giveaway)
+    app.router.add_post("/api/giveaways/{giveaway_id}/claim", claim_prize)
     add_socket_action(app, "giveaway_enter", enter_by_socket)
     add_chat_listener(app, enter_by_keyword)
