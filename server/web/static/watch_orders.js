@@ -1,0 +1,94 @@
+// My orders: every hold and order of the signed-in viewer, in this show and the others,
+// with where it stands (held and until when, paid, shipped with carrier and tracking
+// number, delivered, refunded). Fulfilment's news arrives as private order_status events.
+import { clock, el, money } from "./common.js";
+import { viewer } from "./watch_features.js";
+
+const LABELS = {
+  held: "to pay", paid: "paid", shipped: "shipped", delivered: "delivered",
+  refunded: "refunded", cancelled: "given up", expired: "ran out",
+};
+
+const list = el("ol", { class: "orders-list" });
+const status = el("p", { class: "order-line", hidden: true });
+const summary = el("summary", {}, "My orders");
+const panel = el("details", { id: "my-orders", class: "my-orders", hidden: true }, summary, status, list);
+viewer.panels.append(panel);
+let orders = [];
+let loading = null;
+
+async function load() {
+  if (!viewer.me || !panel.open) return;
+  if (loading) return loading;
+  loading = (async () => {
+    try {
+      const response = await fetch("/api/me/orders", {
+        headers: { Authorization: `Bearer ${viewer.me.token}` },
+      });
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.error?.message || "Your orders could not be read.");
+      orders = body.orders;
+      status.hidden = orders.length > 0;
+      status.textContent = "Nothing yet: what you reserve or buy shows here.";
+      draw();
+    } catch (error) {
+      status.hidden = false;
+      status.textContent = error.message || "No connection to the server.";
+    } finally {
+      loading = null;
+    }
+  })();
+  return loading;
+}
+
+function line(label, value) {
+  return el("p", { class: "order-line" }, `${label} `, el("b", {}, value));
+}
+
+function orderItem(order, now) {
+  const details = [];
+  details.push(el("p", { class: "order-line" },
+    `${order.quantity} × ${money(order.unit_price, order.currency)}`,
+    order.room_id !== viewer.roomId ? " · " : "",
+    order.room_id !== viewer.roomId ? el("a", { href: `/watch/${encodeURIComponent(order.room_id)}` }, order.room_id) : ""));
+  if (order.state === "held") {
+    const left = order.pay_by_ms - now;
+    details.push(line("Pay within", left > 0 ? clock(left, Math.floor) : "0:00"));
+  }
+  if (order.carrier) details.push(line("Carrier", order.carrier));
+  if (order.tracking) details.push(line("Tracking number", order.tracking));
+  if (order.order_id) details.push(el("p", { class: "order-line" }, `Order ${order.order_id}`));
+  return el(
+    "li",
+    { class: "order-item", "data-order": order.order_id || order.hold_id },
+    el("div", { class: "order-head" },
+      el("span", { class: "order-title" }, order.title),
+      el("span", { class: "order-state", "data-state": order.state }, LABELS[order.state] || order.state)),
+    ...details,
+  );
+}
+
+function draw() {
+  const now = viewer.now ? viewer.now() : Date.now();
+  list.replaceChildren(...orders.map((order) => orderItem(order, now)));
+  const open = orders.filter((o) => o.state === "held").length;
+  summary.textContent = open ? `My orders · ${open} to pay` : "My orders";
+}
+
+panel.addEventListener("toggle", () => { if (panel.open) load(); });
+viewer.onSignedIn(() => {
+  panel.hidden = false;
+  load();
+});
+
+viewer.on("order_status", (event) => {
+  const order = orders.find((o) => o.order_id === event.order_id);
+  const title = order ? order.title : "Your order";
+  const what = { shipped: "has shipped", delivered: "was delivered", refunded: "was refunded" }[event.status] || event.status;
+  viewer.announce(`${title} ${what}${event.tracking ? ` (tracking ${event.tracking})` : ""}.`);
+  load();
+});
+for (const type of ["reserve_result", "confirm_result", "cancel_result", "purchase"]) {
+  viewer.on(type, () => load());
+}
+setInterval(() => { if (panel.open && orders.some((o) => o.state === "held")) draw(); }, 1000);
