@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from typing import cast
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -83,7 +84,8 @@ async def test_an_order_in_the_outbox_is_pending_until_it_leaves_it_unrelayed_th
     assert set(pending.ids) == {waiting, dropped}
 
     outbox = OfferKeys(offer_id).outbox
-    for entry_id, fields in await redis.xrange(outbox):
+    entries = cast(list[tuple[str, dict[str, str]]], await redis.xrange(outbox))
+    for entry_id, fields in entries:
         if fields.get("order_id") == dropped:
             await redis.xdel(outbox, entry_id)
     result = await reconcile(redis, stock_settings, "room-p")

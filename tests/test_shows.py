@@ -175,7 +175,9 @@ async def test_the_dashboard_counts_viewers_chat_reservations_orders_and_gmv(
     assert figures["holds_pending"] == 1
     assert figures["gmv"] == {"EUR": 3000}
     assert figures["buyers"] == 1
-    assert figures["conversion"] == 1.0
+    # Over distinct viewers: chatty watched and chatted, alice bought (server/audience/rates.py).
+    assert (figures["distinct_viewers"], figures["chatters"]) == (2, 1)
+    assert (figures["conversion"], figures["interaction_rate"]) == (0.5, 0.5)
     [offer] = figures["offers"]
     assert (offer["sold"], offer["held"], offer["available"]) == (2, 1, 7)
     assert offer["sell_through"] == 0.2

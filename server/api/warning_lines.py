@@ -60,7 +60,7 @@ async def set_warning_line(request: web.Request, read: Reader[WarningLineBody]) 
             ErrorCode.INVALID_FIELD, "Set the line in units or as a share, not both.", field="share"
         )
     watcher = request.app[WARNING_WATCHER]
-    await watcher.lines.set(offer.id, body.units, body.share)
+    await watcher.lines.set_line(offer.id, body.units, body.share)
     if body.units or body.share:
         watcher.lined.add(offer.id)
     else:

@@ -61,7 +61,7 @@ class WarningLines:
         self._set = WARNING_LUA.register(redis, "warning_set")
         self._check = WARNING_LUA.register(redis, "warning_check")
 
-    async def set(self, offer_id: str, units: int = 0, share: float = 0.0) -> Line:
+    async def set_line(self, offer_id: str, units: int = 0, share: float = 0.0) -> Line:
         """Set the offer's line (both 0: clear it). NotFound for an unknown offer."""
         keys = OfferKeys(offer_id)
         reply = await self._set(keys=[line_key(offer_id), keys.offer], args=[units, share])
