@@ -15,6 +15,9 @@ const state = {
   pendingReserve: null, // a press without an answer yet: re-sent on reconnect, same key
   pendingConfirm: null,
   muted: false,
+  units: new Map(), // offer id -> units I hold or bought (the per-person limit counts them)
+  quantity: 1, // the stepper's choice for the offer on the card
+  pendingOffer: null, // the offer of the last press answered
 };
 
 function savedViewer() {
@@ -32,6 +35,7 @@ const socket = new RoomSocket(roomId, {
   onStatus: showStatus,
 });
 viewer.send = (message) => socket.send(message);
+viewer.now = () => socket.now();
 viewer.announce = (text) => announce(text);
 viewer.askToJoin = () => {
   $("join").hidden = false;
@@ -62,6 +66,7 @@ function showStatus(status) {
 function handle(event) {
   switch (event.type) {
     case "hello":
+      refreshUnits();
       break;
     case "snapshot":
       state.offers.clear();
@@ -134,6 +139,7 @@ function handle(event) {
       announce("The show has ended. Thank you for watching!");
       break;
     case "reserve_result":
+      state.pendingOffer = state.pendingReserve?.offer_id;
       state.pendingReserve = null;
       reserveAnswer(event);
       break;
@@ -144,6 +150,7 @@ function handle(event) {
     case "cancel_result":
       state.hold = null;
       showPurchase("You gave the item up; it is back on sale.");
+      refreshUnits();
       break;
     case "purchase":
       purchaseNews(event);
@@ -151,6 +158,7 @@ function handle(event) {
     case "auth_ok":
       showChat();
       if (state.me) signedIn(state.me);
+      refreshUnits();
       break;
     case "chat_ack":
       $("chat-text").value = "";
@@ -214,10 +222,16 @@ function tick() {
     text = offer.closes_at_ms ? `On sale · ends in ${clock(offer.closes_at_ms - now)}` : "On sale now";
     canBuy = true;
   }
+  const left = unitsLeft(offer);
+  const limitReached = canBuy && left <= 0;
+  if (limitReached) canBuy = false; // stays off after paying too: the limit counts what was bought
   $("offer-state").textContent = text;
   $("offer-state").dataset.open = canBuy ? "yes" : "no";
   button.disabled = !canBuy || Boolean(state.pendingReserve) || Boolean(state.hold);
-  button.textContent = state.pendingReserve ? "Reserving…" : canBuy ? "Buy now" : "Buy";
+  button.textContent = state.pendingReserve ? "Reserving…"
+    : limitReached ? `Limit reached · ${offer.per_user_limit} per person`
+      : canBuy ? (state.quantity > 1 ? `Buy ${state.quantity} now` : "Buy now") : "Buy";
+  drawQuantity(canBuy && !state.hold && !state.pendingReserve ? Math.min(left, offer.available) : 0);
   if (state.hold) {
     const left = state.hold.pay_by_ms - now;
     $("purchase-text").textContent = left > 0
@@ -233,30 +247,82 @@ function titleOf(offerId) {
 
 $("buy").addEventListener("click", () => {
   const offer = currentOffer();
-  if (!offer) return;
+  if (offer) buy(offer, state.quantity);
+});
+
+function buy(offer, quantity) {
   if (!state.me) {
     $("join").hidden = false;
     $("nickname").focus();
     return;
   }
+  if (state.pendingReserve || state.hold) return;
   state.pendingReserve = {
     type: "reserve",
     offer_id: offer.id,
-    quantity: 1,
+    quantity,
     idempotency_key: randomKey("press-"),
   };
   socket.send(state.pendingReserve);
   tick();
-});
+}
+
+// ------------------------------------------------------------------ my units: limit and quantity
+
+/** Units of ``offer`` I may still take: its per-person limit less what I hold or bought. */
+function unitsLeft(offer) {
+  if (!state.me) return offer.per_user_limit;
+  return Math.max(0, offer.per_user_limit - (state.units.get(offer.id) || 0));
+}
+
+/** Ask the server what I hold or bought of each offer of the room (after each change). */
+async function refreshUnits() {
+  if (!state.me) return;
+  try {
+    const response = await fetch(`/api/me/rooms/${encodeURIComponent(roomId)}/offers`, {
+      headers: { Authorization: `Bearer ${state.me.token}` },
+    });
+    if (!response.ok) return;
+    const { offers } = await response.json();
+    state.units.clear();
+    for (const mine of offers) state.units.set(mine.offer_id, mine.units_already);
+    tick();
+  } catch { /* offline: the next purchase event asks again */ }
+}
+
+/** The stepper, from 1 to ``most`` (hidden when only one can be taken). */
+function drawQuantity(most) {
+  state.quantity = Math.max(1, Math.min(state.quantity, most || 1));
+  $("qty").hidden = most <= 1;
+  $("qty-value").textContent = String(state.quantity);
+  $("qty-less").disabled = state.quantity <= 1;
+  $("qty-more").disabled = state.quantity >= most;
+}
+
+$("qty-less").addEventListener("click", () => { state.quantity -= 1; tick(); });
+$("qty-more").addEventListener("click", () => { state.quantity += 1; tick(); });
+
+viewer.buy = (offerId, quantity) => {
+  const offer = state.offers.get(offerId);
+  if (offer) buy(offer, quantity);
+};
+viewer.unitsLeft = unitsLeft;
+viewer.busy = () => Boolean(state.pendingReserve || state.hold);
 
 function reserveAnswer(answer) {
   if (answer.outcome === "reserved") {
+    if (!answer.replayed) {
+      const { offer_id: offerId, quantity } = answer.hold;
+      state.units.set(offerId, (state.units.get(offerId) || 0) + quantity);
+    }
+    refreshUnits();
     state.hold = answer.hold;
     showPurchase("", { pay: true, cancel: true });
     tick();
     return;
   }
   const error = answer.error || {};
+  if (error.code === "limit_reached" && state.pendingOffer) state.units.set(state.pendingOffer, error.units_already);
   const messages = {
     sold_out: "Sold out — every item is taken. Unpaid ones may come back in a few minutes.",
     limit_reached: `You already have the most one person may buy (${error.limit ?? 1}).`,
@@ -284,6 +350,7 @@ $("cancel").addEventListener("click", () => {
 });
 
 function confirmAnswer(answer) {
+  refreshUnits(); // a payment too late gave the units back
   $("pay").disabled = false;
   $("pay").textContent = "Pay now (demo)";
   if (answer.outcome === "confirmed") {
@@ -305,6 +372,7 @@ function purchaseNews(event) {
     state.hold = null;
     showPurchase("Your reservation ran out and the item went back on sale.");
   }
+  refreshUnits();
   tick();
 }
 
