@@ -53,6 +53,8 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "giveaway_id": ({"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}, "A giveaway's id."),
     # Group buying (groups.py).
     "group_id": ({"type": "string", "pattern": GROUP_ID.pattern}, "A buying group's id."),
+    # Polls (polls.py).
+    "poll_id": ({"type": "string", "pattern": "^[0-9]{1,12}$"}, "A poll's id."),
 }
 
 #: What a body that cannot be read is answered (400).
