@@ -7,6 +7,7 @@ matplotlib...); without them it says so in one line. ``livesale`` never imports 
 - ``costs``: the server's CPU per request, without sockets;
 - ``room``: a room full of viewers: fan-out delay, and buying over the sockets;
 - ``buckets``: a hot offer on the local Redis Cluster, one slot against K buckets;
+- ``groups``: group joins a second in a join storm, beside reservations a second;
 - ``loadtest``: the Locust scenarios at several user counts, into one report;
 - ``relay``: orders a second into Kafka, with the relay's transactions and without;
 - ``chaos``: a flash sale while workers, relays, Redis and Kafka are broken, reconciled;
@@ -105,6 +106,10 @@ def parser() -> argparse.ArgumentParser:
     _loadtest_arguments(lt)
     lt.set_defaults(func=_run, module="loadtest")
 
+    bg = sub.add_parser("groups", help="group joins/s in a join storm beside reservations/s")
+    _groups_arguments(bg)
+    bg.set_defaults(func=_run, module="bench_groups")
+
     rl = sub.add_parser(
         "relay", help="orders/s into Kafka: relay transactions against at least once"
     )
@@ -142,6 +147,20 @@ def parser() -> argparse.ArgumentParser:
     centrifugo_args.add_arguments(cf)
     cf.set_defaults(func=_run, module="bench_centrifugo")
     return p
+
+
+def _groups_arguments(p: argparse.ArgumentParser) -> None:
+    # Here rather than imported: the arguments must not pull in the benchmark's modules.
+    p.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of both phases (medians)")
+    p.add_argument("--concurrency", type=int, default=64, help="buyers pressing at once")
+    p.add_argument("--size", type=int, default=3, help="group size")
+    p.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:16379/14",
+        help="a scratch Redis database; the offers are left behind",
+    )
+    p.add_argument("--out", help="also write the figures as JSON to this file")
 
 
 def _loadtest_arguments(p: argparse.ArgumentParser) -> None:
