@@ -7,11 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from redis.asyncio import Redis
 
 from server.api.answers import PaidForGroup
 from server.api.groups import GroupView, Joined, OpenGroups, RoomGroups
 from server.api.views import OfferView
+from server.appkeys import KEEPER
 
+from .group_helpers import end_window_in, outbox_entries
 from .helpers import HOST, viewer
 from .room_helpers import Client, Connect, ask, create_offer, events_until, host, of_type, open_now
 
@@ -188,3 +191,53 @@ async def test_the_room_hears_group_started_and_formed_and_a_socket_joins(
     assert events[-1]["group"]["seats_left"] == 0
     refused = await ask(ws, "group_start", offer_id=offer_id, idempotency_key="bob-socket-2")
     assert (refused["type"], refused["code"]) == ("error", "already_in_group")
+
+
+async def test_the_report_counts_groups_and_the_discount_deal_prices_gave(
+    client: Client, redis: Redis
+) -> None:
+    product = {
+        "sku": "MUG",
+        "title": "Mug",
+        "unit_price": 500,
+        "compare_at_price": 700,
+        "currency": "EUR",
+        "stock": 10,
+        "countdown_seconds": 0,
+    }
+    body = {"room_id": "deal-night", "title": "Deal night", "products": [product]}
+    offer_id = (await host(client, "/api/shows", body))["offers"][0]["id"]
+    await host(client, "/api/shows/deal-night/live")
+    await host(client, f"/api/shows/deal-night/offers/{offer_id}/launch")
+    await host(client, f"/api/offers/{offer_id}/group-terms", {**TERMS, "group_size": 2})
+    formed = await start(client, offer_id, "ann")
+    pay = {"payment_ref": "psp-ann"}
+    await client.post(
+        f"/api/holds/{formed['hold']['hold_id']}/confirm", json=pay, headers=viewer("ann")
+    )
+    assert (await join(client, formed["group"]["id"], "bob")).status == 201
+    alone = await client.post(
+        f"/api/offers/{offer_id}/reservations",
+        json={"idempotency_key": "press-carl-1"},
+        headers=viewer("carl"),
+    )
+    hold_id = (await alone.json())["hold"]["hold_id"]
+    paid = await client.post(
+        f"/api/holds/{hold_id}/confirm", json={"payment_ref": "psp-carl"}, headers=viewer("carl")
+    )
+    assert paid.status == 200
+    failing = await start(client, offer_id, "eve")
+    await end_window_in(redis, offer_id, failing["group"]["id"])
+    await client.app[KEEPER].groups.fail_due(offer_id)
+
+    orders = [f for f in await outbox_entries(redis, offer_id) if f["type"] == "order_confirmed"]
+    assert sorted((o["user_id"], o["unit_price"], o["compare_at_price"]) for o in orders) == [
+        ("ann", "350", "700"),
+        ("carl", "500", "700"),
+    ]
+    report = await host(client, "/api/shows/deal-night/end")
+    groups = report["sections"]["groups"]
+    assert (groups["formed"], groups["failed"], groups["forming"]) == (1, 1, 0)
+    assert groups["offers"][0]["members_in_formed"] == 2
+    deals = report["sections"]["deals"]
+    assert deals["discount_given"] == {"EUR": (700 - 500) + (700 - 350)}
