@@ -40,6 +40,8 @@ def server_env(settings: StockSettings, port: int) -> dict[str, str]:
         "LIVESALE_VIEWER_SECRET": VIEWER_SECRET,
         "LIVESALE_PORT": str(port),
         "LIVESALE_RUN_RELAY": "0",
+        # No order status consumer joining one Kafka group from every test's servers.
+        "LIVESALE_CONSUME_ORDER_STATUS": "0",
     }
 
 
