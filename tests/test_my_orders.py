@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from redis.asyncio import Redis
 
+from server.api.my_orders import MyOrders, MyRoomOffers
 from server.appkeys import ORDERS, ROOM_PUBLISHER
 from server.orders.keys import purchases
 from server.orders.status import StatusUpdates, at_ms
@@ -48,6 +50,7 @@ async def pay(client: Client, user: str, hold_id: str) -> Any:
 async def my_orders(client: Client, user: str) -> list[dict[str, Any]]:
     resp = await client.get("/api/me/orders", headers=viewer(user))
     assert resp.status == 200, await resp.text()
+    msgspec.json.decode(await resp.read(), type=MyOrders)  # the answer is as described
     orders: list[dict[str, Any]] = (await resp.json())["orders"]
     return orders
 
@@ -135,6 +138,7 @@ async def test_the_units_a_viewer_holds_or_bought_per_offer_of_the_room(
 
     resp = await room_client.get("/api/me/rooms/show-1/offers", headers=viewer("ann"))
     assert resp.status == 200
+    msgspec.json.decode(await resp.read(), type=MyRoomOffers)  # the answer is as described
     assert (await resp.json())["offers"] == [
         {"offer_id": mug, "per_user_limit": 3, "units_already": 2},
         {"offer_id": lamp, "per_user_limit": 1, "units_already": 1},
