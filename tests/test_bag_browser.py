@@ -11,7 +11,7 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 from redis.asyncio import Redis
 
 from server.app import create_app
@@ -23,7 +23,7 @@ from stockkeeper.status_reports import status_event
 from .helpers import HOST
 from .test_browser import SCREENSHOTS, browser, no_page_errors, viewer_joins  # noqa: F401
 
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP = ViewportSize(width=1280, height=800)
 
 
 @pytest.fixture
