@@ -107,6 +107,8 @@ def config(port: int, api_key: str, history: bool = True) -> dict[str, Any]:
         },
         "http_api": {"key": api_key},
         "health": {"enabled": True},
+        # A benchmark run sends nothing anywhere.
+        "usage_stats": {"disabled": True},
         "channel": {"namespaces": [namespace]},
         "log": {"level": "error"},
     }

@@ -15,7 +15,7 @@ import pytest
 
 from loadtests import bench_centrifugo, centrifugo_runs, centrifugo_server
 from loadtests.centrifugo_args import rows, servers
-from loadtests.centrifugo_report import shortfalls, table
+from loadtests.centrifugo_report import saturation_lines, shortfalls, table
 from loadtests.cli import parser
 from loadtests.room_clients import TICK, Totals, Viewer, joined, text_frame
 
@@ -215,3 +215,28 @@ def test_the_saturation_search_stops_at_a_full_core_or_when_deliveries_stop_grow
     assert centrifugo_runs.saturated(0.5, 150_000, 100_000) == ""
     assert "CPU 96%" in centrifugo_runs.saturated(0.96, 150_000, 100_000)
     assert "stopped growing" in centrifugo_runs.saturated(0.8, 102_000, 100_000)
+
+
+def _saturation(name: str, best: int, saturated: bool) -> dict[str, Any]:
+    return {
+        "server": name,
+        "viewers": 5000,
+        "saturated": saturated,
+        "saturated_by": "CPU 97% of its core" if saturated else "not saturated in 12 steps",
+        "deliveries_per_s_at_saturation": best,
+        "connections_held": 5000,
+    }
+
+
+def test_the_ratio_at_saturation_is_called_so_only_when_both_servers_saturated() -> None:
+    both = {
+        "livesale": _saturation("livesale", 260_000, True),
+        "centrifugo": _saturation("centrifugo", 200_000, True),
+    }
+    results: dict[str, Any] = {"saturation": both}
+    assert saturation_lines(results)[-1] == (
+        "livesale / Centrifugo at saturation: 1.3 (target >= 1.3)"
+    )
+    assert results["saturation_ratio"] == 1.3
+    both["livesale"] = _saturation("livesale", 260_000, False)
+    assert "NOT a saturation ratio" in saturation_lines(results)[-1]
