@@ -27,6 +27,7 @@ from .api import (
     groups,
     health,
     host_auth,
+    media,
     offers,
     pages,
     polls,
@@ -34,6 +35,7 @@ from .api import (
     questions,
     room,
     room_host,
+    schedule,
     shows,
 )
 from .api.middleware import answering_middleware
@@ -45,11 +47,13 @@ from .appkeys import (
     LOGIN_GUARD,
     METRICS,
     REDIS,
+    REMINDERS,
     REPORT_SECTIONS,
     ROOM_HUB,
     ROOM_PUBLISHER,
     SESSIONS,
     SETTINGS,
+    SHOW_SCHEDULE,
     SHOWS,
     VIEWER_TOKENS,
     WATCH_TIME,
@@ -67,7 +71,9 @@ from .redis_client import connect, discover
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
+from .shows.reminders import Reminders
 from .shows.report_sections import ReportSections
+from .shows.schedule import ShowSchedule
 from .shows.store import ShowStore
 from .tokens import ViewerTokens
 
@@ -90,6 +96,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
     app.cleanup_ctx.append(hosts_ctx)
+    app.cleanup_ctx.append(schedule_ctx)
     # The rooms before the sweeper: news of holds expiring at start-up reaches the buyers.
     app.cleanup_ctx.append(rooms_ctx)
     app.cleanup_ctx.append(groups_ctx)  # group buying: after the rooms
@@ -116,6 +123,8 @@ def create_app(settings: Settings) -> web.Application:
     polls.add_routes(app)
     goals.add_routes(app)
     questions.add_routes(app)
+    schedule.add_routes(app)
+    media.add_routes(app)
     return app
 
 
@@ -151,6 +160,16 @@ async def hosts_ctx(app: web.Application) -> AsyncIterator[None]:
                 "then log in at /console"
             )
     yield
+
+
+async def schedule_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Shows' schedule and reminders, with the task every process runs to send due ones."""
+    reminders = Reminders(app[REDIS], app[SETTINGS].schedule)
+    app[REMINDERS] = reminders
+    app[SHOW_SCHEDULE] = show_schedule = ShowSchedule(app[REDIS], app[SHOWS], reminders)
+    app[REPORT_SECTIONS].add("reminders", show_schedule.report)
+    async with background(reminders.run(), "reminder sender"):
+        yield
 
 
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:

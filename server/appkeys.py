@@ -20,7 +20,9 @@ from .questions.questions import Questions
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
+from .shows.reminders import Reminders
 from .shows.report_sections import ReportSections
+from .shows.schedule import ShowSchedule
 from .shows.store import ShowStore
 from .tokens import ViewerTokens
 
@@ -42,3 +44,5 @@ WATCH_TIME = web.AppKey("watch_time", WatchTime)
 POLLS = web.AppKey("polls", Polls)
 GOALS = web.AppKey("goals", Goals)
 QUESTIONS = web.AppKey("questions", Questions)
+REMINDERS = web.AppKey("reminders", Reminders)
+SHOW_SCHEDULE = web.AppKey("show_schedule", ShowSchedule)

@@ -95,6 +95,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_ANSWER = "unknown_answer"
     UNKNOWN_MESSAGE = "unknown_message"
     UNKNOWN_QUESTION = "unknown_question"
+    # Show schedules and reminders (server/shows/schedule.py, reminders.py).
+    SHOW_ALREADY_LIVE = "show_already_live"
     # Group buying (stockkeeper/groups.py, server/api/groups.py; issue 15).
     NOT_GROUP_OFFER = "not_group_offer"
     HOT_OFFER = "hot_offer"

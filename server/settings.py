@@ -6,15 +6,18 @@ Every ``LIVESALE_*`` variable is read here or in ``stockkeeper/settings.py``, no
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stockkeeper.settings import StockSettings
 
 from .audience.settings import AudienceSettings
 from .hosts.login_guard import LoginLimits
 from .room.settings import RoomSettings
+from .shows.settings import ScheduleSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Settings:
     stock: StockSettings = field(default_factory=StockSettings)
     room: RoomSettings = field(default_factory=RoomSettings)
     audience: AudienceSettings = field(default_factory=AudienceSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,7 +87,31 @@ class Settings:
             audience=AudienceSettings(
                 reconnect_gap_ms=int(float(env.get("LIVESALE_WATCH_GAP_S", "30")) * 1000),
             ),
+            schedule=_schedule(env),
         )
+
+
+def _schedule(env: Mapping[str, str]) -> ScheduleSettings:
+    """Reminders and video: LIVESALE_REMINDER_LEAD_S, LIVESALE_REMINDERS_TOPIC,
+    LIVESALE_MEDIA_ORIGINS (comma-separated origins, checked) and LIVESALE_MEDIA_DIR."""
+    d = ScheduleSettings()
+    origins = tuple(o.strip().rstrip("/") for o in env.get("LIVESALE_MEDIA_ORIGINS", "").split(","))
+    for origin in origins:
+        if origin and not _ORIGIN.fullmatch(origin):
+            raise ValueError(
+                f"LIVESALE_MEDIA_ORIGINS: {origin!r} is not an origin like https://cdn.example.com"
+            )
+    media_dir = env.get("LIVESALE_MEDIA_DIR", "")
+    return ScheduleSettings(
+        reminder_lead_s=int(env.get("LIVESALE_REMINDER_LEAD_S", d.reminder_lead_s)),
+        reminders_topic=env.get("LIVESALE_REMINDERS_TOPIC", d.reminders_topic),
+        media_origins=tuple(o for o in origins if o),
+        media_dir=Path(media_dir).expanduser() if media_dir else None,
+    )
+
+
+#: A browser origin: scheme, host and an optional port, nothing else (it goes into the CSP).
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def _metrics_port(env: Mapping[str, str]) -> int | None:

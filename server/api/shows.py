@@ -9,9 +9,18 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from ..appkeys import KEEPER, LINEUP, REDIS, REPORT_SECTIONS, ROOM_PUBLISHER, SHOWS
+from ..appkeys import (
+    KEEPER,
+    LINEUP,
+    REDIS,
+    REPORT_SECTIONS,
+    ROOM_PUBLISHER,
+    SHOW_SCHEDULE,
+    SHOWS,
+)
 from ..errors import Conflict, ErrorCode
 from ..shows.figures import report_csv, show_figures
+from ..shows.schedule import stage_view
 from ..shows.store import Show, ShowStatus
 from .auth import require_host
 from .bodies import CreateShow, Empty, Product
@@ -37,11 +46,17 @@ class HostShows(Shape):
 
 
 class PublicRoom(Shape):
-    """A room as a viewer page sees it before joining (no show yet: its name, no status)."""
+    """A room as a viewer page sees it before joining (no show yet: its name, no status),
+    with the show's schedule and video (server/api/schedule.py)."""
 
     room_id: str
     title: str
     status: ShowStatus | None
+    starts_at_ms: int = 0
+    cover_url: str = ""
+    description: str = ""
+    stream_url: str = ""
+    replay_url: str = ""
 
 
 async def _own_show(request: web.Request) -> Show:
@@ -100,6 +115,7 @@ async def go_live(request: web.Request, read: Reader[Empty]) -> web.Response:
     live = await request.app[SHOWS].go_live(show)
     if show.status != "live":
         await request.app[ROOM_PUBLISHER].publish(show.room_id, "show_live", {"title": show.title})
+    await request.app[SHOW_SCHEDULE].went_live(live)  # listed as live; 'live' reminders go
     return json_response(show_view(live))
 
 
@@ -179,7 +195,9 @@ async def public_room(request: web.Request) -> web.Response:
     show = await request.app[SHOWS].get(room_id)
     if show is None:
         return json_response({"room_id": room_id, "title": room_id, "status": None})
-    return json_response({"room_id": room_id, "title": show.title, "status": show.status})
+    return json_response(
+        {"room_id": room_id, "title": show.title, "status": show.status, **stage_view(show)}
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import msgspec
 
-from stockkeeper.models import Hold, HoldStatus, OfferState, ReserveResult, StockLevel
+from stockkeeper.models import Hold, HoldStatus, ReserveResult, StockLevel
 
 # An offer's public view is also what room events carry, so the domain owns it.
-from ..lineup import offer_view
+from ..lineup import ShownOfferState, offer_view
 from ..shows.store import Show, ShowStatus
 from .described import Shape
 
@@ -30,7 +30,7 @@ class OfferView(Shape):
     hold_seconds: float
     opens_at_ms: int
     closes_at_ms: int
-    state: OfferState
+    state: ShownOfferState
     total: int
     available: int
     held: int
@@ -143,7 +143,7 @@ class OfferFigures(Shape):
     sku: str
     title: str
     image_url: str
-    state: OfferState
+    state: ShownOfferState
     unit_price: int
     currency: str
     per_user_limit: int

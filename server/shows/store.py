@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -27,6 +28,14 @@ class Show:
     created_at: int
     live_at: int
     ended_at: int
+    #: The schedule and the stage (server/shows/schedule.py): when it starts (epoch ms, 0 =
+    #: not announced), a cover image and a description for its preview, the live HLS
+    #: stream and, after the show, its replay.
+    starts_at: int = 0
+    cover_url: str = ""
+    description: str = ""
+    stream_url: str = ""
+    replay_url: str = ""
 
 
 def _now_ms() -> int:
@@ -113,6 +122,15 @@ class ShowStore:
         )
         return dataclasses.replace(show, status="ended", ended_at=now)
 
+    async def set_up(self, show: Show, changes: Mapping[str, str | int]) -> Show:
+        """The show with some of its schedule and stage fields changed (others kept)."""
+        if changes:
+            await self.redis.hset(
+                RoomKeys(show.room_id).show,
+                items=[part for change in changes.items() for part in change],
+            )
+        return dataclasses.replace(show, **changes)  # type: ignore[arg-type]
+
     async def save_report(self, room_id: str, report: bytes) -> None:
         """Keep the frozen report of an ended show."""
         await self.redis.set(RoomKeys(room_id).report, report)
@@ -133,4 +151,9 @@ def _show(room_id: str, raw: dict[str, str]) -> Show | None:
         created_at=int(raw["created_at"]),
         live_at=int(raw.get("live_at", 0)),
         ended_at=int(raw.get("ended_at", 0)),
+        starts_at=int(raw.get("starts_at", 0)),
+        cover_url=raw.get("cover_url", ""),
+        description=raw.get("description", ""),
+        stream_url=raw.get("stream_url", ""),
+        replay_url=raw.get("replay_url", ""),
     )
