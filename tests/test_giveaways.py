@@ -261,3 +261,24 @@ async def test_the_room_lists_its_giveaways_with_the_viewers_own_standing(
     assert len(hosts["giveaways"]) == 2
     missing = await gw_client.get("/api/giveaways/12345")
     assert (missing.status, (await missing.json())["error"]["code"]) == (404, "unknown_giveaway")
+
+
+async def test_a_goals_giveaway_reward_starts_one_giveaway_however_often_it_is_started(
+    gw_client: Client,
+) -> None:
+    """Guards against a retried goal reward (its process died after starting it) starting a
+    second giveaway."""
+    from server.appkeys import GOAL_REWARDS, SHOWS
+    from server.errors import Invalid
+
+    rewards = gw_client.app[GOAL_REWARDS]
+    assert "giveaway" in rewards.kinds()
+    with pytest.raises(Invalid) as refused:
+        rewards.check({"kind": "giveaway", "title": "Mug", "sku": "MUG", "prizes": 101})
+    assert refused.value.code == "out_of_range"
+    show = await gw_client.app[SHOWS].require(ROOM, "test-host")
+    spec = {"kind": "giveaway", "title": "Gift", "sku": "GIFT", "prizes": 2, "reward_id": "t1"}
+    await asyncio.gather(*(rewards.start(show, spec) for _ in range(5)))
+    listed = await (await gw_client.get(f"/api/rooms/{ROOM}/giveaways")).json()
+    [giveaway] = listed["giveaways"]
+    assert (giveaway["title"], giveaway["prizes"], giveaway["state"]) == ("Gift", 2, "open")

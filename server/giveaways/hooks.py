@@ -10,12 +10,15 @@ from . import keys
 from .models import SPEC_FIELDS, GiveawaySpec
 from .service import Giveaways
 
+#: The most giveaways a show's report lists (a show rarely runs more than a handful).
+REPORT_LIMIT = 500
+
 
 async def report_section(giveaways: Giveaways, show: Show) -> dict[str, Any]:
     """The show's giveaways as the report keeps them: prize, rule, entries, winners and
     claims, and what verifies each draw."""
     listed = []
-    for giveaway in reversed(await giveaways.of_room(show.room_id)):
+    for giveaway in reversed(await giveaways.of_room(show.room_id, limit=REPORT_LIMIT)):
         view = await giveaways.view(giveaway)
         winners = view["winners"]
         listed.append(
@@ -38,22 +41,21 @@ async def report_section(giveaways: Giveaways, show: Show) -> dict[str, Any]:
 async def start_from_spec(giveaways: Giveaways, show: Show, spec: dict[str, Any]) -> str:
     """Create and start the giveaway ``spec`` describes in the show's room (a goal's reward:
     ``{"kind": "giveaway", "title", "sku", "prizes", "window_s", "rule", "keyword",
-    "min_watch_s", "reward_id"}``); once per ``reward_id``. Its id ("" when another call
-    with the same reward id is creating it right now)."""
-    fields = {k: v for k, v in spec.items() if k in SPEC_FIELDS}
-    checked = GiveawaySpec.from_dict(fields)
+    "min_watch_s", "reward_id"}``); its id. Once per ``reward_id``: the id is reserved for
+    the reward first, so a retry (after a crash at any step) finishes the same giveaway."""
+    checked = GiveawaySpec.from_dict({k: v for k, v in spec.items() if k in SPEC_FIELDS})
     reward_id = str(spec.get("reward_id") or "")
+    giveaway_id = None
     if reward_id:
         marker = keys.reward_giveaway(reward_id)
-        if not await giveaways.redis.set(marker, "creating", nx=True):
-            existing = await giveaways.redis.get(marker)
-            if existing in (None, "creating"):
-                return ""
-            await giveaways.start(await giveaways.get(str(existing)))
-            return str(existing)
-    giveaway = await giveaways.create(show.room_id, show.host_id, checked, reward_id)
-    if reward_id:
-        await giveaways.redis.set(keys.reward_giveaway(reward_id), giveaway.id)
+        fresh = await giveaways.new_id()
+        if await giveaways.redis.set(marker, fresh, nx=True):
+            giveaway_id = fresh
+        else:
+            giveaway_id = str(await giveaways.redis.get(marker))
+    giveaway = await giveaways.create(
+        show.room_id, show.host_id, checked, reward_id, giveaway_id=giveaway_id
+    )
     await giveaways.start(giveaway)
     return giveaway.id
 

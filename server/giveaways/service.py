@@ -105,15 +105,17 @@ class Giveaways:
             raise unknown_giveaway()
         return giveaway
 
-    async def of_room(self, room_id: str, drafts: bool = False) -> list[Giveaway]:
+    async def of_room(
+        self, room_id: str, drafts: bool = False, limit: int = ROOM_LIST
+    ) -> list[Giveaway]:
         """The room's latest giveaways, newest first (drafts only for its host)."""
-        ids = cast(list[str], await self.redis.zrevrange(keys.room_giveaways(room_id), 0, 99))
+        ids = cast(list[str], await self.redis.zrevrange(keys.room_giveaways(room_id), 0, -1))
         found: list[Giveaway] = []
         for giveaway_id in ids:
             giveaway = await self.get(giveaway_id)
             if drafts or giveaway.state != "draft":
                 found.append(giveaway)
-            if len(found) == ROOM_LIST:
+            if len(found) == limit:
                 break
         return found
 
@@ -183,11 +185,18 @@ class Giveaways:
     # ------------------------------------------------------------------ hosts
 
     async def create(
-        self, room_id: str, host_id: str, spec: GiveawaySpec, reward_id: str = ""
+        self,
+        room_id: str,
+        host_id: str,
+        spec: GiveawaySpec,
+        reward_id: str = "",
+        giveaway_id: str | None = None,
     ) -> Giveaway:
-        """A draft giveaway in the room; its outbox is registered with the relay first."""
+        """A draft giveaway in the room; its outbox is registered with the relay first.
+        With ``giveaway_id`` (reserved beforehand) a second call returns the first's."""
         spec = spec.checked()
-        giveaway_id = str(await self.redis.incr(keys.NEXT_ID))
+        reserved = giveaway_id is not None
+        giveaway_id = giveaway_id or await self.new_id()
         k = GiveawayKeys(giveaway_id)
         await register_outbox(self.redis, k.outbox)
         fields: dict[str, str | int] = {
@@ -204,10 +213,17 @@ class Giveaways:
             "reward_id": reward_id,
         }
         created_at = await self.scripts.create(k, fields)
-        if created_at is None:  # the id counter was reset under an old giveaway
+        if created_at is None:
+            if reserved:
+                return await self.get(giveaway_id)
+            # The id counter was reset under an old giveaway.
             raise Conflict(ErrorCode.INVALID_STATE, "Giveaway ids clash; try again.")
         await self.redis.zadd(keys.room_giveaways(room_id), {giveaway_id: created_at})
         return await self.get(giveaway_id)
+
+    async def new_id(self) -> str:
+        """A giveaway id no giveaway has."""
+        return str(await self.redis.incr(keys.NEXT_ID))
 
     async def start(self, giveaway: Giveaway) -> Giveaway:
         """Open the entry window and publish the commitment to the secret seed (once)."""
