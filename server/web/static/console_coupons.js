@@ -95,7 +95,7 @@ function row(show, item, kind) {
     },
   }, verb === "start" ? "Start" : "End");
   return el("li", { class: `coupon-row coupon-${item.status}`, id: `row-${id}` },
-    el("strong", {}, kind === "drop" ? "🎟 " : "🧧 ", item.title), " ",
+    el("strong", {}, kind === "drop" ? "Coupon: " : "Red packets: ", item.title), " ",
     el("span", { class: "coupon-status" }, item.status), el("br"),
     el("span", { class: "coupon-figures" }, terms), " · ", el("span", {}, spent), " ",
     item.status === "ready" ? act("start") : null,

@@ -39,9 +39,10 @@ async function call(method, path) {
 function showCard(kind, data) {
   const id = kind === "drop" ? data.drop_id : data.rain_id;
   if (live.has(id)) return;
-  const title = el("strong", { class: "coupon-title" }, kind === "drop" ? "🎟 " : "🧧 ", data.title);
+  const badge = el("span", { class: "coupon-badge" }, kind === "drop" ? "Coupon" : "Red packets");
+  const title = el("strong", { class: "coupon-title" }, badge, " ", data.title);
   const what = el("p", { class: "coupon-what" },
-    kind === "drop" ? describeDrop(data) : `${data.packets} red packets, ${money(data.pool, currency())} in all`);
+    kind === "drop" ? describeDrop(data) : `${data.packets} red packet${data.packets === 1 ? "" : "s"}, ${money(data.pool, currency())} in all`);
   const timer = el("span", { class: "coupon-timer", role: "timer" });
   const count = el("span", { class: "coupon-count" });
   const note = el("p", { class: "coupon-note", role: "status" });
@@ -80,6 +81,8 @@ function tap(id) {
 function claimed(event, id, text) {
   const entry = live.get(id);
   if (!entry) return;
+  if (entry.kind === "drop") drawCount(entry, event.claimed, event.quota);
+  else drawCount(entry, event.grabbed, event.packets);
   entry.button.textContent = "✓";
   entry.note.textContent = text;
   entry.card.classList.add("coupon-won");
@@ -98,7 +101,9 @@ function endCard(id, text) {
 function tick() {
   const now = Date.now() + serverOffset;
   for (const entry of live.values()) {
-    const left = (entry.data.ends_at_ms || now) - now;
+    const ends = entry.data.ends_at_ms || now;
+    // Never more than the window: a device clock a little behind the server's shows no more.
+    const left = Math.min(ends - now, ends - (entry.data.starts_at_ms || ends));
     entry.card.querySelector(".coupon-timer").textContent = clock(left);
   }
 }
