@@ -73,6 +73,11 @@ class Confirmed(Shape):
     confirmed_at_ms: int | None
     replayed: bool
     late: bool
+    #: Taken off by the coupon (``coupon_id``) and by red packet credit; ``amount`` is what
+    #: was paid: quantity x unit price - discount - credit.
+    discount: int
+    credit: int
+    coupon_id: str | None
 
 
 class PaidForGroup(Shape):
@@ -114,6 +119,9 @@ def confirm_answer(result: ConfirmResult) -> tuple[int, dict[str, Any]]:
             "confirmed_at_ms": result.confirmed_at,
             "replayed": result.replayed,
             "late": result.late,
+            "discount": result.discount,
+            "credit": result.credit,
+            "coupon_id": result.coupon_id or None,
         }
     if result.outcome == "hold_expired":
         return 409, error_body(

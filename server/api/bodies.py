@@ -89,10 +89,18 @@ class Reserve(Body):
     quantity: Quantity = 1
 
 
+CouponId = Annotated[
+    str, _text(r"d[1-9][0-9]{0,15}\.[1-9][0-9]{0,9}", "a coupon id from the viewer's wallet")
+]
+
+
 class Confirm(Body):
-    """A payment of a hold, with the payment provider's reference."""
+    """A payment of a hold, with the payment provider's reference, and optionally a coupon
+    and the viewer's red packet credit taken off its price (docs/coupons.md)."""
 
     payment_ref: PaymentRef
+    coupon_id: CouponId | None = None
+    use_credit: bool = False
 
 
 # --------------------------------------------------------------------- offers

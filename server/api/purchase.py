@@ -6,7 +6,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from ..appkeys import KEEPER, METRICS
+from ..appkeys import CHECKOUT, KEEPER, METRICS
 from ..errors import ErrorCode
 from .answers import (
     SOLD_OUT_BODY,
@@ -62,17 +62,31 @@ async def reserve(request: web.Request, read: Reader[Reserve]) -> web.Response:
     Auth.VIEWER,
     {200: Confirmed, 202: PaidForGroup},
     {
-        404: (ErrorCode.UNKNOWN_HOLD,),
-        409: (ErrorCode.HOLD_EXPIRED, ErrorCode.ALREADY_CONFIRMED, ErrorCode.GROUP_FAILED),
+        404: (ErrorCode.UNKNOWN_HOLD, ErrorCode.UNKNOWN_COUPON),
+        409: (
+            ErrorCode.HOLD_EXPIRED,
+            ErrorCode.ALREADY_CONFIRMED,
+            ErrorCode.GROUP_FAILED,
+            ErrorCode.COUPON_EXPIRED,
+            ErrorCode.COUPON_USED,
+            ErrorCode.COUPON_IN_USE,
+            ErrorCode.CREDIT_IN_USE,
+            ErrorCode.COUPON_MIN_SPEND,
+            ErrorCode.COUPON_WRONG_OFFER,
+        ),
     },
 )
 @takes(Confirm)
 async def confirm(request: web.Request, read: Reader[Confirm]) -> web.Response:
-    """Turn a hold into an order once it is paid."""
+    """Turn a hold into an order once it is paid, with a coupon and credit if asked."""
     viewer = require_viewer(request)
     body = await read()
-    result = await request.app[KEEPER].confirm(
-        request.match_info["hold_id"], viewer.user_id, body.payment_ref
+    result = await request.app[CHECKOUT].confirm(
+        request.match_info["hold_id"],
+        viewer.user_id,
+        body.payment_ref,
+        body.coupon_id,
+        body.use_credit,
     )
     status, answer = confirm_answer(result)
     return json_response(answer, status=status)

@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 
 from stockkeeper.errors import StockKeeperError
 
-from ..appkeys import KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
+from ..appkeys import CHECKOUT, KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
 from ..errors import ErrorCode, Forbidden, Invalid, LivesaleError
 from ..plain_text import without_bidi_controls
 from ..room.connection import Connection, SseConnection, WsConnection
@@ -341,7 +341,9 @@ class SocketMessages:
     async def _confirm(self, message: dict[str, Any]) -> dict[str, Any]:
         user_id = self._signed_in()
         payment = convert_message(message, ConfirmMessage)
-        result = await self.app[KEEPER].confirm(payment.hold_id, user_id, payment.payment_ref)
+        result = await self.app[CHECKOUT].confirm(
+            payment.hold_id, user_id, payment.payment_ref, payment.coupon_id, payment.use_credit
+        )
         status, body = confirm_answer(result)
         return {"type": "confirm_result", "status": status, **body}
 
