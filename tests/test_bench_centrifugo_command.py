@@ -240,3 +240,31 @@ def test_the_ratio_at_saturation_is_called_so_only_when_both_servers_saturated()
     assert results["saturation_ratio"] == 1.3
     both["livesale"] = _saturation("livesale", 260_000, False)
     assert "NOT a saturation ratio" in saturation_lines(results)[-1]
+
+
+def test_centrifugo_is_built_once_into_the_cache_and_reused_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stand-in ``go`` (a shell script) records how it is called and makes the binary."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    go = tools / "go"
+    go.write_text(
+        '#!/bin/sh\necho "$@ GOBIN=$GOBIN GOMODCACHE=$GOMODCACHE" >> "$GOBIN/../calls"\n'
+        'printf "#!/bin/sh\\n" > "$GOBIN/centrifugo"\n'
+    )
+    go.chmod(0o755)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
+    binary = centrifugo_server.install("v6.9.1")
+    assert binary == tmp_path / "cache/livesale/centrifugo/v6.9.1/bin/centrifugo"
+    assert centrifugo_server.install("v6.9.1") == binary
+    cache = binary.parent.parent
+    [call] = (cache / "calls").read_text().splitlines()
+    assert call == (
+        f"install github.com/centrifugal/centrifugo/v6@v6.9.1 GOBIN={cache / 'bin'} "
+        f"GOMODCACHE={cache / 'gomodcache'}"
+    )
+    said = capsys.readouterr().out
+    assert "building it once" in said
+    assert f"reusing {binary}" in said
