@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import errno
 import logging
 import os
+import signal
+import socket
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
+from .host_command import add_host_parser
 from .settings import CommandSettings, Settings
 
 log = logging.getLogger("livesale")
@@ -39,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from .app import create_app
     from .process import run_until_signalled, tune_gc
 
-    settings = Settings.from_env()
+    settings = _settings()
     settings = dataclasses.replace(
         settings,
         host=args.host or settings.host,
@@ -62,11 +65,43 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.workers > 1:
         _serve_workers(args, settings)
         return
+    if not args.reuse_port:
+        _port_free(settings.host, settings.port)
     app = create_app(settings)
     tune_gc()
     log.info("livesale serving on http://%s:%d", settings.host, settings.port)
     # Not web.run_app: this runner answers requests aiohttp cannot parse with the app's JSON.
-    run_until_signalled(serve(app, settings.host, settings.port, reuse_port=args.reuse_port))
+    try:
+        run_until_signalled(serve(app, settings.host, settings.port, reuse_port=args.reuse_port))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        sys.exit(_port_busy(settings.host, settings.port))
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        sys.exit(f"livesale: {exc}")
+
+
+def _port_busy(host: str, port: int) -> str:
+    return (
+        f"livesale serve: {host}:{port} is already in use (another livesale serve?). "
+        "Stop it, or pick another port with --port."
+    )
+
+
+def _port_free(host: str, port: int) -> None:
+    """Exit with one line when something already listens on host:port."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                sys.exit(_port_busy(host, port))
 
 
 def _serve_workers(args: argparse.Namespace, settings: Settings) -> None:
@@ -167,6 +202,36 @@ def cmd_stack(args: argparse.Namespace) -> None:
             sys.exit(1)
 
 
+def cmd_stream(args: argparse.Namespace) -> None:
+    """Write a live HLS test pattern for a room where ``livesale serve`` serves it."""
+    from deploy import test_stream
+    from deploy.processes import StackError
+
+    configured = args.dir or _settings().schedule.media_dir  # --dir, else LIVESALE_MEDIA_DIR
+    folder = test_stream.media_dir(str(configured) if configured else None)
+    try:
+        ffmpeg = test_stream.start(args.room, folder)
+    except StackError as exc:
+        sys.exit(f"livesale stream: {exc}")
+    print(f"Test stream of {args.room} in {folder / args.room} (Ctrl-C stops it).")
+    print(
+        f"Its address: /media/{args.room}/{test_stream.PLAYLIST} on a server run with "
+        f"LIVESALE_MEDIA_DIR={folder} (make run sets it); put it in the console's "
+        "Stage and schedule panel as the stream."
+    )
+
+    stopped: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        stopped.append(signum)
+        ffmpeg.terminate()  # Ctrl-C, or `kill` of a stream run in the background
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    code = ffmpeg.wait()
+    sys.exit(0 if stopped else code)  # a requested stop is a success
+
+
 def cmd_token(args: argparse.Namespace) -> None:
     """Print a viewer token signed with LIVESALE_VIEWER_SECRET."""
     from .tokens import mint_viewer_token
@@ -176,64 +241,6 @@ def cmd_token(args: argparse.Namespace) -> None:
         sys.exit("Set LIVESALE_VIEWER_SECRET to the secret the server uses.")
     secret = settings.viewer_token_secret
     print(mint_viewer_token(secret, args.user_id, args.name or args.user_id, args.ttl))
-
-
-def cmd_host(args: argparse.Namespace) -> None:
-    """Host accounts: create one, set a password, or mint an API token for automation."""
-    import getpass
-
-    from stockkeeper.settings import StockSettings
-
-    from .hosts.accounts import AccountError, HostAccounts, token_id
-    from .redis_client import connect
-
-    redis_url = StockSettings.from_env().redis_url
-    _require(redis_url)
-
-    def new_password() -> str:
-        password = CommandSettings.from_env().host_password
-        if password is not None:
-            return password
-        if not sys.stdin.isatty():
-            return sys.stdin.readline().rstrip("\n")
-        first = getpass.getpass(f"Password for {args.host_id}: ")
-        if getpass.getpass("Again: ") != first:
-            sys.exit("The two passwords differ; nothing changed.")
-        return first
-
-    async def main() -> None:
-        redis = connect(redis_url)
-        accounts = HostAccounts(redis)
-        try:
-            if args.action == "create":
-                host = await accounts.create(args.host_id, new_password(), args.name or "")
-                print(f"Host {host.host_id} created. Log in at /console.")
-            elif args.action == "password":
-                ended = await accounts.set_password(args.host_id, new_password())
-                print(
-                    f"Password of {args.host_id} changed; {ended} console session(s) signed out. "
-                    "API tokens still work (revoke them with `livesale host revoke-token`)."
-                )
-            elif args.action == "api-token":
-                token = await accounts.mint_api_token(args.host_id, args.label)
-                print(token)
-                print(f"Token id (to list or revoke it): {token_id(token)}", file=sys.stderr)
-            elif args.action == "tokens":
-                for t in await accounts.api_tokens(args.host_id):
-                    created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(t.created_at / 1000))
-                    print(f"{t.token_id}  {created} UTC  {t.label}")
-            else:
-                if not args.token_id:
-                    sys.exit("Name the token: --token-id ID (see `livesale host tokens`).")
-                if not await accounts.revoke_api_token(args.host_id, args.token_id):
-                    sys.exit(f"{args.host_id} has no API token {args.token_id}; nothing changed.")
-                print(f"Token {args.token_id} of {args.host_id} revoked; it no longer works.")
-        except AccountError as exc:
-            sys.exit(str(exc))
-        finally:
-            await redis.aclose()
-
-    asyncio.run(main())
 
 
 def parser(defaults: CommandSettings | None = None) -> argparse.ArgumentParser:
@@ -283,18 +290,19 @@ def parser(defaults: CommandSettings | None = None) -> argparse.ArgumentParser:
     t.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     t.set_defaults(func=cmd_token)
 
-    h = sub.add_parser(
-        "host",
-        help="host accounts: create, password, api-token, tokens, revoke-token",
-        description="Passwords are asked for, read from stdin when piped, or taken from "
-        "LIVESALE_HOST_PASSWORD. API tokens are printed once; store them safely.",
+    add_host_parser(sub)
+
+    v = sub.add_parser(
+        "stream",
+        help="a live HLS test pattern for a room, served at /media/ROOM/index.m3u8",
+        description="Runs ffmpeg (installed from Debian's packages when missing) writing a "
+        "live HLS test pattern into LIVESALE_MEDIA_DIR/ROOM (default: the local stack's "
+        "media folder), which `livesale serve` run with the same LIVESALE_MEDIA_DIR serves "
+        "at /media/ROOM/index.m3u8. Until stopped.",
     )
-    h.add_argument("action", choices=["create", "password", "api-token", "tokens", "revoke-token"])
-    h.add_argument("host_id", help="the host's login name")
-    h.add_argument("--name", help="display name (create; default: the login name)")
-    h.add_argument("--label", default="automation", help="what an API token is for")
-    h.add_argument("--token-id", help="the API token to revoke (revoke-token)")
-    h.set_defaults(func=cmd_host)
+    v.add_argument("--room", required=True, help="the show's room name")
+    v.add_argument("--dir", help="the media folder (default: LIVESALE_MEDIA_DIR, else the stack's)")
+    v.set_defaults(func=cmd_stream)
 
     return p
 
