@@ -17,7 +17,9 @@ import msgpack
 import pytest
 from redis.asyncio import Redis
 
+from server.giveaways import keys
 from server.giveaways.drawing import Drawing
+from server.giveaways.keys import GiveawayKeys
 from server.giveaways.service import Giveaways
 from server.giveaways.settings import GiveawaySettings
 from server.redis_client import connect
@@ -165,3 +167,46 @@ async def test_many_checkers_racing_on_one_closed_window_draw_it_once(
     assert len(await room_events("giveaway_drawn", stock_settings.redis_url)) == 1
     assert await redis.xlen(f"ls:{{giveaway:{giveaway_id}}}:outbox") == 1
     assert len(view["winners"]) == 3
+
+
+async def test_a_draw_whose_process_died_before_announcing_it_is_announced_once_later(
+    gw_client: Client,
+    redis: Redis,
+    stock_settings: StockSettings,
+    keeper: StockKeeper,
+    giveaway_settings: GiveawaySettings,
+) -> None:
+    """Guards against winners never told (no giveaway_drawn, no giveaway_won) when the
+    process that stored the draw died before publishing it."""
+    giveaway_id = (await start(gw_client, prizes=1))["giveaway_id"]
+    await redis.zrem(keys.DUE, giveaway_id)  # out of the app's checker's sight for now
+    for n in range(3):
+        await enter(gw_client, giveaway_id, f"v{n}")
+    # The window ends (without the checker's due list, which end_window would fill).
+    await redis.hset(GiveawayKeys(giveaway_id).giveaway, "ends_at", 1)
+    rooms = connect(stock_settings.redis_url, decode=False)
+    try:
+        dying = Drawing(
+            Giveaways(redis, RoomPublisher(rooms, RoomSettings()), keeper, giveaway_settings)
+        )
+        await dying.giveaways.scripts.close(GiveawayKeys(giveaway_id))
+        giveaway = await dying.giveaways.get(giveaway_id)
+        assert (await dying._draw_round(giveaway, 0, 1, [], 0)).outcome == "drawn"
+    finally:
+        await rooms.aclose()
+    # It died here, before announcing; its giveaway stays due. Once the draw is older than
+    # a live process needs to announce it, a checker announces it.
+    k = GiveawayKeys(giveaway_id)
+    drawn_at = int(await redis.hget(k.giveaway, "drawn_at:0") or 0)
+    await redis.hset(k.giveaway, "drawn_at:0", drawn_at - 60_000)
+    await redis.zadd(keys.DUE, {giveaway_id: 1})
+
+    async def announced() -> bool:
+        return not await redis.zscore(keys.DUE, giveaway_id)
+
+    await wait_for(announced, 10, "the draw to be announced")
+    await asyncio.sleep(0.5)
+    [event] = await room_events("giveaway_drawn", stock_settings.redis_url)
+    view = await drawn(gw_client, giveaway_id)
+    assert [w["user_id"] for w in event["winners"]] == [w["user_id"] for w in view["winners"]]
+    assert len(await room_events("giveaway_won", stock_settings.redis_url)) == 1

@@ -94,7 +94,7 @@ class Drawing:
         if giveaway.state != "drawn":
             return False
         if giveaway.announced < giveaway.round and (
-            mine or _now_ms() - giveaway.drawn_at > ANNOUNCE_AFTER_MS
+            mine or _now_ms() - giveaway.round_drawn_at > ANNOUNCE_AFTER_MS
         ):
             await self.announce(giveaway)
         if giveaway.announced >= giveaway.round or mine:

@@ -113,6 +113,8 @@ class Giveaway:
     #: The latest round drawn (0 = the draw, 1.. = redraws); -1 before the draw.
     round: int
     drawn_at: int
+    #: When the latest round was drawn (the draw, or the last redraw).
+    round_drawn_at: int
     #: When the latest round's winners may no longer claim.
     claim_until: int
     #: The latest round whose events went to the room (-1: none yet).
@@ -148,6 +150,7 @@ class Giveaway:
             entries_count=int(raw.get("entries_count", 0)),
             round=round_,
             drawn_at=int(raw.get("drawn_at:0", 0)),
+            round_drawn_at=int(raw.get(f"drawn_at:{round_}", 0)),
             claim_until=int(raw.get(f"claim_until:{round_}", 0)),
             announced=int(raw.get("announced", -1)),
             reward_id=raw.get("reward_id", ""),
