@@ -251,3 +251,38 @@ async def test_two_processes_send_each_viewers_reminder_once(
     assert valid(records) == sorted(
         (moment, "preview-two", user) for moment in ("soon", "live") for user in users
     )
+
+
+async def test_the_front_page_lists_live_shows_then_upcoming_ones_by_start(
+    rclient: Client, redis: Redis
+) -> None:
+    now = now_ms()
+    await new_show(rclient, "later", now + 7200_000)
+    await new_show(rclient, "sooner", now + 3600_000)
+    await new_show(rclient, "forgotten", now - 7 * 3600_000)  # never went live
+    await new_show(rclient, "gone", now + 600_000)
+    await host(rclient, "/api/shows/gone/live", {})
+    await host(rclient, "/api/shows/gone/end", {})
+    await host(rclient, "/api/shows", {"room_id": "onair", "title": "On air", "products": []})
+    await host(rclient, "/api/shows/onair/live", {})
+    await host(rclient, "/api/shows", {"room_id": "unannounced", "title": "?", "products": []})
+    listed = (await (await rclient.get("/api/schedule")).json())["shows"]
+    assert [(s["room_id"], s["status"]) for s in listed] == [
+        ("onair", "live"),
+        ("sooner", "draft"),
+        ("later", "draft"),
+    ]
+    assert listed[1]["starts_at_ms"] == now + 3600_000
+    assert listed[1]["watch_url"] == "/watch/sooner"
+
+
+async def test_an_ended_shows_reminder_keys_do_not_stay_forever(
+    rclient: Client, redis: Redis
+) -> None:
+    await new_show(rclient, "preview-6", now_ms() + 3600_000)
+    await remind(rclient, "preview-6", "ann")
+    await host(rclient, "/api/shows/preview-6/live", {})
+    await host(rclient, "/api/shows/preview-6/end", {})
+    keys = ReminderKeys("preview-6")
+    assert 0 < await redis.ttl(keys.asked) <= 30 * 86_400
+    assert 0 < await redis.ttl(keys.show) <= 30 * 86_400

@@ -15,6 +15,8 @@ from .keys import REMINDERS_DUE, REMINDERS_OUTBOX, Moment, ReminderKeys
 SHOWS_LUA = LuaFolder("server.shows", "scripts")
 
 AskOutcome = Literal["asked", "already", "live", "ended"]
+#: How long an ended show's reminder keys are kept (its report has the figures already).
+ENDED_KEPT_S = 30 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +88,8 @@ class ReminderScripts:
         """The show went live (its 'live' reminders are due now) or ended."""
         k = ReminderKeys(room_id)
         reply = await self._moment(
-            keys=[k.show, k.pending("soon"), k.pending("live"), REMINDERS_DUE],
-            args=[room_id, moment],
+            keys=[k.show, k.pending("soon"), k.pending("live"), REMINDERS_DUE, k.asked],
+            args=[room_id, moment, ENDED_KEPT_S],
         )
         outcome = cast(Literal["live", "already", "ended"], _text(reply[0]))
         return MomentReached(outcome, int(reply[1]))

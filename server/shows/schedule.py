@@ -16,6 +16,8 @@ from .store import Show, ShowStore
 
 #: Shows the front page lists at most.
 LISTED = 50
+#: An announced show not live this long after its start drops off the front page.
+STALE_AFTER_MS = 6 * 3600_000
 
 
 class ShowSchedule:
@@ -60,7 +62,13 @@ class ShowSchedule:
         gone = [r for r, s in zip(room_ids, shows, strict=True) if s is None or s.status == "ended"]
         if gone:
             await self.redis.zrem(SCHEDULE, *gone)
-        listed = [s for s in shows if s is not None and s.status != "ended"]
+        # An announced show whose start passed long ago without going live is not listed.
+        stale = int(time.time() * 1000) - STALE_AFTER_MS
+        listed = [
+            s
+            for s in shows
+            if s is not None and s.status != "ended" and (s.status == "live" or s.starts_at > stale)
+        ]
         listed.sort(key=lambda s: (s.status != "live", _listed_at(s)))
         return listed[:LISTED]
 

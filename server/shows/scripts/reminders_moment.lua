@@ -2,8 +2,8 @@
 -- more is sent). Either way the 'soon' reminders not yet sent are dropped: a show that
 -- has started needs no "starts soon".
 -- KEYS[1] the show's reminder hash   KEYS[2] pending 'soon'   KEYS[3] pending 'live'
--- KEYS[4] the due index
--- ARGV[1] room id   ARGV[2] 'live' or 'ended'
+-- KEYS[4] the due index   KEYS[5] set of viewers who asked
+-- ARGV[1] room id   ARGV[2] 'live' or 'ended'   ARGV[3] seconds an ended show's keys are kept
 -- Returns {'live', soon reminders dropped}, {'already', 0} when it was live already, or
 -- {'ended', reminders dropped}.
 local t = redis.call('TIME')
@@ -17,6 +17,9 @@ if ARGV[2] == 'ended' then
   redis.call('ZREM', KEYS[4], 'live|' .. ARGV[1])
   redis.call('HSET', KEYS[1], 'ended', 1)
   redis.call('HINCRBY', KEYS[1], 'dropped', dropped)
+  -- Kept a while for the host's panel (the report has its figures already), then gone.
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[3]))
   return {'ended', dropped}
 end
 redis.call('HINCRBY', KEYS[1], 'dropped', dropped)
