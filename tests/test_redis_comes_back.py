@@ -294,9 +294,9 @@ async def test_purchase_news_waits_out_a_redis_outage_instead_of_being_lost(
         await asyncio.to_thread(redis_server.stop)
         hub.purchase_news(PurchaseNotice("room-1", "ann", {"status": "confirmed"}))
         with pytest.raises((RedisError, OSError)):
-            await hub._stock_once()
+            await hub.news.publish_once()
         await asyncio.to_thread(redis_server.start)
-        await hub._stock_once()
+        await hub.news.publish_once()
         events = cast(
             list[tuple[bytes, dict[bytes, bytes]]], await raw.xrange(RoomKeys("room-1").events)
         )

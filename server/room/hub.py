@@ -24,7 +24,6 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stockkeeper.cancellation import stop_if_cancelled
-from stockkeeper.errors import UnknownOffer
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.models import PurchaseNotice
 
@@ -32,10 +31,11 @@ from ..redis_client import discover
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
 from .events import RoomEvent, from_published
 from .fanout import Room, Slice, views_for
-from .keys import RoomKeys, stock_tick
+from .keys import RoomKeys
 from .presence import NoPresence, Presence, tell_entered, tell_left
 from .publisher import RoomPublisher
 from .settings import RoomSettings
+from .stock_news import StockNews
 from .subscriber import ShardedSubscriber
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,10 @@ class RoomHub:
         self._pubsub = ShardedSubscriber(redis)
         self._subscriptions = asyncio.Lock()
         self._blocked: dict[str, tuple[float, set[str]]] = {}
-        self._last_stock: dict[str, int] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.Handle] = set()
-        #: Noted by the keeper on the buy path, drained by the stock loop.
-        self._changed_offers: set[str] = set()
-        self._purchase_notices: list[PurchaseNotice] = []
+        #: Noted by the keeper on the buy path, published by the stock loop.
+        self.news = StockNews(redis, publisher, keeper, process_id)
         self.presence: Presence = NoPresence()  # told of viewers entering and leaving
         #: Set when something may need writing to viewers (an event, a newly seated viewer).
         self._news = asyncio.Event()
@@ -84,11 +82,11 @@ class RoomHub:
 
     def stock_changed(self, offer_id: str) -> None:
         """Publish the offer's stock at the stock loop's next turn."""
-        self._changed_offers.add(offer_id)
+        self.news.stock_changed(offer_id)
 
     def purchase_news(self, notice: PurchaseNotice) -> None:
         """Send the buyer's screens this news at the stock loop's next turn."""
-        self._purchase_notices.append(notice)
+        self.news.purchase_news(notice)
 
     # ---------------------------------------------------------------- membership
 
@@ -189,7 +187,7 @@ class RoomHub:
         one of them fails; its error is then raised."""
         loops: list[tuple[str, Callable[[], Awaitable[None]], float]] = [
             ("keepalive", self._keepalive_once, self.settings.keepalive_s),
-            ("stock", self._stock_once, self.settings.stock_interval_s),
+            ("stock", self.news.publish_once, self.settings.stock_interval_s),
             ("counts", self._counts_once, self.settings.counts_interval_s),
         ]
         try:
@@ -369,48 +367,6 @@ class RoomHub:
                         data = encoded[conn.kind] = conn.encode(view)
                     conn.deliver(data, [], True)
                 await asyncio.sleep(0)
-
-    async def _stock_once(self) -> None:
-        """Publish the stock of offers that changed, a few times a second at most."""
-        changed, self._changed_offers = self._changed_offers, set()
-        notices, self._purchase_notices = self._purchase_notices, []
-        try:
-            if notices:
-                await self.publisher.publish_many(
-                    [(n.room_id, "purchase", n.data, n.user_id) for n in notices]
-                )
-        except Exception:
-            # Redis away: the buyers' news waits for the next turn instead of being lost
-            # (news that arrived meanwhile goes after it, in order).
-            self._purchase_notices[:0] = notices
-            self._changed_offers |= changed
-            raise
-        for offer_id in changed:
-            # One process per offer and period publishes; the others try again later.
-            if not await self.redis.set(stock_tick(offer_id), self.process_id, nx=True, px=200):
-                self._changed_offers.add(offer_id)
-                continue
-            try:
-                # Summed over the buckets of a hot offer.
-                offer = await self.keeper.get_offer(offer_id)
-            except UnknownOffer:
-                continue
-            room_id, available = offer.room_id, offer.available
-            await self.publisher.publish(
-                room_id,
-                "stock",
-                {
-                    "offer_id": offer_id,
-                    "available": available,
-                    "held": offer.held,
-                    "sold": offer.sold,
-                    "total": offer.total,
-                    "sold_out": available == 0,
-                },
-            )
-            if available == 0 and self._last_stock.get(offer_id) != 0:
-                await self.publisher.publish(room_id, "sold_out", {"offer_id": offer_id})
-            self._last_stock[offer_id] = available
 
     async def _counts_once(self) -> None:
         """Share this process's viewers and likes; one process publishes the room's totals."""
