@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .processes import StackError
+from .processes import StackError, apt_install
 
 HLS_VERSION = "1.7.4"
 #: The registry's ``dist.integrity`` of hls.js@HLS_VERSION.
@@ -53,6 +53,9 @@ def ensure_hls(vendor: Path = VENDOR) -> Path:
     """hls.js@HLS_VERSION in ``vendor``, fetched with npm and checked when missing."""
     if installed_version(vendor) == HLS_VERSION:
         return vendor / "hls.min.mjs"
+    if shutil.which("npm") is None:
+        print("Installing npm from Debian's packages (to fetch hls.js)…", file=sys.stderr)
+        apt_install("npm")
     npm = shutil.which("npm")
     if npm is None:
         raise StackError("npm is needed once to fetch hls.js: apt-get install npm")
