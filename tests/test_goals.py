@@ -97,14 +97,10 @@ async def test_bad_goals_get_stable_codes(room_client: Client, redis: Redis) -> 
         ),
         (
             {"metric": "units", "tiers": [{"threshold": 5, "reward": {"kind": "announcement"}}]},
-            (400, "invalid_field"),
+            (400, "invalid_reward"),
         ),
-        ({"metric": "units", "tiers": [announce(5, " ")]}, (400, "invalid_field")),
-        ({"metric": "gmv", "tiers": [announce(5, "a")]}, (400, "invalid_field")),
-        (
-            {"metric": "units", "currency": "EUR", "tiers": [announce(5, "a")]},
-            (400, "invalid_field"),
-        ),
+        ({"metric": "units", "tiers": [announce(5, " ")]}, (400, "invalid_reward")),
+        ({"metric": "gmv", "tiers": [announce(5, "a")]}, (400, "currency_needed")),
         ({"metric": "likes", "tiers": [announce(5, "a")]}, (400, "invalid_field")),
     ]:
         assert await fails(room_client, "PUT", GOALS, body, HOST) == expected, body
@@ -116,6 +112,26 @@ async def test_bad_goals_get_stable_codes(room_client: Client, redis: Redis) -> 
         404,
         "unknown_show",
     )
+
+
+async def test_gmv_goals_count_in_the_shows_currency_by_default(
+    room_client: Client, stock_settings: StockSettings
+) -> None:
+    offer_id = await live_offer(room_client)  # 5 EUR a unit
+    body = {"metric": "gmv", "tiers": [announce(1000, "10 EUR sold!")]}
+    goals = await ok(room_client, "PUT", GOALS, body)
+    assert (goals["currency"], goals["value"]) == ("EUR", 0)
+    async with aiohttp.ClientSession() as session:
+        base = str(room_client.make_url("")).rstrip("/")
+        await buy(session, base, offer_id, "ann", 2)
+
+    async def reached() -> bool:
+        view = await ok(room_client, "GET", f"/api/rooms/{ROOM}/goals", headers={})
+        return bool(view["tiers"][0]["reward_status"] == "started")
+
+    await wait_for(reached, what="the GMV tier reached")
+    view = await ok(room_client, "GET", f"/api/rooms/{ROOM}/goals", headers={})
+    assert view["value"] == 1000
 
 
 async def test_confirms_crossing_tiers_fire_each_reward_once_and_show_progress(

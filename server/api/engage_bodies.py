@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
 from ..errors import ErrorCode
 from .bodies import Body, _shown_to_others, _text, _whole
-from .decoding import Explained
 
-PollText = Annotated[str, _text(r"[^\x00-\x1f]{1,200}", "1-200 characters on one line")]
+#: Text people read: on one line, not only spaces.
+PollText = Annotated[
+    str, _text(r"(?=[\s\S]*\S)[^\x00-\x1f]{1,200}", "1-200 characters on one line")
+]
+AnswerText = Annotated[
+    str, _text(r"(?=[\s\S]*\S)[^\x00-\x1f]{1,80}", "1-80 characters on one line")
+]
 ANSWERS_HINT = "a list of 2-4 answers of 1-80 characters on one line"
-_ONE_LINE = re.compile(r"[^\x00-\x1f]{1,80}")
 PollId = Annotated[str, _text(r"[0-9]{1,12}", "a poll id")]
 AnswerNumber = Annotated[int, _whole(0, 3), Meta(description="The answer's position, from 0.")]
 MessageOffset = Annotated[str, _text(r"\d{1,15}-\d{1,10}", "a chat message's offset")]
 MAX_TIERS = 10
-
-
-def _answer(text: str) -> str:
-    cleaned = _shown_to_others(text, "answers", ANSWERS_HINT).strip()
-    if len(cleaned) > 80 or not _ONE_LINE.fullmatch(cleaned):
-        raise Explained("answers", f"Field 'answers' must be {ANSWERS_HINT}.")
-    return cleaned
 
 
 class CreatePoll(Body):
@@ -32,7 +28,7 @@ class CreatePoll(Body):
 
     question: PollText
     answers: Annotated[
-        list[str],
+        list[AnswerText],
         Meta(
             min_length=2,
             max_length=4,
@@ -47,7 +43,9 @@ class CreatePoll(Body):
 
     def __post_init__(self) -> None:
         self.question = _shown_to_others(self.question, "question", "1-200 characters")
-        self.answers = [_answer(answer) for answer in self.answers]
+        self.answers = [
+            _shown_to_others(answer, "answers", ANSWERS_HINT).strip() for answer in self.answers
+        ]
 
 
 class Vote(Body):
@@ -88,7 +86,7 @@ class QuestionMarkMessage(Body):
 class AnswerQuestion(Body):
     """The host's answer, pinned with the question on every viewer's screen."""
 
-    answer: Annotated[str, _text(r"[^\x00-\x08\x0b-\x1f]{1,500}", "1-500 characters")]
+    answer: Annotated[str, _text(r"(?=[\s\S]*\S)[^\x00-\x08\x0b-\x1f]{1,500}", "1-500 characters")]
 
     def __post_init__(self) -> None:
         self.answer = _shown_to_others(self.answer, "answer", "1-500 characters")
@@ -101,7 +99,7 @@ class GoalTier(Body):
     #: ``{"kind": "announcement", "text": ...}``, or another registered kind with its fields.
     reward: dict[str, Any]
     #: What viewers' progress bar says of the reward (default: its text, title or kind).
-    label: Annotated[str, _text(r"[^\x00-\x1f]{1,80}", "1-80 characters on one line")] | None = None
+    label: AnswerText | None = None
 
 
 class SetGoals(Body):
@@ -117,9 +115,6 @@ class SetGoals(Body):
             extra={"message": f"'tiers' must be a list of 1-{MAX_TIERS} tiers."},
         ),
     ]
-    #: The GMV's currency (offers in other currencies do not count); only with ``gmv``.
+    #: With ``gmv``: its currency (offers in others do not count); by default the one
+    #: currency of the show's offers. Not used with ``units``.
     currency: Annotated[str, _text(r"[A-Z]{3}", "an ISO 4217 code such as EUR")] | None = None
-
-    def __post_init__(self) -> None:
-        if (self.metric == "gmv") != (self.currency is not None):
-            raise Explained("currency", "Field 'currency' goes with metric 'gmv', and only there.")

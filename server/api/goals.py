@@ -41,7 +41,12 @@ class GoalsView(Shape):
     Auth.ROOM_HOST,
     {200: GoalsView},
     {
-        400: (ErrorCode.UNKNOWN_REWARD, ErrorCode.THRESHOLDS_NOT_INCREASING),
+        400: (
+            ErrorCode.UNKNOWN_REWARD,
+            ErrorCode.THRESHOLDS_NOT_INCREASING,
+            ErrorCode.CURRENCY_NEEDED,
+            ErrorCode.INVALID_REWARD,
+        ),
         404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW),
         409: (ErrorCode.SHOW_ENDED, ErrorCode.GOAL_REACHED),
     },

@@ -26,9 +26,9 @@ def check_announcement(spec: dict[str, Any]) -> None:
         or len(text) > MAX_TEXT
     ):
         raise Invalid(
-            ErrorCode.INVALID_FIELD,
+            ErrorCode.INVALID_REWARD,
             'An announcement reward is {"kind": "announcement", "text": "1-500 characters"}.',
-            field="reward",
+            kind="announcement",
         )
 
 

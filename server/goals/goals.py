@@ -87,6 +87,10 @@ class Goals:
                 )
             previous = tier["threshold"]
             self.rewards.check(tier["reward"])
+        if metric == "units":
+            currency = None
+        elif currency is None:
+            currency = await self._show_currency(show.room_id)
         ladder = Ladder(
             metric,
             currency,
@@ -110,6 +114,17 @@ class Goals:
         view = await self.view(show.room_id)
         await self.publisher.publish(show.room_id, "goals_set", {"goals": view})
         return view
+
+    async def _show_currency(self, room_id: str) -> str:
+        """The one currency of the show's offers: GMV goals count in it by default."""
+        currencies = {offer.currency for offer in await self.keeper.room_offers(room_id)}
+        if len(currencies) != 1:
+            raise Invalid(
+                ErrorCode.CURRENCY_NEEDED,
+                "Name the goals' currency: the show's offers do not have one currency"
+                + (f" ({', '.join(sorted(currencies))})." if currencies else " yet."),
+            )
+        return currencies.pop()
 
     async def state(self, room_id: str) -> GoalState | None:
         """The show's goals as Redis holds them; None without goals."""

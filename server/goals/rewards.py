@@ -27,7 +27,8 @@ from ..errors import ErrorCode, Invalid
 from ..shows.store import Show
 
 RewardStarter = Callable[[Show, dict[str, Any]], Awaitable[None]]
-#: Checks a reward's own fields when the host sets the goal; raises ``Invalid`` when wrong.
+#: Checks a reward's own fields when the host sets the goal; raises ``Invalid`` when wrong
+#: (``invalid_reward`` says so: the reward is free-form JSON to the API's description).
 RewardCheck = Callable[[dict[str, Any]], None]
 
 #: How long the process that won a tier has to start its reward before another one retries.
