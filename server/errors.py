@@ -87,6 +87,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_REWARD = "unknown_reward"
     THRESHOLDS_NOT_INCREASING = "thresholds_not_increasing"
     GOAL_REACHED = "goal_reached"
+    CURRENCY_NEEDED = "currency_needed"
+    INVALID_REWARD = "invalid_reward"
     # Polls and questions (server/polls/, server/questions/).
     UNKNOWN_POLL = "unknown_poll"
     POLL_NOT_OPEN = "poll_not_open"

@@ -127,6 +127,10 @@ async def existing(client: Client) -> dict[str, list[str]]:
     resp = await client.post("/api/host/tokens", json={"label": "fuzz"}, headers=HOST)
     assert resp.status == 201, await resp.text()
     token_id = (await resp.json())["token_id"]
+    poll = {"question": "Red or blue?", "answers": ["Red", "Blue"]}
+    resp = await client.post(f"/api/shows/{ROOM}/polls", json=poll, headers=HOST)
+    assert resp.status == 201, await resp.text()
+    poll_id = (await resp.json())["poll_id"]
     return {
         "room_id": [ROOM],
         "offer_id": [launched, draft],
@@ -134,6 +138,7 @@ async def existing(client: Client) -> dict[str, list[str]]:
         "offset": [offset],
         "token_id": [token_id],
         "filename": ["console.js", "app.css"],
+        "poll_id": [poll_id],
     }
 
 

@@ -182,6 +182,9 @@ def _walk(
             return struct, items, field
         plain = _plain(field.type)
         if isinstance(plain, inspect.ListType) and isinstance(path[i + 1], int):
+            if i + 2 == len(path) and _struct_of(plain.item_type) is None:
+                # An item of a list of plain values (strings...): the list's field answers.
+                return struct, items, field
             items += [part, path[i + 1]]
             struct = _struct_of(plain.item_type)
             i += 2
