@@ -137,6 +137,7 @@ function handle(event) {
     case "show_ended":
       showState("ended");
       announce("The show has ended. Thank you for watching!");
+      clearTimeout(announce.timer);
       break;
     case "reserve_result":
       state.pendingOffer = state.pendingReserve?.offer_id;
@@ -498,13 +499,10 @@ async function start() {
   }
   const status = room ? room.status || "none" : "draft";
   showState(status);
-  if (status === "none") {
-    announce(`There is no show called “${roomId}”.`);
-    return;
-  }
-  if (status === "ended") {
-    // Chat and buying are over; the video module plays the replay, if there is one.
-    announce("This show has ended.");
+  if (status === "none" || status === "ended") {
+    // Chat and buying are over (or never were); the video module plays the replay, if any.
+    announce(status === "none" ? `There is no show called “${roomId}”.` : "This show has ended.");
+    clearTimeout(announce.timer); // it stays: it is what the page is about now
     return;
   }
   if (state.me) {
