@@ -9,7 +9,9 @@ so the load generator takes as little of the machine's CPU as possible):
 3. purchase storm: every request a fresh reservation (presses merged per offer and tick);
 4. sold out: every request a reservation on a sold-out offer (answered from the flag);
 5. orders to Kafka: the storm's holds are confirmed as fast as Redis takes them, while the
-   server's relay publishes them; reports both rates.
+   server's relay publishes them; reports both rates;
+6. coupon claims: viewers tapping "claim" on a live coupon drop (bench_claims.py), beside
+   the reservations.
 
 The figures are ratios of one run on one machine, so a noisy shared host moves them
 together. Results are printed and, with ``--out``, written as JSON.
@@ -41,6 +43,7 @@ from stockkeeper.keys import OfferKeys
 from stockkeeper.relay import OutboxRelay
 from stockkeeper.settings import StockSettings
 
+from .bench_claims import ClaimStorm
 from .measure import machine, median_run
 from .server_process import fresh_database, http_json, open_offer_now, server_process
 
@@ -173,6 +176,7 @@ def _run_phases(
     print("Warming up...", flush=True)
     _wrk(argparse.Namespace(connections=args.connections, seconds=2), f"{base}/healthz")
     storm_path = f"/api/offers/{storm_offer}/reservations"
+    claims = ClaimStorm(base, host, tokens, tmp)
     sold_out_path = f"/api/offers/{sold_out_offer}/reservations"
     phases: dict[str, Callable[[], dict[str, Any]]] = {
         "hello_world": lambda: _wrk(args, f"{base}/healthz"),
@@ -180,6 +184,7 @@ def _run_phases(
         "bare_floor": lambda: _bare(args, tokens, tmp, post=True),
         "reserve": lambda: _wrk(args, base + storm_path, _script(tmp, tokens, storm_path)),
         "sold_out": lambda: _wrk(args, base + sold_out_path, _script(tmp, tokens, sold_out_path)),
+        "coupon_claims": lambda: claims.run(args),
     }
     # Phases take turns, round after round, so a busy moment on a shared machine hits all
     # of them alike; each figure is the median of its rounds.
@@ -199,6 +204,8 @@ def _run_phases(
     }
     checked = _check(settings, args.connections, storm_offer, sold_out_offer, rounds)
     results["checked"] = asyncio.run(checked)
+    claims_checked = claims.check(settings, args.connections, rounds["coupon_claims"])
+    results["claims_checked"] = asyncio.run(claims_checked)
     print("Orders to Kafka", flush=True)
     results["orders"] = asyncio.run(_orders_to_kafka(settings, storm_offer, 20_000))
     hello = results["hello_world"]["requests_per_s"]
@@ -214,6 +221,7 @@ def _run_phases(
         # What aiohttp alone charges for the storm's request over a hello world: even a
         # handler that cost nothing could not bring sold-out answers above about this.
         "bare_floor_vs_bare_hello_world": floor / bare_hello,
+        "claims_vs_reservations": results["coupon_claims"]["ok_per_s"] / reserved,
         "kafka_vs_confirm": results["orders"]["in_kafka_per_s"]
         / results["orders"]["confirmed_per_s"],
     }
@@ -290,6 +298,7 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         ("bare aiohttp, same request", results["bare_floor"], None),
         ("reservations (201)", results["reserve"], "ok_per_s"),
         ("sold out (409)", results["sold_out"], "conflict_per_s"),
+        ("coupon claims (200)", results["coupon_claims"], "ok_per_s"),
     ]
     print()
     print(
@@ -333,6 +342,11 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         "bare aiohttp: the storm's request / its hello world = "
         f"{ratios['bare_floor_vs_bare_hello_world']:.2f} (what aiohttp itself charges for a "
         "POST with a token and a JSON body)"
+    )
+    print(
+        f"coupon claims / reservations = {ratios['claims_vs_reservations']:.2f} (target 1.0); "
+        f"{results['claims_checked']['claims_counted']} claims answered, "
+        f"{results['claims_checked']['claims_in_redis']} in Redis"
     )
     if args.out:
         Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))

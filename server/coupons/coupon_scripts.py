@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
+from stockkeeper.batcher import ScriptBatcher
 from stockkeeper.keys import OfferKeys
 from stockkeeper.scripts.loader import LuaFolder, preload
 
@@ -86,6 +87,10 @@ class CouponScripts:
 
     def __init__(self, redis: Redis) -> None:
         self._scripts = {name: COUPON_LUA.register(redis, name) for name in _NAMES}
+        # Claims and grabs of a rush share round trips, like presses of the buy button; a
+        # claim resent after a broken connection answers its first coupon (idempotency key).
+        repeatable = {self._scripts[name].sha for name in ("drop_claim", "rain_grab")}
+        self.batcher = ScriptBatcher(redis, repeatable=repeatable)
 
     async def preload(self, redis: Redis) -> None:
         """Load every script now, so the first claim of a drop does not wait for it."""
@@ -94,12 +99,19 @@ class CouponScripts:
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
         return cast(list[Any], await self._scripts[name](keys=keys, args=args))
 
-    async def claim(self, k: ActivityKeys, user_id: str, idempotency_key: str) -> ClaimReply:
-        """Claim a coupon of a drop (the same one again for a retried key)."""
-        reply = await self._run(
-            "drop_claim",
-            [k.info, k.claims, k.mine, k.idempotency],
-            [user_id, idempotency_key, k.item_prefix],
+    async def close(self) -> None:
+        """Wait for the claims in flight."""
+        await self.batcher.close()
+
+    async def claim(
+        self, k: ActivityKeys, room_id: str, user_id: str, idempotency_key: str
+    ) -> ClaimReply:
+        """Claim a coupon of the room's drop (the same one again for a retried key)."""
+        reply = await self.batcher.call_merged(
+            self._scripts["drop_claim"],
+            (k.info, k.claims, k.mine, k.idempotency),
+            (k.item_prefix, room_id),
+            (user_id, idempotency_key),
         )
         match reply[0]:
             case "claimed":
@@ -114,12 +126,15 @@ class CouponScripts:
                 return ClaimReply(reply[0])
         raise ValueError(f"drop_claim.lua answered {reply!r}")
 
-    async def grab(self, k: ActivityKeys, user_id: str, idempotency_key: str) -> ClaimReply:
-        """Grab a packet of a rain (the same one again for a retried key)."""
-        reply = await self._run(
-            "rain_grab",
-            [k.info, k.claims, k.mine, k.idempotency, k.packets],
-            [user_id, idempotency_key, k.item_prefix],
+    async def grab(
+        self, k: ActivityKeys, room_id: str, user_id: str, idempotency_key: str
+    ) -> ClaimReply:
+        """Grab a packet of the room's rain (the same one again for a retried key)."""
+        reply = await self.batcher.call_merged(
+            self._scripts["rain_grab"],
+            (k.info, k.claims, k.mine, k.idempotency, k.packets),
+            (k.item_prefix, room_id),
+            (user_id, idempotency_key),
         )
         match reply[0]:
             case "grabbed":

@@ -156,23 +156,28 @@ class CouponStore:
     # ------------------------------------------------------------- viewers
 
     async def claim(self, room_id: str, drop_id: str, user_id: str, key: str) -> Claimed:
-        """Claim a coupon of a live drop; the same coupon again for a retried key."""
-        drop = await self.require(room_id, drop_id, "drop")
-        reply = await self.scripts.claim(ActivityKeys(drop_id), user_id, key)
-        return self._claimed(drop, reply)
+        """Claim a coupon of a live drop; the same coupon again for a retried key. One
+        script call: the drop's room and state are checked in it."""
+        if not drop_id.startswith("d") or not ACTIVITY_ID.match(drop_id):
+            raise NotFound(ErrorCode.UNKNOWN_DROP, "This show has no such drop or rain.")
+        reply = await self.scripts.claim(ActivityKeys(drop_id), room_id, user_id, key)
+        return self._claimed(room_id, drop_id, "drop", reply)
 
     async def grab(self, room_id: str, rain_id: str, user_id: str, key: str) -> Claimed:
         """Grab a packet of a live rain; the same packet again for a retried key."""
-        rain = await self.require(room_id, rain_id, "rain")
-        reply = await self.scripts.grab(ActivityKeys(rain_id), user_id, key)
-        return self._claimed(rain, reply)
+        if not rain_id.startswith("r") or not ACTIVITY_ID.match(rain_id):
+            raise NotFound(ErrorCode.UNKNOWN_DROP, "This show has no such drop or rain.")
+        reply = await self.scripts.grab(ActivityKeys(rain_id), room_id, user_id, key)
+        return self._claimed(room_id, rain_id, "rain", reply)
 
-    def _claimed(self, activity: Activity, reply: ClaimReply) -> Claimed:
-        noun = _noun(activity.kind)
+    def _claimed(
+        self, room_id: str, activity_id: str, kind: ActivityKind, reply: ClaimReply
+    ) -> Claimed:
+        noun = _noun(kind)
         match reply.outcome:
             case "claimed":
                 if not reply.replayed:
-                    self._count_soon(activity)
+                    self._count_soon(activity_id)
                 return Claimed(
                     reply.item_id, reply.replayed, reply.count, reply.total, reply.amount
                 )
@@ -184,7 +189,7 @@ class CouponStore:
                 raise Conflict(
                     ErrorCode.DROP_EXHAUSTED,
                     "Every coupon of this drop is claimed."
-                    if activity.kind == "drop"
+                    if kind == "drop"
                     else "Every packet of this rain is taken.",
                     claimed=reply.count,
                     total=reply.total,
@@ -193,7 +198,7 @@ class CouponStore:
                 raise Conflict(
                     ErrorCode.ALREADY_CLAIMED,
                     "You have claimed as many coupons of this drop as it allows."
-                    if activity.kind == "drop"
+                    if kind == "drop"
                     else "You have your packet of this rain already.",
                     claims=reply.count or 1,
                 )
@@ -201,30 +206,27 @@ class CouponStore:
 
     # -------------------------------------------------------------- events
 
-    def _count_soon(self, activity: Activity) -> None:
+    def _count_soon(self, activity_id: str) -> None:
         """Publish the claimed count a moment from now, at most every 300 ms per activity:
         the first claim of each period schedules it, and it reads the count then, so the
         claims of the whole period are in it."""
         if self.publisher is None:
             return
         now = time.monotonic()
-        if (
-            now - self._count_scheduled.get(activity.activity_id, 0.0)
-            < COUNT_EVENT_INTERVAL_MS / 1000
-        ):
+        if now - self._count_scheduled.get(activity_id, 0.0) < COUNT_EVENT_INTERVAL_MS / 1000:
             return  # the event this process scheduled will carry this claim
-        self._count_scheduled[activity.activity_id] = now
-        task = asyncio.create_task(self._count_later(activity))
+        self._count_scheduled[activity_id] = now
+        task = asyncio.create_task(self._count_later(activity_id))
         self._count_tasks.add(task)
         task.add_done_callback(self._count_tasks.discard)
 
-    async def _count_later(self, activity: Activity) -> None:
+    async def _count_later(self, activity_id: str) -> None:
         with contextlib.suppress(RedisError, OSError):
-            tick = ActivityKeys(activity.activity_id).prefix + "count-tick"
+            tick = ActivityKeys(activity_id).prefix + "count-tick"
             if not await self.redis.set(tick, 1, nx=True, px=COUNT_EVENT_INTERVAL_MS):
                 return
             await asyncio.sleep(COUNT_EVENT_INTERVAL_MS / 1000 + 0.05)
-            now = await self.get(activity.activity_id)
+            now = await self.get(activity_id)
             if now is not None and now.status == "live":
                 await self._publish(
                     now, "claimed" if now.kind == "drop" else "grabbed", _figures(now)
@@ -234,6 +236,7 @@ class CouponStore:
         """Wait for the count events scheduled."""
         if self._count_tasks:
             await asyncio.gather(*self._count_tasks, return_exceptions=True)
+        await self.scripts.close()
 
     async def _publish(self, activity: Activity, what: str, data: dict[str, Any]) -> None:
         if self.publisher is None:
