@@ -62,11 +62,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
             "Demo sign-in for viewers is on: only for trying the product out "
             "(LIVESALE_DEMO_VIEWER_TOKENS=0 turns it off)"
         )
+    if not args.reuse_port:  # the supervisor checks for its workers, which share the port
+        _port_free(settings.host, settings.port)
     if args.workers > 1:
         _serve_workers(args, settings)
         return
-    if not args.reuse_port:
-        _port_free(settings.host, settings.port)
     app = create_app(settings)
     tune_gc()
     log.info("livesale serving on http://%s:%d", settings.host, settings.port)
