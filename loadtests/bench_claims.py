@@ -57,9 +57,10 @@ class ClaimStorm:
         latency = {
             p: m.group(1) for p in ("50", "99") if (m := re.search(rf"^\s+{p}%\s+(\S+)", out, re.M))
         }
-        claimed, conflict, other = (
-            int(g) for g in re.search(r"CLAIMS 200=(\d+) 409=(\d+) other=(\d+)", out).groups()
-        )  # type: ignore[union-attr]
+        found = re.search(r"CLAIMS 200=(\d+) 409=(\d+) other=(\d+)", out)
+        if found is None:
+            sys.exit(f"wrk did not report the claims' answers:\n{out}")
+        claimed, conflict, other = (int(g) for g in found.groups())
         total = claimed + conflict + other
         return {
             "requests_per_s": rate,
