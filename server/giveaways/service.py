@@ -17,6 +17,7 @@ import orjson
 from redis.asyncio import Redis
 
 from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import OfferKeys, bucket_ids
 from stockkeeper.relay import register_outbox
 
 from ..errors import Conflict, ErrorCode, Forbidden, NotFound
@@ -301,12 +302,16 @@ class Giveaways:
                     watched_s=watched,
                     min_watch_s=spec.min_watch_s,
                 )
-        if spec.rule == "bought":
-            offers = await self.keeper.room_offers(giveaway.room_id)
-            if user_id not in await self.keeper.buyers(offers):
-                raise Forbidden(
-                    ErrorCode.ENTRY_RULE_NOT_MET, "Buy something in this show to enter."
-                )
+        if spec.rule == "bought" and not await self._bought(giveaway.room_id, user_id):
+            raise Forbidden(ErrorCode.ENTRY_RULE_NOT_MET, "Buy something in this show to enter.")
+
+    async def _bought(self, room_id: str, user_id: str) -> bool:
+        """Whether the viewer has a paid order for an offer of the room (any bucket)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for offer in await self.keeper.room_offers(room_id):
+            for bucket in bucket_ids(offer.id, offer.buckets):
+                pipe.sismember(OfferKeys(bucket).buyers, user_id)
+        return any(await pipe.execute())
 
     async def enter_by_chat(self, room_id: str, user_id: str, name: str, text: str) -> list[str]:
         """Enter the viewer into every open keyword giveaway of the room whose keyword
