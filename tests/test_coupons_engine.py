@@ -310,3 +310,19 @@ async def test_coupon_errors_not_yours_below_minimum_wrong_offer(
     assert wrong.value.code == "coupon_wrong_offer"
     fine = await pay(checkout, keeper, other_offer, "ann", coupon_id=scoped_coupon.item_id)
     assert fine.discount == 100
+
+
+async def test_a_goal_reward_starts_one_drop_per_reward_id(store: CouponStore) -> None:
+    """Regression guard: a tier's reward started again after a lease (another process)
+    must not make a second drop."""
+    from server.coupons.context import drop_starter
+    from server.shows.store import Show
+
+    show = Show(ROOM, "test-host", "Goals", "live", 0, 0, 0)
+    spec = {"kind": "coupon_drop", "reward_id": "tier-1", "percent_off": 10, "quota": 5}
+    start = drop_starter(store)
+    await asyncio.gather(start(show, spec), start(show, spec))
+    activities = await store.of_room(ROOM)
+    live = [a for a in activities if a.status == "live"]
+    assert len(live) == 1
+    assert live[0].number("quota") == 5

@@ -174,6 +174,9 @@ async def test_the_show_report_has_a_coupons_section(client: Client) -> None:
     section = report["sections"]["coupons"]
     assert section["coupons_claimed"] == 1
     assert section["drops"][0]["drop_id"] == drop["drop_id"]
+    assert section["drops"][0]["status"] == "ended"  # the show's end ends its drops
+    resp = await client.post(path, json={"idempotency_key": "tap-00002"}, headers=viewer("bob"))
+    assert (resp.status, await error_code(resp)) == (409, "claim_window_over")
 
 
 @pytest.mark.parametrize(

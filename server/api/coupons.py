@@ -156,7 +156,11 @@ async def _own_show_id(request: web.Request) -> str:
 @answers(
     Auth.ROOM_HOST,
     {201: DropView},
-    {**_SHOW, 400: (ErrorCode.OFFER_NOT_IN_ROOM,), 409: (ErrorCode.SHOW_ENDED,)},
+    {
+        400: (ErrorCode.OFFER_NOT_IN_ROOM,),
+        404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW, ErrorCode.UNKNOWN_OFFER),
+        409: (ErrorCode.SHOW_ENDED,),
+    },
 )
 @takes(CreateDrop)
 async def create_drop(request: web.Request, read: Reader[CreateDrop]) -> web.Response:

@@ -73,9 +73,13 @@ async def wallet(redis: Redis, room_id: str, user_id: str) -> dict[str, Any]:
 
 
 def report_section(store: CouponStore) -> Any:
-    """The show report's ``coupons`` section: every drop and rain with its figures."""
+    """The show report's ``coupons`` section: every drop and rain with its figures. The
+    show has ended, so what is still live or ready ends with it first."""
 
     async def section(show: Show) -> dict[str, Any]:
+        for activity in await store.of_room(show.room_id):
+            if activity.status != "ended":
+                await store.end(activity)
         activities = await store.of_room(show.room_id)
         drops = [a.view() for a in activities if a.kind == "drop"]
         rains = [a.view() for a in activities if a.kind == "rain"]
