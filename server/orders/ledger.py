@@ -124,18 +124,18 @@ class Ledger:
         ]
 
     async def units(self, user_id: str, offers: Sequence[Offer]) -> list[OfferUnits]:
-        """For each offer, its per-buyer limit and the units the buyer holds or bought."""
-        counts = await asyncio.gather(*(self._units(user_id, offer) for offer in offers))
+        """For each offer, its per-buyer limit and the units the buyer holds or bought (one
+        pipelined read)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for offer in offers:
+            # A buyer always reserves in the same bucket of a hot offer: its count is theirs.
+            home = self.keeper.buckets.home(offer.id, user_id, max(offer.buckets, 1))
+            pipe.hget(OfferKeys(home).users, user_id)
+        counts = await redis_call(pipe.execute()) if offers else []
         return [
-            OfferUnits(offer.id, offer.per_user_limit, count)
+            OfferUnits(offer.id, offer.per_user_limit, int(count or 0))
             for offer, count in zip(offers, counts, strict=True)
         ]
-
-    async def _units(self, user_id: str, offer: Offer) -> int:
-        # A buyer always reserves in the same bucket of a hot offer: its count is theirs.
-        home = self.keeper.buckets.home(offer.id, user_id, max(offer.buckets, 1))
-        found = await redis_call(self.redis.hget(OfferKeys(home).users, user_id))
-        return int(found or 0)
 
     async def _hold(self, hold_id: str, user_id: str) -> Hold | None:
         try:

@@ -66,7 +66,6 @@ function showStatus(status) {
 function handle(event) {
   switch (event.type) {
     case "hello":
-      refreshUnits();
       break;
     case "snapshot":
       state.offers.clear();
@@ -74,6 +73,7 @@ function handle(event) {
       state.pinnedOfferId = event.pinned_offer_id;
       showPinned(event.pinned_message);
       drawOffer();
+      refreshUnits(); // a first connect, or too far behind for the purchase events missed
       break;
     case "chat":
       addMessage(event);
