@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..appkeys import REMINDERS, ROOM_PUBLISHER, SHOW_SCHEDULE, SHOWS
+from ..appkeys import REMINDERS, ROOM_PUBLISHER, SETTINGS, SHOW_SCHEDULE, SHOWS
 from ..errors import ErrorCode, NotFound
 from ..shows.schedule import stage_view
 from ..shows.store import Show, ShowStatus
@@ -61,6 +61,9 @@ class SetupView(Shape):
     stream_url: str
     replay_url: str
     reminders: ReminderFigures
+    #: Where the pages may play video from besides this server (LIVESALE_MEDIA_ORIGINS): a
+    #: stream elsewhere is refused by viewers' browsers.
+    media_origins: list[str]
 
 
 class ReminderAnswer(Shape):
@@ -108,6 +111,7 @@ async def _setup_view(request: web.Request, show: Show) -> dict[str, Any]:
             "sent_live": counts.sent_live,
             "dropped": counts.dropped,
         },
+        "media_origins": list(request.app[SETTINGS].schedule.media_origins),
     }
 
 

@@ -22,13 +22,28 @@ function field(name, label, attrs = {}) {
   return el("label", { class: attrs.wide ? "wide" : null }, label, input);
 }
 
+let mediaOrigins = [];
+
+/** A warning when viewers' browsers will refuse to play this address (the pages' policy). */
+function checkOrigin(input) {
+  const note = input.parentElement.querySelector(".warning") || input.parentElement.appendChild(el("span", { class: "warning" }));
+  let origin = "";
+  try {
+    origin = input.value.trim() ? new URL(input.value.trim(), location.origin).origin : location.origin;
+  } catch { /* the server says what is wrong with it */ }
+  const allowed = !origin || origin === location.origin || mediaOrigins.includes(origin);
+  note.textContent = allowed ? "" : `Viewers' browsers will refuse ${origin}: add it to LIVESALE_MEDIA_ORIGINS.`;
+}
+
 function fill(setup) {
+  mediaOrigins = setup.media_origins || [];
   const value = (name) => form.querySelector(`[data-setup="${name}"]`);
   value("starts_at").value = localInput(setup.starts_at_ms);
   value("cover_url").value = setup.cover_url;
   value("description").value = setup.description;
   value("stream_url").value = setup.stream_url;
   value("replay_url").value = setup.replay_url;
+  for (const name of ["stream_url", "replay_url"]) checkOrigin(value(name));
   showCount(setup);
 }
 
@@ -53,6 +68,10 @@ host.onShowOpened((show) => {
       field("replay_url", "Replay after the show (HLS)", { placeholder: "https://…/replay.m3u8", maxlength: 500 }),
       field("description", "Description (on the preview)", { rows: 2, maxlength: 1000, wide: true })),
     el("button", { type: "submit" }, "Save stage and schedule"));
+  for (const name of ["stream_url", "replay_url"]) {
+    const input = form.querySelector(`[data-setup="${name}"]`);
+    input.addEventListener("input", () => checkOrigin(input));
+  }
   form.addEventListener("submit", async (submit) => {
     submit.preventDefault();
     const value = (name) => form.querySelector(`[data-setup="${name}"]`).value.trim();
