@@ -10,11 +10,18 @@ from typing import Any, cast
 
 import aiohttp
 import msgpack
+import pytest
 from redis.asyncio import Redis
 
+from server.app import create_app
+from server.appkeys import GOAL_REWARDS
+from server.errors import Invalid
+from server.goals import watcher as watcher_module
 from server.goals.goal_scripts import GoalScripts, RoomLog
 from server.goals.keys import GoalKeys
+from server.goals.rewards import GoalRewards
 from server.room.keys import RoomKeys
+from server.settings import Settings
 from stockkeeper.settings import StockSettings
 
 from .engage_helpers import ROOM, create_show, fails, ok
@@ -280,3 +287,70 @@ async def test_a_reward_whose_winner_died_before_starting_it_starts_once_later(
     assert texts == ["Gift unlocked"]
     # A late retry of the dead winner's start announces nothing more.
     assert not await scripts.announce(k, log, 5, msgpack.packb({"text": "Gift unlocked"}))
+
+
+async def test_of_fifty_processes_crossing_one_tier_at_once_one_wins(redis: Redis) -> None:
+    """Guards against two processes both starting a tier's reward: goal_cross.lua records
+    the tier and its goal_reached event for the first call only."""
+    k, log = GoalKeys(ROOM), RoomLog(RoomKeys(ROOM), 2000)
+    await redis.hset(k.goals, mapping={"ladder": "{}", "version": 1})
+    record, event = b"{}", msgpack.packb({"threshold": 7})
+
+    async def cross() -> str:
+        return await GoalScripts(redis).cross(k, log, 1, 7, record, 30_000, event)
+
+    outcomes = await asyncio.gather(*(cross() for _ in range(50)))
+    assert sorted(outcomes) == ["taken"] * 49 + ["won"]
+    assert await redis.xlen(RoomKeys(ROOM).events) == 1
+    assert await redis.hget(k.status, "7") == "pending"
+    # Goals set again since the caller read them: its crossing is stale, nothing recorded.
+    assert await GoalScripts(redis).cross(k, log, 0, 9, record, 30_000, event) == "stale"
+
+
+def test_the_reward_registry_takes_each_kind_once_and_checks_what_it_knows() -> None:
+    rewards = GoalRewards()
+
+    async def start(show: Any, spec: dict[str, Any]) -> None:
+        pass
+
+    rewards.add("confetti", start)
+    with pytest.raises(ValueError, match="confetti"):
+        rewards.add("confetti", start)
+    rewards.check({"kind": "confetti", "colour": "gold"})
+    for spec in ({"kind": "fireworks"}, {}, {"kind": 3}):
+        with pytest.raises(Invalid) as refused:
+            rewards.check(spec)
+        assert refused.value.code == "unknown_reward"
+        assert refused.value.details["kinds"] == ["confetti"]
+
+
+async def test_a_reward_whose_starter_fails_is_started_again_with_the_same_reward_id(
+    aiohttp_client: Any,
+    app_settings: Settings,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guards against a reward lost when its starter fails once (a coupon service down for
+    a moment): it stays pending and is retried after its lease, with the same reward_id."""
+    monkeypatch.setattr(watcher_module, "REWARD_LEASE_MS", 200)
+    app = create_app(app_settings)
+    calls: list[str] = []
+
+    async def flaky(show: Any, spec: dict[str, Any]) -> None:
+        calls.append(spec["reward_id"])
+        if len(calls) == 1:
+            raise RuntimeError("the confetti service is down")
+
+    app[GOAL_REWARDS].add("confetti", flaky)
+    client = await aiohttp_client(app)
+    offer_id = await live_offer(client)
+    body = {"metric": "units", "tiers": [{"threshold": 1, "reward": {"kind": "confetti"}}]}
+    await ok(client, "PUT", GOALS, body)
+    async with aiohttp.ClientSession() as session:
+        await buy(session, str(client.make_url("")).rstrip("/"), offer_id, "ann")
+
+    async def started() -> bool:
+        return await redis.hget(GoalKeys(ROOM).status, "1") == "started"
+
+    await wait_for(started, what="the reward started on its second try")
+    assert calls == ["goal:show-1:1", "goal:show-1:1"]
