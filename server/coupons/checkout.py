@@ -59,10 +59,16 @@ class Lock:
 class Checkout:
     """Confirms holds with an optional coupon and store credit."""
 
-    def __init__(self, redis: Redis, keeper: StockKeeper, lease_ms: int = LOCK_LEASE_MS) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keeper: StockKeeper,
+        lease_ms: int = LOCK_LEASE_MS,
+        scripts: CouponScripts | None = None,
+    ) -> None:
         self.redis = redis
         self.keeper = keeper
-        self.scripts = CouponScripts(redis)
+        self.scripts = scripts or CouponScripts(redis)
         self.lease_ms = lease_ms
 
     async def confirm(

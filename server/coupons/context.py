@@ -34,7 +34,7 @@ async def coupons_ctx(app: web.Application) -> AsyncIterator[None]:
     """Coupons over the app's Redis (after the rooms', whose publisher tells viewers)."""
     redis = app[REDIS]
     app[COUPONS] = store = CouponStore(redis, app[ROOM_PUBLISHER])
-    app[CHECKOUT] = checkout = Checkout(redis, app[KEEPER])
+    app[CHECKOUT] = checkout = Checkout(redis, app[KEEPER], scripts=store.scripts)
     app[REPORT_SECTIONS].add("coupons", report_section(store))
     app[GOAL_REWARDS].add("coupon_drop", drop_starter(store), check=check_drop_reward)
     task: asyncio.Task[None] | None = None
