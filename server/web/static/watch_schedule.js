@@ -70,7 +70,8 @@ viewer.onSignedIn(signedInViewer);
 
 function tick() {
   if (!room || room.status !== "draft") return;
-  const left = room.starts_at_ms - Date.now();
+  // The server's clock when the page has it (viewer.now), like the offers' countdowns.
+  const left = room.starts_at_ms - (viewer.now ? viewer.now() : Date.now());
   if (!room.starts_at_ms) startsIn.textContent = "Starting soon";
   else if (left > 0) startsIn.textContent = `Starts in ${left >= 86_400_000 ? `${Math.floor(left / 86_400_000)} d ` : ""}${clock(left % 86_400_000)}`;
   else startsIn.textContent = "Starting any moment now";
