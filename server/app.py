@@ -22,6 +22,7 @@ from stockkeeper.sweeper import run_sweeper
 
 from .api import (
     api_docs,
+    coupons,
     demo,
     goals,
     groups,
@@ -59,6 +60,7 @@ from .appkeys import (
     WATCH_TIME,
 )
 from .audience.watch_time import WatchTime
+from .coupons.context import coupons_ctx
 from .engage import engage_ctx
 from .goals.rewards import GoalRewards
 from .group_buying import groups_ctx
@@ -101,6 +103,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(rooms_ctx)
     app.cleanup_ctx.append(groups_ctx)  # group buying: after the rooms
     app.cleanup_ctx.append(engage_ctx)  # polls, questions, goals: after the rooms
+    app.cleanup_ctx.append(coupons_ctx)  # drops, rains, checkout: after the rooms
     if settings.metrics_port is not None:
         app.cleanup_ctx.append(health.metrics_listener)
     if settings.run_sweeper:
@@ -125,6 +128,7 @@ def create_app(settings: Settings) -> web.Application:
     questions.add_routes(app)
     schedule.add_routes(app)
     media.add_routes(app)
+    coupons.add_routes(app)
     return app
 
 

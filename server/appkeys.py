@@ -8,6 +8,8 @@ from redis.asyncio import Redis
 from stockkeeper.keeper import StockKeeper
 
 from .audience.watch_time import WatchTime
+from .coupons.checkout import Checkout
+from .coupons.store import CouponStore
 from .goals.goals import Goals
 from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
@@ -46,3 +48,6 @@ GOALS = web.AppKey("goals", Goals)
 QUESTIONS = web.AppKey("questions", Questions)
 REMINDERS = web.AppKey("reminders", Reminders)
 SHOW_SCHEDULE = web.AppKey("show_schedule", ShowSchedule)
+# Coupons and red packets (server/coupons/)
+COUPONS = web.AppKey("coupons", CouponStore)
+CHECKOUT = web.AppKey("checkout", Checkout)

@@ -109,6 +109,20 @@ class ErrorCode(StrEnum):
     GROUP_FAILED = "group_failed"
     ALREADY_IN_GROUP = "already_in_group"
     ALREADY_HOLDING = "already_holding"
+    # Coupons and red packets (server/coupons/).
+    UNKNOWN_DROP = "unknown_drop"
+    DROP_STATE = "drop_state"
+    DROP_NOT_LIVE = "drop_not_live"
+    CLAIM_WINDOW_OVER = "claim_window_over"
+    ALREADY_CLAIMED = "already_claimed"
+    DROP_EXHAUSTED = "drop_exhausted"
+    UNKNOWN_COUPON = "unknown_coupon"
+    COUPON_EXPIRED = "coupon_expired"
+    COUPON_USED = "coupon_used"
+    COUPON_IN_USE = "coupon_in_use"
+    CREDIT_IN_USE = "credit_in_use"
+    COUPON_MIN_SPEND = "coupon_min_spend"
+    COUPON_WRONG_OFFER = "coupon_wrong_offer"
 
 
 #: What a client is told of a bug on our side, over HTTP and room sockets alike.

@@ -12,6 +12,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from .benefits import BenefitLockLost, BenefitRefused, Benefits
 from .buckets import Buckets
 from .errors import HoldAlreadyConfirmed, StockKeeperError, UnknownHold, redis_call
 from .fastpath import SoldOutFlags
@@ -218,24 +219,47 @@ class StockKeeper:
         log.warning("A press on offer %s gave up after %d refills", offer_id, MAX_REFILLS_PER_PRESS)
         return dataclasses.replace(result, available=None)
 
-    async def confirm(self, hold_id: str, user_id: str, payment_ref: str) -> ConfirmResult:
-        """Turn a paid hold into an order; confirming twice returns the same order."""
+    async def confirm(
+        self, hold_id: str, user_id: str, payment_ref: str, benefits: Benefits | None = None
+    ) -> ConfirmResult:
+        """Turn a paid hold into an order; confirming twice returns the same order.
+        ``benefits`` (a coupon, credit, locked by server/coupons) are booked with it;
+        BenefitLockLost or BenefitRefused when they cannot be, and nothing was written."""
         if is_group_hold(hold_id):  # groups.py: the order waits for the group to form
             return await self.groups.confirm(hold_id, user_id, payment_ref)
         offer_id, bucket = self._offer_of(hold_id)
         count = await self.buckets.count(offer_id)
         reply = await hold_confirm(
-            self.scripts, bucket, hold_id, user_id, payment_ref, may_refill=count > 1
+            self.scripts,
+            bucket,
+            hold_id,
+            user_id,
+            payment_ref,
+            may_refill=count > 1,
+            benefits=benefits,
         )
         if reply.outcome == "short":
             # A late payment in a hot offer's empty bucket: units may be left in another.
             await self.buckets.refill(offer_id, bucket, count, reply.quantity)
             reply = await hold_confirm(
-                self.scripts, bucket, hold_id, user_id, payment_ref, may_refill=False
+                self.scripts,
+                bucket,
+                hold_id,
+                user_id,
+                payment_ref,
+                may_refill=False,
+                benefits=benefits,
             )
         match reply.outcome:
             case "unknown_hold":
                 raise UnknownHold(hold_id)
+            case "lock_lost":
+                raise BenefitLockLost(reply.token)
+            case "benefit_refused":
+                raise BenefitRefused(
+                    "wrong_offer" if reply.reason == "wrong_offer" else "min_spend",
+                    reply.min_spend,
+                )
             case "short":
                 # Only answered when may_refill is set, which the second call does not set.
                 raise StockKeeperError(f"Confirming {hold_id} found too few units twice")
@@ -262,6 +286,9 @@ class StockKeeper:
             replayed=reply.replayed,
             late=reply.late,
             room_id=reply.room_id,
+            discount=reply.discount,
+            credit=reply.credit,
+            coupon_id=reply.coupon_id,
         )
         if not result.replayed:
             self._changed(offer_id)
