@@ -3,7 +3,8 @@
 It ships with the package but runs only with the development extras (psutil, Locust,
 matplotlib...); without them it says so in one line. ``livesale`` never imports this package.
 
-- ``reserve``: hello-world, reservation and sold-out rates of one server process (wrk);
+- ``reserve``: hello-world, reservation, sold-out and coupon claim rates of one server process
+  (wrk);
 - ``costs``: the server's CPU per request, without sockets;
 - ``room``: a room full of viewers: fan-out delay, and buying over the sockets;
 - ``buckets``: a hot offer on the local Redis Cluster, one slot against K buckets;
@@ -49,7 +50,9 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    b = sub.add_parser("reserve", help="measure hello-world, reservation and sold-out rates")
+    b = sub.add_parser(
+        "reserve", help="measure hello-world, reservation, sold-out and coupon claim rates"
+    )
     b.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
     b.add_argument("--rounds", type=int, default=3, help="rounds of all phases (medians)")
     b.add_argument("--connections", type=int, default=64, help="concurrent clients")
