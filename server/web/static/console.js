@@ -238,7 +238,8 @@ function drawShow(data) {
   $("t-conversion").textContent = `${(data.conversion * 100).toFixed(1)}%`;
   $("t-holds").textContent = data.holds_pending;
   $("offer-rows").replaceChildren(...data.offers.map((offer) => offerRow(offer, data.status)));
-  if (data.status === "ended") showReport();
+  // The report is the owner's (a team member's role cannot download it: docs/hosts.md).
+  if (data.status === "ended" && (data.rights || ["download_report"]).includes("download_report")) showReport();
 }
 
 function offerRow(offer, showStatus) {
