@@ -20,20 +20,15 @@ group: nothing is committed, no group's offsets (fulfilment's) ever move.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from . import keys
 from .keys import OfferKeys, bucket_ids, parent_of
+from .reconcile_kafka import read_to_end
 from .settings import StockSettings
 
 COUNTERS = ("total", "available", "held", "sold", "sent_pending")
@@ -76,6 +71,10 @@ class OfferBooks:
     units_in_kafka: int = 0
     #: Buckets whose own books do not add up, with their counters.
     unbalanced: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    #: Buyers with units in two buckets, or with a count of 0 or less kept.
+    bad_buyers: list[str] = field(default_factory=list)
+    #: Buckets with more payment deadlines indexed than held holds.
+    stray_deadlines: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -158,15 +157,29 @@ async def reconcile(
     timeout_s: float = 30.0,
 ) -> Reconciliation:
     """Reconcile every offer of ``room_id`` (every offer when None)."""
-    result = Reconciliation(kafka_read=read_kafka)
+    offer_ids = await offers_to_check(redis, room_id)
+    kafka = settings if read_kafka else None
+    return await reconcile_offers(redis, offer_ids, kafka=kafka, timeout_s=timeout_s)
+
+
+async def reconcile_offers(
+    redis: Redis,
+    offer_ids: list[str],
+    *,
+    kafka: StockSettings | None = None,
+    timeout_s: float = 30.0,
+) -> Reconciliation:
+    """Reconcile these offers; against the orders topic of ``kafka`` unless it is None (the
+    check tests and load tests run on their books mid-run)."""
+    result = Reconciliation(kafka_read=kafka is not None)
     holds: dict[str, dict[str, dict[str, str]]] = {}
     outboxed: dict[str, set[str]] = {}
-    for offer_id in await offers_to_check(redis, room_id):
+    for offer_id in offer_ids:
         books, holds[offer_id], outboxed[offer_id] = await _read_offer(redis, offer_id)
         result.offers.append(books)
         _check_books(result, books, holds[offer_id])
-    if read_kafka:
-        orders = await read_to_end(settings.kafka_bootstrap, settings.orders_topic, timeout_s)
+    if kafka is not None:
+        orders = await read_to_end(kafka.kafka_bootstrap, kafka.orders_topic, timeout_s)
         _check_kafka(result, holds, outboxed, orders)
     return result
 
@@ -182,6 +195,7 @@ async def _read_offer(
     books = OfferBooks(offer_id, raw.get("room_id", ""), count, {}, {})
     holds: dict[str, dict[str, str]] = {}
     outboxed: set[str] = set()
+    buyers: set[str] = set()
     for bucket in bucket_ids(offer_id, count):
         k = OfferKeys(bucket)
         record = raw if bucket == offer_id else await redis.hgetall(k.offer)
@@ -194,7 +208,14 @@ async def _read_offer(
             books.unbalanced.append((bucket, numbers))
         per_user = cast(dict[str, str], await redis.hgetall(k.users))
         books.per_buyer_units += sum(int(n) for n in per_user.values())
-        holds.update(await _holds(redis, k))
+        # A buyer's units are all in one bucket (the per-buyer limit is checked there).
+        books.bad_buyers += [u for u, n in per_user.items() if u in buyers or int(n) <= 0]
+        buyers |= set(per_user)
+        found = await _holds(redis, k)
+        held_here = sum(1 for h in found.values() if h.get("status") == "held")
+        if await redis.zcard(k.deadlines) > held_here:
+            books.stray_deadlines.append(bucket)
+        holds.update(found)
         entries = cast(list[tuple[str, dict[str, str]]], await redis.xrange(k.outbox))
         books.outbox_entries += len(entries)
         outboxed |= {
@@ -267,6 +288,24 @@ def _check_books(
                 "per_buyer_mismatch",
                 f"units per buyer {books.per_buyer_units} != held + sold "
                 f"{c.get('held', 0) + c.get('sold', 0)}",
+            )
+        )
+    if books.bad_buyers:
+        result.differences.append(
+            Difference(
+                o,
+                "buyer_units_split",
+                "buyers with units in two buckets, or a count of 0 or less",
+                tuple(sorted(set(books.bad_buyers))),
+            )
+        )
+    if books.stray_deadlines:
+        result.differences.append(
+            Difference(
+                o,
+                "stray_deadlines",
+                "more payment deadlines indexed than held holds",
+                tuple(books.stray_deadlines),
             )
         )
     if c.get("sent_pending", 0):
@@ -352,54 +391,3 @@ def _check_kafka(
 def _add(result: Reconciliation, offer_id: str, check: str, message: str, ids: list[str]) -> None:
     if ids:
         result.differences.append(Difference(offer_id, check, f"{len(ids)} {message}", tuple(ids)))
-
-
-async def read_to_end(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[dict[str, Any]]:
-    """Every committed message of ``topic`` up to the end of each partition as it is now; an
-    empty list when the topic does not exist yet (nothing was ever relayed)."""
-    deadline = time.monotonic() + timeout_s
-    partitions = await _partitions(bootstrap, topic)
-    if not partitions:
-        return []
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    values: list[dict[str, Any]] = []
-    try:
-        assigned = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        while [tp for tp in assigned if await consumer.position(tp) < ends[tp]]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Reading {topic} to its end took over {timeout_s} s")
-            batches = await consumer.getmany(timeout_ms=200)
-            for batch in batches.values():
-                values.extend(orjson.loads(m.value) for m in batch if m.value is not None)
-    finally:
-        await consumer.stop()
-    return values
-
-
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        for _ in range(50):
-            try:
-                [described] = await admin.describe_topics([topic])
-            except KafkaError:
-                return []
-            if described.get("error_code", 0) == 3:  # UNKNOWN_TOPIC_OR_PARTITION
-                return []
-            partitions = described["partitions"]
-            if partitions and all(p["leader"] >= 0 for p in partitions):
-                return [p["partition"] for p in partitions]
-            await asyncio.sleep(0.2)
-        return []
-    finally:
-        await admin.close()

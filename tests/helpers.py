@@ -20,8 +20,8 @@ from server.hosts.accounts import HostAccounts
 from server.redis_client import connect
 from server.tokens import mint_viewer_token
 from stockkeeper.keeper import StockKeeper
-from stockkeeper.keys import OfferKeys, bucket_id
 from stockkeeper.models import OfferSpec
+from stockkeeper.reconcile import reconcile_offers
 from stockkeeper.settings import StockSettings
 
 VIEWER_SECRET = "test-viewer-secret"
@@ -142,43 +142,19 @@ async def create_live_offer(
 
 
 async def assert_consistent(redis: Redis, offer_id: str) -> dict[str, int]:
-    """Every unit is exactly one of available, held or sold, and the books agree, in every
-    bucket of the offer; each buyer's units are all in one bucket. The offer's books, summed
-    (units on their way between buckets count as available)."""
-    count = int(await redis.hget(OfferKeys(offer_id).offer, "buckets") or 1)
-    books = {"total": 0, "available": 0, "held": 0, "sold": 0}
-    buyers: list[str] = []
-    for i in range(count):
-        bucket, users, pending = await _bucket_books(redis, bucket_id(offer_id, i))
-        for name, value in bucket.items():
-            books[name] += value
-        books["total"] += pending
-        books["available"] += pending
-        buyers += users
-    assert len(buyers) == len(set(buyers)), "a buyer has units in two buckets"
-    return books
-
-
-async def _bucket_books(redis: Redis, bucket: str) -> tuple[dict[str, int], list[str], int]:
-    k = OfferKeys(bucket)
-    offer = await redis.hgetall(k.offer)
-    total, available = int(offer["total"]), int(offer["available"])
-    held, sold = int(offer["held"]), int(offer["sold"])
-    assert available >= 0
-    assert held >= 0
-    assert available + held + sold == total
-    per_user = {u: int(n) for u, n in (await redis.hgetall(k.users)).items()}
-    assert sum(per_user.values()) == held + sold
-    assert all(n > 0 for n in per_user.values())
-    holds_held = 0
-    async for key in redis.scan_iter(match=k.hold("*"), count=1000):
-        hold = await redis.hgetall(key)
-        if hold["status"] == "held":
-            holds_held += int(hold["quantity"])
-    assert holds_held == held
-    assert await redis.zcard(k.deadlines) <= held
-    books = {"total": total, "available": available, "held": held, "sold": sold}
-    return books, [str(user) for user in per_user], int(offer.get("sent_pending", 0))
+    """The reconciliation's checks of the books (stockkeeper/reconcile.py, what ``livesale
+    reconcile`` runs) find nothing: every unit is exactly one of available, held or sold in
+    every bucket, held and sold match the holds, each buyer's units are in one bucket. The
+    offer's books, summed (units on their way between buckets count as available)."""
+    result = await reconcile_offers(redis, [offer_id])
+    assert result.differences == [], result.report()
+    c = result.offers[0].counters
+    return {
+        "total": c["total"] + c["sent_pending"],
+        "available": c["available"] + c["sent_pending"],
+        "held": c["held"],
+        "sold": c["sold"],
+    }
 
 
 async def wait_for(predicate: Any, timeout_s: float = 10.0, what: str = "condition") -> None:
