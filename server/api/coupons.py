@@ -10,9 +10,11 @@ from aiohttp import web
 from server.coupons.models import Activity, ActivityKind, Claimed
 from server.coupons.wallet import wallet
 
-from ..appkeys import COUPONS, KEEPER, SHOWS
+from ..appkeys import COUPONS, KEEPER
 from ..errors import Conflict, ErrorCode, Invalid
-from .auth import require_host, require_viewer
+from ..shows.store import Show
+from ..shows.team import Right
+from .auth import require_show_right, require_viewer
 from .bodies import Empty
 from .coupons_bodies import Claim, CouponClaimMessage, CreateDrop, CreateRain, RedPacketGrabMessage
 from .decoding import convert_message
@@ -21,8 +23,13 @@ from .paths import room_in_path
 from .responses import json_response
 from .socket_actions import SocketCall, add_socket_action
 
-_SHOW = {404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW)}
-_ONE = {404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW, ErrorCode.UNKNOWN_DROP)}
+#: The show's owner, or a team member whose role runs offers and activities (docs/hosts.md).
+_FORBIDDEN = (ErrorCode.NOT_YOUR_ROOM, ErrorCode.ROLE_FORBIDS)
+_SHOW = {403: _FORBIDDEN, 404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW)}
+_ONE = {
+    403: _FORBIDDEN,
+    404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW, ErrorCode.UNKNOWN_DROP),
+}
 _CLAIM = {
     404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_DROP),
     409: (
@@ -147,10 +154,13 @@ def _lists(activities: list[Activity]) -> dict[str, Any]:
 # ------------------------------------------------------------------- hosts
 
 
-async def _own_show_id(request: web.Request) -> str:
-    caller = await require_host(request)
-    show = await request.app[SHOWS].require(room_in_path(request), caller.host_id)
-    return show.room_id
+async def _own_show(request: web.Request, right: Right = Right.RUN_OFFERS) -> Show:
+    """The show in the path, for its owner or a team member with ``right``."""
+    return (await require_show_right(request, right)).show
+
+
+async def _own_show_id(request: web.Request, right: Right = Right.RUN_OFFERS) -> str:
+    return (await _own_show(request, right)).room_id
 
 
 @answers(
@@ -158,6 +168,7 @@ async def _own_show_id(request: web.Request) -> str:
     {201: DropView},
     {
         400: (ErrorCode.OFFER_NOT_IN_ROOM,),
+        403: _FORBIDDEN,
         404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW, ErrorCode.UNKNOWN_OFFER),
         409: (ErrorCode.SHOW_ENDED,),
     },
@@ -165,10 +176,10 @@ async def _own_show_id(request: web.Request) -> str:
 @takes(CreateDrop)
 async def create_drop(request: web.Request, read: Reader[CreateDrop]) -> web.Response:
     """Create a coupon drop in the host's show (start it when viewers should claim)."""
-    room_id = await _own_show_id(request)
+    show = await _own_show(request)
     body = await read()
-    await _check_open_show(request, room_id, body.offer_id)
-    drop = await request.app[COUPONS].create_drop(room_id, body.spec())
+    await _check_open_show(request, show, body.offer_id)
+    drop = await request.app[COUPONS].create_drop(show.room_id, body.spec())
     return json_response(drop.view(), status=201)
 
 
@@ -176,27 +187,26 @@ async def create_drop(request: web.Request, read: Reader[CreateDrop]) -> web.Res
 @takes(CreateRain)
 async def create_rain(request: web.Request, read: Reader[CreateRain]) -> web.Response:
     """Create a red packet rain in the host's show (its pool is split when it starts)."""
-    room_id = await _own_show_id(request)
+    show = await _own_show(request)
     body = await read()
-    await _check_open_show(request, room_id, None)
-    rain = await request.app[COUPONS].create_rain(room_id, body.spec())
+    await _check_open_show(request, show, None)
+    rain = await request.app[COUPONS].create_rain(show.room_id, body.spec())
     return json_response(rain.view(), status=201)
 
 
-async def _check_open_show(request: web.Request, room_id: str, offer_id: str | None) -> None:
-    show = await request.app[SHOWS].get(room_id)
-    if show is not None and show.status == "ended":
+async def _check_open_show(request: web.Request, show: Show, offer_id: str | None) -> None:
+    if show.status == "ended":
         raise Conflict(ErrorCode.SHOW_ENDED, "This show has ended.")
     if offer_id is not None:
         offer = await request.app[KEEPER].get_offer(offer_id)
-        if offer.room_id != room_id:
+        if offer.room_id != show.room_id:
             raise Invalid(ErrorCode.OFFER_NOT_IN_ROOM, "This offer belongs to another show.")
 
 
 @answers(Auth.ROOM_HOST, {200: Drops}, _SHOW)
 async def show_drops(request: web.Request) -> web.Response:
     """The show's drops and rains with their live figures (claimed, spent)."""
-    room_id = await _own_show_id(request)
+    room_id = await _own_show_id(request, Right.VIEW_NUMBERS)
     return json_response(_lists(await request.app[COUPONS].of_room(room_id)))
 
 
