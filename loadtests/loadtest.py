@@ -31,8 +31,8 @@ import orjson
 
 from deploy import stack
 from server.redis_client import connect
-from stockkeeper.audit import read_topic
 from stockkeeper.keys import OfferKeys
+from stockkeeper.reconcile import reconcile_offers
 from stockkeeper.settings import StockSettings
 
 from .lean_reserve import press_buy
@@ -113,7 +113,6 @@ class RunContext:
     redis_url: str
     bootstrap: str
     #: Confirmed orders of the rushes so far; they all share one orders topic.
-    orders_so_far: int = 0
 
     def _scenario_env(self, offer_id: str = "", pay_all_after_ms: float = 0) -> dict[str, str]:
         return {
@@ -234,9 +233,13 @@ class RunContext:
         return result
 
     async def _check_sale(self, offer_id: str, stock: int, limit: int) -> dict[str, Any]:
-        """The invariants after a rush: measured in Redis and Kafka, not assumed."""
+        """The invariants after a rush, by the reconciliation ``livesale reconcile`` runs
+        (stockkeeper/reconcile.py): measured in Redis and Kafka, not assumed."""
         redis = connect(self.redis_url)
         k = OfferKeys(offer_id)
+        kafka = StockSettings(
+            kafka_bootstrap=self.bootstrap, orders_topic=self.env["LIVESALE_ORDERS_TOPIC"]
+        )
         try:
             # Let unpaid holds lapse and the relay drain the outbox.
             deadline = time.monotonic() + HOLD_SECONDS + 30
@@ -245,43 +248,35 @@ class RunContext:
                 if held == 0 and await redis.xlen(k.outbox) == 0:
                     break
                 await asyncio.sleep(0.5)
-            offer = cast(dict[str, str], await redis.hgetall(k.offer))
+            found = await reconcile_offers(redis, [offer_id], kafka=kafka, timeout_s=60)
             per_user = [int(v) for v in cast(list[str], await redis.hvals(k.users))]
-            hold_keys = [
-                key async for key in redis.scan_iter(match=f"{k.hold_prefix}*", count=1000)
-            ]
-            pipe = redis.pipeline(transaction=False)
-            for key in hold_keys:
-                pipe.hmget(key, "status", "order_id")
-            confirmed = {
-                order_id
-                for status, order_id in cast(list[list[str | None]], await pipe.execute())
-                if status == "confirmed" and order_id
-            }
         finally:
             await redis.aclose()
-        self.orders_so_far += len(confirmed)
-        messages = await read_topic(
-            self.bootstrap,
-            self.env["LIVESALE_ORDERS_TOPIC"],
-            expected=self.orders_so_far,
-            timeout_s=60,
-        )
-        in_kafka = [m["order_id"] for m in messages if m.get("offer_id") == offer_id]
-        total, sold = int(offer["total"]), int(offer["sold"])
-        available, held = int(offer["available"]), int(offer["held"])
-        checks = {
-            "units": {"stock": total, "sold": sold, "held": held, "available": available},
-            "no_unit_oversold": sold + held + available == total and sold <= total,
-            "sold_equals_stock": sold == stock,
+        books = found.offers[0]
+        c = books.counters
+        confirmed = books.holds.get("confirmed", 0)
+        checks: dict[str, Any] = {
+            "units": {
+                "stock": c["total"],
+                "sold": c["sold"],
+                "held": c["held"],
+                "available": c["available"],
+            },
+            "no_unit_oversold": not books.unbalanced and c["sold"] <= c["total"],
+            "sold_equals_stock": c["sold"] == stock,
             "nobody_over_the_limit": max(per_user, default=0) <= limit,
-            "confirmed_orders": len(confirmed),
-            "orders_in_kafka": len(in_kafka),
-            "kafka_holds_exactly_the_confirmed_orders": sorted(in_kafka) == sorted(confirmed),
+            "confirmed_orders": confirmed,
+            "orders_in_kafka": books.orders_in_kafka,
+            "kafka_holds_exactly_the_confirmed_orders": found.ok
+            and not found.pending
+            and books.orders_in_kafka == confirmed,
             "buyers": len(per_user),
+            # Every difference and pending item of the reconciliation, with its ids.
+            "reconciliation": [d.line() for d in found.differences + found.pending],
         }
         checks["passed"] = (
-            checks["no_unit_oversold"]
+            found.ok
+            and checks["no_unit_oversold"]
             and checks["nobody_over_the_limit"]
             and checks["kafka_holds_exactly_the_confirmed_orders"]
         )
