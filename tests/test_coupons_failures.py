@@ -15,7 +15,7 @@ from server.coupons.models import DropSpec, RainSpec
 from server.coupons.repair import repair_once
 from server.coupons.store import CouponStore
 from server.coupons.wallet import wallet
-from server.errors import Conflict
+from server.errors import Conflict, NotFound
 from stockkeeper.errors import UnknownHold
 from stockkeeper.keeper import StockKeeper
 
@@ -140,3 +140,18 @@ async def test_a_window_that_passes_ends_the_drop_once_whoever_notices(
     with pytest.raises(Conflict) as late:
         await stores[0].claim(ROOM, drop.activity_id, "ann", "tap-00001")
     assert late.value.code == "claim_window_over"
+
+
+async def test_a_claim_through_another_rooms_address_is_refused_even_merged_with_good_ones(
+    store: CouponStore,
+) -> None:
+    """Regression guard: claims of one drop that arrive together share one script call; the
+    room each came through is checked per claim, not taken from the first of the batch."""
+    drop = await store.create_drop(ROOM, DropSpec("Five off", "amount", 500, quota=10))
+    await store.start(drop)
+    right = store.claim(ROOM, drop.activity_id, "ann", "tap-00001")
+    wrong = store.claim("other-room", drop.activity_id, "bob", "tap-00002")
+    answers = await asyncio.gather(right, wrong, return_exceptions=True)
+    assert not isinstance(answers[0], BaseException)
+    assert isinstance(answers[1], NotFound)
+    assert answers[1].code == "unknown_drop"

@@ -110,8 +110,8 @@ class CouponScripts:
         reply = await self.batcher.call_merged(
             self._scripts["drop_claim"],
             (k.info, k.claims, k.mine, k.idempotency),
-            (k.item_prefix, room_id),
-            (user_id, idempotency_key),
+            (k.item_prefix,),
+            (user_id, idempotency_key, room_id),
         )
         match reply[0]:
             case "claimed":
@@ -133,8 +133,8 @@ class CouponScripts:
         reply = await self.batcher.call_merged(
             self._scripts["rain_grab"],
             (k.info, k.claims, k.mine, k.idempotency, k.packets),
-            (k.item_prefix, room_id),
-            (user_id, idempotency_key),
+            (k.item_prefix,),
+            (user_id, idempotency_key, room_id),
         )
         match reply[0]:
             case "grabbed":

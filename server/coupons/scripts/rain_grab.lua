@@ -3,21 +3,22 @@
 -- per viewer. A packet becomes store credit for the show. A single grab is a batch of one.
 -- KEYS[1] rain info hash   KEYS[2] claims per user hash   KEYS[3] items per user hash
 -- KEYS[4] idempotency hash   KEYS[5] packets list
--- ARGV[1] item key prefix (items share the rain's hash tag)   ARGV[2] room id of the request
--- ARGV[3] the grabs as one msgpack array, each [user id, idempotency key]
+-- ARGV[1] item key prefix (items share the rain's hash tag)
+-- ARGV[2] the grabs as one msgpack array, each [user id, idempotency key, room id of the
+--         request] (a rain is grabbed only in its own show's room)
 -- Returns one reply per grab, each one of:
 --   {'grabbed', packet_id, amount, replayed (0|1), grabbed, packets}
 --   {'not_live'} | {'window_over'} | {'exhausted', grabbed, packets} | {'unknown'}
 --   {'already_grabbed', packet_id}
 local r = redis.call('HMGET', KEYS[1], 'kind', 'grabbed', 'packets', 'id', 'room_id')
-local known = r[1] == 'rain' and r[5] == ARGV[2]
+local known = r[1] == 'rain'
 local grabbed, packets = tonumber(r[2] or '0'), tonumber(r[3] or '0')
 local now = now_ms()
 local why = known and takes_claims(KEYS[1], now) or 'unknown'
 local taken = 0
 
-local function grab(user, idem_field)
-  if not known then return {'unknown'} end
+local function grab(user, idem_field, room_id)
+  if not known or room_id ~= r[5] then return {'unknown'} end
   local earlier = redis.call('HGET', KEYS[4], idem_field)
   if earlier then
     local amount = redis.call('HGET', ARGV[1] .. earlier, 'amount')
@@ -37,8 +38,8 @@ local function grab(user, idem_field)
 end
 
 local replies = {}
-for _, g in ipairs(cmsgpack.unpack(ARGV[3])) do
-  replies[#replies + 1] = grab(g[1], g[1] .. ':' .. g[2])
+for _, g in ipairs(cmsgpack.unpack(ARGV[2])) do
+  replies[#replies + 1] = grab(g[1], g[1] .. ':' .. g[2], g[3])
 end
 if taken > 0 then
   redis.call('HSET', KEYS[1], 'grabbed', grabbed)
