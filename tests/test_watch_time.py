@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pytest
 from redis.asyncio import Redis
 
 from server.app import create_app
 from server.appkeys import WATCH_TIME
 from server.audience.keys import AudienceKeys
 from server.audience.settings import AudienceSettings
-from server.audience.watch_time import WatchTime
+from server.audience.watch_time import WatchTime, wall_clock_ms
 from server.settings import Settings
+from stockkeeper.settings import StockSettings
 
-from .helpers import wait_for
+from .helpers import serve_processes, wait_for
 from .room_helpers import Client, events_until, of_type, token
 
 GAP = AudienceSettings(reconnect_gap_ms=30_000)
@@ -202,3 +207,33 @@ async def test_the_console_and_anonymous_readers_are_not_counted_until_they_sign
     await _left(redis, "cat")
     await console.close()
     assert await client.app[WATCH_TIME].seconds("show-1", "cat", clock.at(99)) == 15
+
+
+async def test_a_viewer_moving_between_two_server_processes_is_one_visit_within_the_gap(
+    stock_settings: StockSettings, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real `livesale serve` processes on the wall clock, with a 2 s gap: a reconnect to the
+    other process at once continues the visit; one after 3 s is a second visit."""
+    monkeypatch.setenv("LIVESALE_WATCH_GAP_S", "2")
+    with serve_processes(stock_settings, tmp_path) as (first, second):
+        async with aiohttp.ClientSession() as session:
+
+            async def visit(base: str) -> None:
+                ws = await session.ws_connect(
+                    f"{base}/rooms/show-1/live", params={"token": token("eve")}
+                )
+                await events_until(ws, of_type("snapshot"))
+                await _entered(redis, "eve")
+                await asyncio.sleep(0.8)
+                await ws.close()
+                await _left(redis, "eve")
+
+            await visit(first)
+            await visit(second)  # back at once, on the other process
+            await asyncio.sleep(3)
+            await visit(first)
+    watch = WatchTime(redis, AudienceSettings(reconnect_gap_ms=2000))
+    summary = await watch.summary("show-1", wall_clock_ms())
+    assert (summary.distinct_viewers, summary.visits, summary.watching_now) == (1, 2, 0)
+    # About 1.7 s and 0.8 s watched; the 3 s away are not counted.
+    assert 1 <= summary.total_s < 4
