@@ -17,12 +17,14 @@ from ..appkeys import (
     ROOM_PUBLISHER,
     SHOW_SCHEDULE,
     SHOWS,
+    TEAM,
 )
 from ..errors import Conflict, ErrorCode
 from ..shows.figures import report_csv, show_figures
 from ..shows.schedule import stage_view
 from ..shows.store import Show, ShowStatus
-from .auth import require_host
+from ..shows.team import RIGHTS, Right, Role
+from .auth import require_host, require_show_right
 from .bodies import CreateShow, Empty, Product
 from .described import Auth, Content, Reader, Shape, answers, takes
 from .paths import room_in_path
@@ -39,10 +41,25 @@ class NewShow(ShowView, kw_only=True):
     offers: list[OfferView]
 
 
-class HostShows(Shape):
-    """The host's shows, newest first."""
+class TeamShowView(ShowView, kw_only=True):
+    """A show in the host's list, with the host's role in it and what that role may do."""
 
-    shows: list[ShowView]
+    role: Role
+    rights: list[Right]
+
+
+class HostShows(Shape):
+    """The host's own shows and those they are on the team of, newest first."""
+
+    shows: list[TeamShowView]
+
+
+class ShowDashboard(Dashboard, kw_only=True):
+    """The live figures of a show, with the caller's role in it and what that role may do
+    (the console shows only what the role may do)."""
+
+    role: Role
+    rights: list[Right]
 
 
 class PublicRoom(Shape):
@@ -59,9 +76,12 @@ class PublicRoom(Shape):
     replay_url: str = ""
 
 
-async def _own_show(request: web.Request) -> Show:
-    caller = await require_host(request)
-    return await request.app[SHOWS].require(room_in_path(request), caller.host_id)
+async def _own_show(request: web.Request, right: Right) -> Show:
+    return (await require_show_right(request, right)).show
+
+
+def _rights(role: Role) -> list[Right]:
+    return sorted(RIGHTS[role])
 
 
 @answers(Auth.ROOM_HOST, {201: NewShow}, {409: (ErrorCode.SHOW_EXISTS,)})
@@ -82,7 +102,7 @@ async def create_show(request: web.Request, read: Reader[CreateShow]) -> web.Res
 @takes(Product)
 async def add_product(request: web.Request, read: Reader[Product]) -> web.Response:
     """Add a product to the line-up of a show that has not ended."""
-    show = await _own_show(request)
+    show = await _own_show(request, Right.RUN_OFFERS)
     if show.status == "ended":
         raise Conflict(ErrorCode.SHOW_ENDED, "This show has ended.")
     product = await read()
@@ -92,25 +112,47 @@ async def add_product(request: web.Request, read: Reader[Product]) -> web.Respon
 
 @answers(Auth.HOST, {200: HostShows})
 async def my_shows(request: web.Request) -> web.Response:
-    """The host's shows, newest first."""
+    """The host's own shows and those they are on the team of, newest first."""
     caller = await require_host(request)
-    shows = await request.app[SHOWS].for_host(caller.host_id)
-    return json_response({"shows": [show_view(show) for show in shows]})
+    store = request.app[SHOWS]
+    listed = [(show, Role.OWNER) for show in await store.for_host(caller.host_id)]
+    for room_id, role in (await request.app[TEAM].shows_of(caller.host_id)).items():
+        show = await store.get(room_id)
+        if show is not None and show.host_id != caller.host_id:
+            listed.append((show, role))
+    listed.sort(key=lambda pair: pair[0].created_at, reverse=True)
+    return json_response(
+        {
+            "shows": [
+                {**show_view(show), "role": role, "rights": _rights(role)}
+                for show, role in listed
+            ]
+        }
+    )
 
 
-@answers(Auth.ROOM_HOST, {200: Dashboard}, _SHOW)
+@answers(Auth.ROOM_HOST, {200: ShowDashboard}, _SHOW)
 async def dashboard(request: web.Request) -> web.Response:
-    """The live figures of the host's show (the console polls this about once a second)."""
-    show = await _own_show(request)
+    """The live figures of the show, and the caller's role in it (the console polls this
+    about once a second)."""
+    access = await require_show_right(request, Right.VIEW_NUMBERS)
+    show = access.show
     figures = await show_figures(request.app[REDIS], request.app[KEEPER], show)
-    return json_response({**figures, "watch_url": f"/watch/{show.room_id}"})
+    return json_response(
+        {
+            **figures,
+            "watch_url": f"/watch/{show.room_id}",
+            "role": access.role,
+            "rights": _rights(access.role),
+        }
+    )
 
 
 @answers(Auth.ROOM_HOST, {200: ShowView}, {**_SHOW, 409: (ErrorCode.SHOW_ENDED,)})
 @takes(Empty)
 async def go_live(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Go live; viewers are told the first time."""
-    show = await _own_show(request)
+    show = await _own_show(request, Right.GO_LIVE)
     await read()
     live = await request.app[SHOWS].go_live(show)
     if show.status != "live":
@@ -132,7 +174,7 @@ async def go_live(request: web.Request, read: Reader[Empty]) -> web.Response:
 @takes(Empty)
 async def launch_offer(request: web.Request, read: Reader[Empty]) -> web.Response:
     """Launch a line-up product with its countdown and sale window, and pin it."""
-    show = await _own_show(request)
+    show = await _own_show(request, Right.RUN_OFFERS)
     await read()
     offer = await request.app[LINEUP].launch_in_show(show, request.match_info["offer_id"])
     return json_response(offer_view(offer))
@@ -141,8 +183,8 @@ async def launch_offer(request: web.Request, read: Reader[Empty]) -> web.Respons
 @answers(Auth.ROOM_HOST, {200: ShowReport}, _REPORT)
 @takes(Empty)
 async def end_show(request: web.Request, read: Reader[Empty]) -> web.Response:
-    """Close every offer still on sale, and freeze the show's report."""
-    show = await _own_show(request)
+    """Close every offer still on sale, and freeze the show's report (the owner only)."""
+    show = await _own_show(request, Right.END_SHOW)
     await read()
     if show.status == "ended":
         return json_response(orjson.loads(await _saved_report(request, show)))
@@ -167,7 +209,7 @@ async def _saved_report(request: web.Request, show: Show) -> bytes:
 @answers(Auth.ROOM_HOST, {200: ShowReport}, _REPORT)
 async def report_json(request: web.Request) -> web.Response:
     """The ended show's report as a JSON download."""
-    show = await _own_show(request)
+    show = await _own_show(request, Right.DOWNLOAD_REPORT)
     body = await _saved_report(request, show)
     return web.Response(
         body=body,
@@ -179,7 +221,7 @@ async def report_json(request: web.Request) -> web.Response:
 @answers(Auth.ROOM_HOST, {200: Content("text/csv")}, _REPORT)
 async def report_as_csv(request: web.Request) -> web.Response:
     """The ended show's report as a CSV download."""
-    show = await _own_show(request)
+    show = await _own_show(request, Right.DOWNLOAD_REPORT)
     report = orjson.loads(await _saved_report(request, show))
     return web.Response(
         text=report_csv(report),

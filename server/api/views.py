@@ -185,8 +185,14 @@ class ShowReport(Shape):
     #: Sales by currency, in minor units.
     gmv: dict[str, int]
     buyers: int
+    #: Distinct buyers / distinct viewers (server/audience/rates.py says who counts).
     conversion: float
     offers: list[OfferFigures]
+    #: Signed-in people who watched, chatted or bought; of them, those who chatted.
+    distinct_viewers: int = 0
+    chatters: int = 0
+    #: Distinct chatters / distinct viewers.
+    interaction_rate: float = 0.0
     #: In the report of an ended show: what each feature adds (giveaways, coupons, polls...).
     sections: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
 

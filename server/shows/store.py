@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from ..errors import Conflict, ErrorCode, Forbidden, NotFound
 from ..hosts import keys as host_keys
 from ..room.keys import RoomKeys
+from .team import RIGHTS, Right, Role, Team
 
 ShowStatus = Literal["draft", "live", "ended"]
 
@@ -40,6 +41,14 @@ class Show:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class ShowAccess:
+    """A host's access to a show: the show, and the host's role in it."""
+
+    show: Show
+    role: Role
 
 
 def not_your_room() -> Forbidden:
@@ -90,6 +99,37 @@ class ShowStore:
         if show.host_id != host_id:
             raise not_your_room()
         return show
+
+    async def require_role(self, room_id: str, host_id: str, right: Right) -> ShowAccess:
+        """The show and the host's role in it, when that role gives ``right``: NotFound
+        without a show, 403 ``not_your_room`` off the team, 403 ``role_forbids`` else."""
+        show = await self.get(room_id)
+        if show is None:
+            raise NotFound(ErrorCode.UNKNOWN_SHOW, "There is no show in this room.")
+        if show.host_id == host_id:
+            return ShowAccess(show, Role.OWNER)
+        return ShowAccess(show, await self._team_role(room_id, host_id, right))
+
+    async def require_right(self, room_id: str, host_id: str, right: Right) -> Role:
+        """The host's role in a room (with or without a show), when it gives ``right``: the
+        room's owner is the first host to act on it (claim); others need a team role."""
+        previous = await self.redis.set(RoomKeys(room_id).owner, host_id, nx=True, get=True)
+        if previous is None or previous == host_id:
+            return Role.OWNER
+        return await self._team_role(room_id, host_id, right)
+
+    async def _team_role(self, room_id: str, host_id: str, right: Right) -> Role:
+        role = await Team(self.redis).role_of(room_id, host_id)
+        if role is None:
+            raise not_your_room()
+        if right not in RIGHTS[role]:
+            raise Forbidden(
+                ErrorCode.ROLE_FORBIDS,
+                f"As {role.value} of this show you may not do this ({right.value}).",
+                role=role.value,
+                right=right.value,
+            )
+        return role
 
     async def for_host(self, host_id: str) -> list[Show]:
         """The host's latest 100 shows, newest first."""
