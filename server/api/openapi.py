@@ -22,6 +22,7 @@ from aiohttp import web
 from stockkeeper.ids import GROUP_ID, HOLD_ID, OFFER_ID
 
 from ..errors import ErrorCode
+from ..hosts.accounts import HOST_ID
 from ..hosts.sessions import COOKIE_NAME
 from ..room.publisher import OFFSET
 from .auth import CSRF_HEADER, SAFE_METHODS
@@ -55,6 +56,8 @@ PATH_PARAMETERS: Mapping[str, tuple[Mapping[str, Any], str]] = {
     "group_id": ({"type": "string", "pattern": GROUP_ID.pattern}, "A buying group's id."),
     # Polls (polls.py).
     "poll_id": ({"type": "string", "pattern": "^[0-9]{1,12}$"}, "A poll's id."),
+    # The show's team (team.py).
+    "host_id": ({"type": "string", "pattern": HOST_ID.pattern}, "A host account's name."),
 }
 
 #: What a body that cannot be read is answered (400).
