@@ -80,11 +80,12 @@ def base_url(vclient: Client) -> str:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+async def browser(vclient: Client) -> AsyncIterator[Browser]:
+    """Chromium, closed before the server (its pages would keep polling the stream)."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=ensure_chromium(),
-            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+            args=["--no-sandbox"],
             headless=True,
         )
         yield browser
