@@ -45,7 +45,9 @@ async def engage_ctx(app: web.Application) -> AsyncIterator[None]:
     sections.add("goals", goals.report_section)
     watcher = asyncio.create_task(GoalWatcher(goals, app[SHOWS]).run(), name="goal watcher")
     await polls.start_loop()
+    await questions.start_loop()
     yield
+    await questions.stop_loop()
     await polls.stop_loop()
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):

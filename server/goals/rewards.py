@@ -71,4 +71,7 @@ class GoalRewards:
 
     async def start(self, show: Show, spec: dict[str, Any]) -> None:
         """Start the reward ``spec`` describes (its kind was checked when it was set)."""
-        await self._starters[spec["kind"]](show, spec)
+        starter = self._starters.get(spec["kind"])
+        if starter is None:  # e.g. a process of an older version during a rolling update
+            raise LookupError(f"No feature of this process starts {spec['kind']!r} rewards")
+        await starter(show, spec)

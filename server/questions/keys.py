@@ -31,6 +31,10 @@ class QuestionKeys:
         """Set: the viewers who marked the message at ``offset``."""
         return f"{self._base}:markers:{offset}"
 
+    def marks_tick(self, offset: str) -> str:
+        """Who tells the room of this question's marks in this period (SET NX PX)."""
+        return f"{self._base}:marks-tick:{offset}"
+
     @property
     def order(self) -> str:
         """Sorted set: message offsets by when they were first marked (epoch ms)."""

@@ -1,8 +1,15 @@
 """A room's questions: chat messages viewers marked as questions (counted once per viewer),
-listed for the host by how many asked, and the one the host pinned with an answer."""
+listed for the host by how many asked, and the one the host pinned with an answer.
+
+The room hears of a question at its first mark, then of its count at most once a second:
+a process that took more marks keeps the question on its list until it wins the question's
+tick (SET NX PX) and publishes the count it reads then, so the last mark is always told."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -10,6 +17,7 @@ from typing import Any, Literal, cast
 import msgpack
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from stockkeeper.scripts.loader import LuaFolder
 
@@ -19,9 +27,15 @@ from ..room.publisher import OFFSET, RoomPublisher
 from ..shows.store import Show
 from .keys import QuestionKeys
 
+log = logging.getLogger(__name__)
+
 QUESTIONS_LUA = LuaFolder("server.questions", "scripts")
 #: The most questions the host's list shows (most asked first).
 LISTED = 200
+#: The room hears of more marks on one question at most this often (the first at once).
+MARKS_PERIOD_MS = 1000
+#: How often each process tells the room of marks it took.
+TICK_S = 0.2
 
 MarkOutcome = Literal["new", "more", "already"]
 
@@ -52,6 +66,9 @@ class Questions:
         self.redis = redis
         self.publisher = publisher
         self._mark = QUESTIONS_LUA.register(redis, "question_mark")
+        #: Questions this process took marks for that the room has not been told of yet.
+        self._dirty: set[tuple[str, str]] = set()
+        self._task: asyncio.Task[None] | None = None
         self._answer = QUESTIONS_LUA.register(redis, "question_answer")
 
     async def mark(self, room_id: str, message_offset: str, user_id: str) -> dict[str, Any]:
@@ -66,18 +83,60 @@ class Questions:
             args=[offset, orjson.dumps(question), user_id, _now_ms()],
         )
         marked = Marked(cast(MarkOutcome, reply[0]), int(reply[1]))
-        if marked.outcome != "already":
-            await self.publisher.publish(
-                room_id,
-                "question_marked",
-                {
-                    "message_offset": offset,
-                    "marks": marked.marks,
-                    "name": message["name"],
-                    "text": message["text"],
-                },
-            )
+        if marked.outcome == "new":
+            await self.redis.set(k.marks_tick(offset), "1", px=MARKS_PERIOD_MS)
+            await self._tell(room_id, offset, marked.marks, message)
+        elif marked.outcome == "more":
+            self._dirty.add((room_id, offset))
         return {"message_offset": offset, "outcome": marked.outcome, "marks": marked.marks}
+
+    async def _tell(self, room_id: str, offset: str, marks: int, message: dict[str, Any]) -> None:
+        await self.publisher.publish(
+            room_id,
+            "question_marked",
+            {
+                "message_offset": offset,
+                "marks": marks,
+                "name": message["name"],
+                "text": message["text"],
+            },
+        )
+
+    async def tick(self) -> None:
+        """Tell the room the marks this process took since, once per question per period
+        (``MARKS_PERIOD_MS``): a popular question does not flood the room with events."""
+        for room_id, offset in list(self._dirty):
+            k = QuestionKeys(room_id)
+            if not await self.redis.set(k.marks_tick(offset), "1", nx=True, px=MARKS_PERIOD_MS):
+                continue
+            self._dirty.discard((room_id, offset))
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hget(k.questions, offset)
+            pipe.hget(k.marks, offset)
+            raw, marks = await pipe.execute()
+            if raw is not None:
+                await self._tell(room_id, offset, int(marks or 0), orjson.loads(raw))
+
+    async def start_loop(self) -> None:
+        """Start telling the room of new marks in the background."""
+        self._task = asyncio.create_task(self._run(), name="questions")
+
+    async def stop_loop(self) -> None:
+        """Stop the background loop and wait for it."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except (RedisError, OSError) as exc:
+                log.warning("Questions: %s; trying again", exc)
+            except Exception:
+                log.exception("Questions: the loop failed a round")
+            await asyncio.sleep(TICK_S)
 
     async def _chat_message(self, room_id: str, offset: str) -> dict[str, Any]:
         """The chat message at ``offset``, still in the room's history and not deleted."""
