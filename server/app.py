@@ -29,6 +29,7 @@ from .api import (
     health,
     host_auth,
     media,
+    my_orders,
     offers,
     pages,
     polls,
@@ -69,6 +70,7 @@ from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
 from .lineup import Lineup
 from .metrics import Metrics, watch_outbox
+from .orders.context import orders_ctx
 from .redis_client import connect, discover
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
@@ -101,6 +103,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(schedule_ctx)
     # The rooms before the sweeper: news of holds expiring at start-up reaches the buyers.
     app.cleanup_ctx.append(rooms_ctx)
+    app.cleanup_ctx.append(orders_ctx)  # my orders and tracking: after the rooms
     app.cleanup_ctx.append(groups_ctx)  # group buying: after the rooms
     app.cleanup_ctx.append(engage_ctx)  # polls, questions, goals: after the rooms
     app.cleanup_ctx.append(coupons_ctx)  # drops, rains, checkout: after the rooms
@@ -122,6 +125,7 @@ def create_app(settings: Settings) -> web.Application:
     health.add_routes(app)
     pages.add_routes(app)
     api_docs.add_routes(app)
+    my_orders.add_routes(app)
     groups.add_routes(app)
     polls.add_routes(app)
     goals.add_routes(app)

@@ -17,6 +17,7 @@ from .hosts.login_guard import LoginGuard
 from .hosts.sessions import Sessions
 from .lineup import Lineup
 from .metrics import Metrics
+from .orders.ledger import Ledger
 from .polls.polls import Polls
 from .questions.questions import Questions
 from .room.hub import RoomHub
@@ -51,3 +52,5 @@ SHOW_SCHEDULE = web.AppKey("show_schedule", ShowSchedule)
 # Coupons and red packets (server/coupons/)
 COUPONS = web.AppKey("coupons", CouponStore)
 CHECKOUT = web.AppKey("checkout", Checkout)
+# My orders (issue 16)
+ORDERS = web.AppKey("orders", Ledger)

@@ -166,7 +166,15 @@ def cmd_fulfil(args: argparse.Namespace) -> None:
 
     async def main() -> None:
         redis = connect(settings.redis_url)
-        consumer = FulfilmentConsumer(redis, settings, args.group, ship)
+        reporter = None
+        if args.ship:
+            from stockkeeper.status_reports import StatusReporter
+
+            status_topic = Settings.from_env().order_status_topic
+            reporter = StatusReporter(
+                redis, settings.kafka_bootstrap, status_topic, args.group, args.deliver_after
+            )
+        consumer = FulfilmentConsumer(redis, settings, args.group, ship, reporter)
         try:
             await consumer.run()
         finally:
@@ -275,6 +283,17 @@ def parser(defaults: CommandSettings | None = None) -> argparse.ArgumentParser:
 
     f = sub.add_parser("fulfil", help="sample fulfilment consumer: print each order once")
     f.add_argument("--group", default="fulfilment-demo", help="Kafka consumer group")
+    f.add_argument(
+        "--ship",
+        action="store_true",
+        help="report each order shipped on the status topic (buyers see it in My orders)",
+    )
+    f.add_argument(
+        "--deliver-after",
+        type=float,
+        metavar="SECONDS",
+        help="with --ship: report each order delivered this long after shipping it",
+    )
     f.set_defaults(func=cmd_fulfil)
 
     st = sub.add_parser("stack", help="local Redis and Kafka on loopback")

@@ -48,6 +48,11 @@ class Settings:
     run_sweeper: bool = True
     run_relay: bool = True
     relay_name: str = "relay-1"
+    #: Fulfilment's status events (my orders, tracking), read in this consumer group by
+    #: every server process. Off unless set: ``from_env`` (``livesale serve``) turns it on.
+    order_status_topic: str = "orders.status"
+    order_status_group: str = "livesale-order-status"
+    consume_order_status: bool = False
     stock: StockSettings = field(default_factory=StockSettings)
     room: RoomSettings = field(default_factory=RoomSettings)
     audience: AudienceSettings = field(default_factory=AudienceSettings)
@@ -73,6 +78,9 @@ class Settings:
             run_sweeper=env.get("LIVESALE_RUN_SWEEPER", "1") != "0",
             run_relay=env.get("LIVESALE_RUN_RELAY", "1") != "0",
             relay_name=env.get("LIVESALE_RELAY_NAME", defaults.relay_name),
+            order_status_topic=env.get("LIVESALE_ORDER_STATUS_TOPIC", defaults.order_status_topic),
+            order_status_group=env.get("LIVESALE_ORDER_STATUS_GROUP", defaults.order_status_group),
+            consume_order_status=env.get("LIVESALE_CONSUME_ORDER_STATUS", "1") != "0",
             stock=StockSettings.from_env(env),
             room=RoomSettings(
                 allowed_origins=tuple(

@@ -33,6 +33,7 @@ from .models import (
     StockLevel,
 )
 from .offers import Offers
+from .recorder import NoRecorder, PurchaseRecorder
 from .scripts.holds import hold_cancel, hold_confirm, hold_replay, hold_reserve, holds_expire
 from .scripts.registry import Scripts
 from .settings import StockSettings
@@ -58,6 +59,8 @@ class StockKeeper:
         self.redis = redis
         self.settings = settings
         self.listener: StockListener = listener or NoListener()
+        #: Keeps each buyer's holds across offers ("my orders"); see recorder.py.
+        self.recorder: PurchaseRecorder = NoRecorder()
         self.scripts = Scripts.register(redis)
         self.sold_out = SoldOutFlags(settings.sold_out_flag_max_age_s)
         self.buckets = Buckets(redis, self.scripts)
@@ -174,6 +177,9 @@ class StockKeeper:
             self.listener.stock_changed(offer_id)
         if result.available == 0:
             self.sold_out.raise_flag(offer_id)
+        if result.outcome == "reserved" and result.hold_id is not None:
+            # Replays too: a retry heals a record lost to a crash after the script answered.
+            await self.recorder.record(user_id, result.hold_id, result.reserved_at or 0)
         return result
 
     async def _while_sold_out(
@@ -290,6 +296,8 @@ class StockKeeper:
             credit=reply.credit,
             coupon_id=reply.coupon_id,
         )
+        # Every confirmed answer, replays too (see recorder.py): the order is in "my orders".
+        await self.recorder.record(user_id, hold_id, result.confirmed_at or 0)
         if not result.replayed:
             self._changed(offer_id)
             self._notify(
