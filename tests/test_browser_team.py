@@ -106,11 +106,14 @@ async def test_each_role_sees_only_what_it_may_do_and_the_owner_runs_the_team(
     await expect(mod.locator("#offer-rows button:has-text('Launch')")).to_be_hidden()
     await expect(mod.locator("#team-panel")).to_have_count(0)
     await expect(mod.locator("#warnings-panel")).to_have_count(0)
+    await expect(mod.locator("#feature-panels > section:visible")).to_have_count(2)
+    await expect(mod.locator("#questions-panel")).to_be_visible()
     await mod.fill("#announce-text", "Welcome! Questions in the chat please.")
     await mod.click("#announce button[type=submit]")
     await expect(mod.locator("#notice")).to_have_text("Posted.")
     await expect(mod.locator("#numbers-panel [data-number=conversion]")).to_be_visible()
-    await mod.screenshot(path=SCREENSHOTS / "team-phone.png", full_page=True)
+    await mod.evaluate("window.scrollTo(0, 0)")
+    await mod.screenshot(path=SCREENSHOTS / "team-phone.png")
 
     # The operator: offers and warning lines, but not the end of the show.
     op, op_errors = await logs_in(browser, base_url, "op", TEAM_PASSWORD)

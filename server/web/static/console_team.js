@@ -18,6 +18,13 @@ function applyRole(show) {
   hide("#offer-rows .row-actions > *", !can(show, "run_offers"));
   hide("#announce, #slow-mode, #blocked, #host-chat .mod", !can(show, "moderate_chat"));
   hide("#report-json, #report-csv", !can(show, "download_report"));
+  // Other features' panels (stage, coupons, giveaways, polls, goals, groups) are the
+  // operator's; a moderator keeps the numbers and the viewers' questions (chat rights).
+  if (!can(show, "run_offers")) {
+    document.querySelectorAll("#feature-panels > *").forEach((node) => {
+      if (!["numbers-panel", "questions-panel"].includes(node.id)) node.hidden = true;
+    });
+  }
   let badge = document.getElementById("my-role");
   if (!badge) {
     badge = el("span", { id: "my-role", class: "pill role-pill" });
