@@ -227,8 +227,11 @@ class Polls:
         due = cast(list[str], await self.redis.zrangebyscore(CLOSING, "-inf", _now_ms()))
         for member in due:
             room_id, _, poll_id = member.partition(" ")
-            reply = await self.scripts.close(PollKeys(room_id, poll_id), now=False)
-            if reply.outcome in ("closed", "already", "unknown_poll"):
+            k = PollKeys(room_id, poll_id)
+            reply = await self.scripts.close(k, now=False)
+            if reply.outcome == "unknown_poll":
+                await self.redis.zrem(CLOSING, k.closing_member)
+            elif reply.outcome in ("closed", "already"):
                 await self._closed(room_id, poll_id, tell=reply.outcome == "closed")
         for room_id, poll_id in list(self._dirty):
             k = PollKeys(room_id, poll_id)
