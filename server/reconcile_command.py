@@ -14,6 +14,7 @@ import orjson
 from stockkeeper.reconcile import Reconciliation, reconcile
 from stockkeeper.settings import StockSettings
 
+from .preflight import Unreachable, check
 from .redis_client import connect
 
 
@@ -31,6 +32,10 @@ async def run_reconcile(
 def cmd_reconcile(args: argparse.Namespace) -> None:
     """Print the reconciliation; exit 1 on a difference (or, with --strict, on pending)."""
     settings = StockSettings.from_env()
+    try:
+        asyncio.run(check(settings.redis_url, None if args.no_kafka else settings.kafka_bootstrap))
+    except Unreachable as exc:
+        sys.exit(f"livesale reconcile: {exc}")
     result = asyncio.run(run_reconcile(settings, args.show, not args.no_kafka, args.timeout))
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")

@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from . import keys
@@ -179,7 +180,14 @@ async def reconcile_offers(
         result.offers.append(books)
         _check_books(result, books, holds[offer_id])
     if kafka is not None:
-        orders = await read_to_end(kafka.kafka_bootstrap, kafka.orders_topic, timeout_s)
+        try:
+            orders = await read_to_end(kafka.kafka_bootstrap, kafka.orders_topic, timeout_s)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            # Not knowing is not "adds up": the orders could not be checked.
+            result.differences.append(
+                Difference("-", "kafka_unreadable", f"the orders topic could not be read ({exc})")
+            )
+            return result
         _check_kafka(result, holds, outboxed, orders)
     return result
 

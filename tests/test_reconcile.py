@@ -5,6 +5,7 @@ outbox not in Kafka, a Kafka order with no confirmed hold) and nothing after a c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 from typing import cast
@@ -148,3 +149,24 @@ async def test_the_command_prints_the_ids_and_exits_1_on_a_difference_0_when_cle
     as_json = orjson.loads((await asyncio.to_thread(run, "--json")).stdout)
     assert as_json["ok"] is False
     assert {d["check"] for d in as_json["differences"]} >= {"sold_mismatch", "books_unbalanced"}
+
+
+async def test_before_the_orders_topic_exists_confirmed_orders_are_pending(
+    redis: Redis, keeper: StockKeeper, stock_settings: StockSettings
+) -> None:
+    """Guards against a reconciliation that fails (or waits for ever) on a topic no relay has
+    created yet: nothing was relayed, so every confirmed order is simply not yet relayed."""
+    offer_id = await open_offer(keeper, stock=5, room_id="room-n")
+    orders = await confirmed_orders(keeper, offer_id, range(2))
+    result = await reconcile(redis, stock_settings, "room-n", timeout_s=20)
+    assert result.ok, result.report()
+    assert [set(p.ids) for p in result.pending] == [set(orders)]
+
+
+async def test_kafka_out_of_reach_is_a_difference_not_a_pass(
+    redis: Redis, keeper: StockKeeper, stock_settings: StockSettings
+) -> None:
+    await open_offer(keeper, stock=5, room_id="room-u")
+    unreachable = dataclasses.replace(stock_settings, kafka_bootstrap="127.0.0.1:1")
+    result = await reconcile(redis, unreachable, "room-u", timeout_s=5)
+    assert [d.check for d in result.differences] == ["kafka_unreadable"]
