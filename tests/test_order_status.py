@@ -19,11 +19,15 @@ import jsonschema
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry
 
 from server.app import create_app
-from server.appkeys import METRICS
+from server.appkeys import METRICS, ORDERS, ROOM_PUBLISHER
+from server.orders.consumer import StatusConsumer, StatusTopic, status_counter
+from server.orders.status import Handled, StatusUpdates
 from server.settings import Settings
 from stockkeeper.audit import read_records
+from stockkeeper.errors import StockUnavailable
 from stockkeeper.status_reports import CARRIER, tracking_number
 
 from .helpers import viewer, wait_for
@@ -31,6 +35,8 @@ from .relay_helpers import SCHEMAS
 from .room_helpers import Client, create_offer, events_until, of_type, open_now, token
 
 STATUS_SCHEMA = json.loads((SCHEMAS / "order_status.v1.json").read_text())
+
+pytest_plugins = ["tests.room_fixtures"]
 
 
 @pytest.fixture
@@ -210,3 +216,53 @@ async def test_the_app_answers_while_kafka_is_out_of_reach(
     client: Client = await aiohttp_client(create_app(settings))
     resp = await client.get("/api/me/orders", headers=viewer("ann"))
     assert resp.status == 200
+
+
+class FailingOnce(StatusUpdates):
+    """Status updates whose first call finds Redis out of reach."""
+
+    failed = False
+
+    async def handle(self, raw: bytes) -> Handled:
+        if not self.failed:
+            self.failed = True
+            raise StockUnavailable("Redis did not answer: (test)")
+        return await super().handle(raw)
+
+
+async def test_an_event_read_while_redis_is_away_is_read_again_not_skipped(
+    room_client: Client, status_settings: Settings, producer: AIOKafkaProducer
+) -> None:
+    """Guards against an outage turning good events into lost ones: the consumer starts
+    over from its last commit and applies the event once Redis answers."""
+    order_id = await paid_order(room_client, "ann")
+    app = room_client.app
+    where = StatusTopic(
+        status_settings.stock.kafka_bootstrap,
+        status_settings.order_status_topic,
+        status_settings.order_status_group,
+        partitions=1,
+    )
+    consumer = StatusConsumer(
+        where,
+        FailingOnce(app[ORDERS].scripts, app[ROOM_PUBLISHER]),
+        status_counter(CollectorRegistry()),
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await producer.send_and_wait(
+            where.topic,
+            status(order_id, "shipped", "2026-11-21T19:00:00Z", carrier="DHL"),
+            key=order_id.encode(),
+        )
+
+        async def applied() -> bool:
+            return consumer.counts.get("applied") == 1
+
+        await wait_for(applied, 60, "the event to be applied after the failure")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert consumer.counts == {"applied": 1}
+    [order] = await my_orders(room_client, "ann")
+    assert (order["state"], order["carrier"]) == ("shipped", "DHL")

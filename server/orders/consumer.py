@@ -66,17 +66,21 @@ class StatusConsumer:
         self.counter = counter
         #: Events handled by outcome, since start (tests and logs read it).
         self.counts: dict[EventOutcome, int] = {}
+        self._joined = False
 
     async def run(self) -> None:
         """Consume until cancelled, starting over after any failure."""
         pause = RETRY_S
         while True:
             stop_if_cancelled()
+            self._joined = False
             try:
                 await self._consume()
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if self._joined:
+                    pause = RETRY_S  # it worked for a while: a new failure starts short
                 log.exception("Order status consumer failed; starting over in %.1f s", pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, MAX_RETRY_S)
@@ -93,6 +97,7 @@ class StatusConsumer:
         )
         try:
             await consumer.start()
+            self._joined = True
             while True:
                 stop_if_cancelled()
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
