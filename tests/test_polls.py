@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
+import msgpack
 from redis.asyncio import Redis
 
 from server.polls.keys import CLOSING, PollKeys
+from server.room.keys import RoomKeys
+from stockkeeper.settings import StockSettings
 
 from .engage_helpers import ROOM, create_show, fails, ok
 from .helpers import HOST, viewer, wait_for
@@ -30,8 +33,24 @@ def vote_path(poll: dict[str, Any]) -> str:
     return f"/api/rooms/{ROOM}/polls/{poll['poll_id']}/votes"
 
 
+async def published(settings: StockSettings, type_: str) -> list[dict[str, Any]]:
+    """The data of every event of this type in room show-1's history, oldest first."""
+    client = Redis.from_url(settings.redis_url, decode_responses=False)
+    try:
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]], await client.xrange(RoomKeys(ROOM).events)
+        )
+    finally:
+        await client.aclose()
+    return [
+        msgpack.unpackb(fields[b"d"], raw=False)
+        for _, fields in entries
+        if fields[b"t"] == type_.encode()
+    ]
+
+
 async def test_two_thousand_concurrent_votes_count_exactly_one_per_viewer(
-    room_client: Client, redis: Redis
+    room_client: Client, redis: Redis, stock_settings: StockSettings
 ) -> None:
     await create_show(room_client)
     poll = await new_poll(room_client, window_seconds=600)
@@ -62,6 +81,16 @@ async def test_two_thousand_concurrent_votes_count_exactly_one_per_viewer(
     [listed] = (await ok(room_client, "GET", f"/api/rooms/{ROOM}/polls", headers={}))["polls"]
     assert listed["counts"] == [expected[0], expected[1], expected[2]]
     assert listed["votes"] == 2000
+
+    # Live results: the last vote is always in a published result, and 2,000 votes make
+    # far fewer events than votes (at most 4 a second per poll).
+    async def final_results_published() -> bool:
+        return any(e["votes"] == 2000 for e in await published(stock_settings, "poll_results"))
+
+    await wait_for(final_results_published, what="the final results published")
+    told = await published(stock_settings, "poll_results")
+    assert told[-1]["counts"] == listed["counts"]
+    assert len(told) < 100
 
 
 async def test_a_vote_changes_only_when_the_host_allows_it(room_client: Client) -> None:
