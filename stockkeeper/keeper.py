@@ -157,6 +157,8 @@ class StockKeeper:
         if self.sold_out.is_sold_out(offer_id):
             answer = await self._while_sold_out(offer_id, count, user_id, idempotency_key)
             if answer is not None:
+                if answer.hold_id is not None:  # a replayed press: recorded again (recorder.py)
+                    await self.recorder.record(user_id, answer.hold_id, answer.reserved_at or 0)
                 return answer
         if count == 1:
             # Unique, not secret: every hold operation checks the buyer's user id. A PRNG
