@@ -55,8 +55,8 @@ async def my_orders(client: Client, user: str) -> list[dict[str, Any]]:
     return orders
 
 
-async def live_offer(client: Client, room: str, **fields: Any) -> str:
-    offer = await create_offer(client, stock=5, room_id=room, **fields)
+async def live_offer(client: Client, room: str, stock: int = 5, **fields: Any) -> str:
+    offer = await create_offer(client, stock=stock, room_id=room, **fields)
     await open_now(client, offer["id"])
     return str(offer["id"])
 
@@ -115,6 +115,25 @@ async def test_a_retried_press_lists_its_hold_once(room_client: Client, redis: R
     assert again["hold"]["hold_id"] == first["hold"]["hold_id"]
     await pay(room_client, "ann", first["hold"]["hold_id"])
     assert [o["state"] for o in await my_orders(room_client, "ann")] == ["paid"]
+
+
+async def test_a_press_retried_while_sold_out_lists_its_hold_again(
+    room_client: Client, redis: Redis
+) -> None:
+    """Guards the same crash window on the sold-out fast path: the replay that answers a
+    retry while the offer is sold out records the hold too."""
+    mug = await live_offer(room_client, "show-1", stock=1)
+    first = await reserve(room_client, "ann", mug, key="press-sold-out-1")
+    await redis.delete(purchases("ann"))  # as if the process died before recording it
+    resp = await room_client.post(
+        f"/api/offers/{mug}/reservations",
+        json={"idempotency_key": "press-bob-00001"},
+        headers=viewer("bob"),
+    )
+    assert (await resp.json())["error"]["code"] == "sold_out"
+    again = await reserve(room_client, "ann", mug, key="press-sold-out-1")
+    assert again["hold"]["hold_id"] == first["hold"]["hold_id"]
+    assert [o["state"] for o in await my_orders(room_client, "ann")] == ["held"]
 
 
 async def test_my_orders_needs_a_viewer_token(room_client: Client) -> None:
