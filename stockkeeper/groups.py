@@ -29,6 +29,7 @@ from .errors import StockUnavailable, UnknownHold, redis_call
 from .ids import OFFER_ID, offer_of_group, offer_of_hold
 from .keys import GroupKeys
 from .models import ConfirmResult
+from .recorder import NoRecorder, PurchaseRecorder
 from .scripts.groups import (
     FailReply,
     GroupScripts,
@@ -113,6 +114,8 @@ class Groups:
         self._changed = changed
         self._notify = notify
         self.scripts = GroupScripts.register(redis)
+        #: Keeps each buyer's holds for "my orders" (the app sets it; see recorder.py).
+        self.recorder: PurchaseRecorder = NoRecorder()
         self._ids = random.Random(secrets.randbits(128))
 
     async def load(self) -> None:
@@ -178,6 +181,9 @@ class Groups:
         )
         if reply.outcome == "joined" and not reply.replayed:
             self._changed(offer_id)
+        if reply.outcome == "joined" and reply.hold_id is not None:
+            # Replays too: a retry heals a record lost to a crash (recorder.py).
+            await self.recorder.record(user_id, reply.hold_id, reply.reserved_at or 0)
         return reply
 
     # ------------------------------------------------------------ pay, cancel

@@ -234,7 +234,10 @@ class StockKeeper:
         ``benefits`` (a coupon, credit, locked by server/coupons) are booked with it;
         BenefitLockLost or BenefitRefused when they cannot be, and nothing was written."""
         if is_group_hold(hold_id):  # groups.py: the order waits for the group to form
-            return await self.groups.confirm(hold_id, user_id, payment_ref)
+            paid = await self.groups.confirm(hold_id, user_id, payment_ref)
+            if paid.outcome in ("confirmed", "paid"):  # see recorder.py
+                await self.recorder.record(user_id, hold_id, paid.confirmed_at or 0)
+            return paid
         offer_id, bucket = self._offer_of(hold_id)
         count = await self.buckets.count(offer_id)
         reply = await hold_confirm(

@@ -17,7 +17,7 @@ from server.orders.status import StatusUpdates, at_ms
 from stockkeeper.status_reports import status_event
 
 from .helpers import viewer
-from .room_helpers import Client, Connect, create_offer, events_until, of_type, open_now
+from .room_helpers import Client, Connect, create_offer, events_until, host, of_type, open_now
 
 pytest_plugins = ["tests.room_fixtures"]
 
@@ -278,3 +278,27 @@ async def test_an_event_for_a_hold_not_paid_is_an_unknown_order(room_client: Cli
     updates = StatusUpdates(room_client.app[ORDERS].scripts, room_client.app[ROOM_PUBLISHER])
     raw = orjson.dumps(status_event(f"o{hold['hold_id']}", "shipped", "DHL", "T1"))
     assert (await updates.handle(raw)).outcome == "unknown_order"
+
+
+async def test_a_group_seat_is_listed_held_then_paid_while_the_group_forms(
+    room_client: Client,
+) -> None:
+    """Group purchases are holds and orders too: the seat's hold, then its payment."""
+    offer = await create_offer(room_client, 30, compare_at_price=700, per_user_limit=1)
+    await open_now(room_client, offer["id"])
+    terms = {"group_price": 350, "group_size": 3, "window_minutes": 10}
+    await host(room_client, f"/api/offers/{offer['id']}/group-terms", terms)
+    resp = await room_client.post(
+        f"/api/offers/{offer['id']}/groups",
+        json={"idempotency_key": "start-ann-1"},
+        headers=viewer("ann"),
+    )
+    assert resp.status == 201, await resp.text()
+    hold_id = (await resp.json())["hold"]["hold_id"]
+    assert [o["state"] for o in await my_orders(room_client, "ann")] == ["held"]
+    resp = await room_client.post(
+        f"/api/holds/{hold_id}/confirm", json={"payment_ref": "psp-ann"}, headers=viewer("ann")
+    )
+    assert resp.status == 202, await resp.text()
+    [order] = await my_orders(room_client, "ann")
+    assert (order["hold_id"], order["state"]) == (hold_id, "paid")

@@ -22,7 +22,7 @@ async def orders_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     ledger = Ledger(app[REDIS], app[KEEPER])
     app[ORDERS] = ledger
-    app[KEEPER].recorder = ledger
+    app[KEEPER].recorder = app[KEEPER].groups.recorder = ledger
     task: asyncio.Task[None] | None = None
     if settings.consume_order_status:
         where = StatusTopic(
@@ -42,5 +42,5 @@ async def orders_ctx(app: web.Application) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        app[KEEPER].recorder = NoRecorder()
+        app[KEEPER].recorder = app[KEEPER].groups.recorder = NoRecorder()
         await ledger.close()

@@ -167,6 +167,7 @@ def _my_order(hold: Hold, offer: Offer, tracking: dict[str, str], now_ms: int) -
         # Lapsed but not swept yet: it can no longer be paid as it was.
         state = "held" if hold.deadline > now_ms else "expired"
     else:
+        # A group member's hold is "paid" while the group forms, "refunded" if it failed.
         state = hold.status
     at = tracking.get("at")
     return MyOrder(
