@@ -67,9 +67,9 @@ class FulfilmentConsumer:
             isolation_level="read_committed",
         )
         await consumer.start()
-        if self.reporter is not None:
-            await self.reporter.start()
         try:
+            if self.reporter is not None:
+                await self.reporter.start()
             while stop is None or not stop.is_set():
                 stop_if_cancelled()
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
