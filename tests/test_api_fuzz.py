@@ -52,8 +52,8 @@ EXAMPLES = 12
 
 #: Fields with a rule across fields: buckets at most the stock; a coupon drop's one of
 #: amount_off or percent_off and validity at least its claim window, a rain's packets at
-#: most its pool (docs/coupons.md).
-CROSS_FIELD_RULES = ("buckets", "amount_off", "valid_seconds", "packets")
+#: most its pool (docs/coupons.md); a compare-at price at least the unit price (groups.md).
+CROSS_FIELD_RULES = ("buckets", "compare_at_price", "amount_off", "valid_seconds", "packets")
 
 
 @schemathesis.check
@@ -136,6 +136,17 @@ async def existing(client: Client) -> dict[str, list[str]]:
     resp = await client.post(f"/api/shows/{ROOM}/polls", json=poll, headers=HOST)
     assert resp.status == 201, await resp.text()
     poll_id = (await resp.json())["poll_id"]
+    # A group offer with a forming group (docs/groups.md), started by another viewer.
+    terms = {"group_price": 500, "group_size": 3, "window_minutes": 10}
+    resp = await client.post(f"/api/offers/{launched}/group-terms", json=terms, headers=HOST)
+    assert resp.status == 200, await resp.text()
+    resp = await client.post(
+        f"/api/offers/{launched}/groups",
+        json={"idempotency_key": "fuzz-group-1"},
+        headers=viewer("fuzz-group-leader"),
+    )
+    assert resp.status == 201, await resp.text()
+    group_id = (await resp.json())["group"]["id"]
     # A live coupon drop and a ready red packet rain (docs/coupons.md).
     drop = {"title": "Five off", "amount_off": 500, "quota": 10}
     resp = await client.post(f"/api/shows/{ROOM}/coupon-drops", json=drop, headers=HOST)
@@ -155,6 +166,7 @@ async def existing(client: Client) -> dict[str, list[str]]:
         "token_id": [token_id],
         "filename": ["console.js", "app.css"],
         "poll_id": [poll_id],
+        "group_id": [group_id],
         "drop_id": [drop_id],
         "rain_id": [rain_id],
     }

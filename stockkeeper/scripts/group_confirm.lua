@@ -67,7 +67,12 @@ if status == 'held' then
     redis.call('HINCRBY', group, 'paid', 1)
     return {'paid', order_id, price, now, 0, o[2], group_id}
   end
-  -- Formed (a failed group has no held holds left: group_fail.lua released them).
+  if state ~= 'formed' then
+    -- A failed group has no held holds left (group_fail.lua released them); were one
+    -- found, its payment is owed back and never an order.
+    refund_due('group_failed', '')
+    return {'group_failed', o[2], group_id}
+  end
   redis.call('HINCRBY', KEYS[1], 'held', -1)
   redis.call('ZREM', KEYS[3], hold_id)
   redis.call('HINCRBY', group, 'paid', 1)
