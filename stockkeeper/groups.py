@@ -314,6 +314,10 @@ class Groups:
         reply = await group_fail(self._scripts, self.scripts, offer_id, FAIL_BATCH)
         if reply.units_returned:
             self._changed(offer_id)
+        if reply.state in ("closed", "") and not reply.forming and not reply.failed:
+            # A closed offer takes no joins nor new terms: no group of it will form or
+            # fail again, so the sweeper need not walk it any more.
+            await redis_call(self._redis.srem(keys.GROUP_OFFERS, offer_id))
         return reply
 
 

@@ -252,3 +252,18 @@ async def test_the_sweep_walks_every_group_offer(keeper: StockKeeper) -> None:
     assert summed is not None
     assert summed.failed == (first.group_id,)
     assert await keeper.redis.zcard(GroupKeys(offer_id).forming) == 0
+
+
+async def test_the_sweep_stops_walking_a_closed_offer_once_no_group_forms(
+    keeper: StockKeeper,
+) -> None:
+    offer_id = await group_offer(keeper)
+    first = await start(keeper, offer_id, "ann")
+    assert first.group_id
+    await keeper.close_offer(offer_id)
+    await keeper.groups.fail_due(offer_id)
+    assert offer_id in await keeper.groups.offers(), "a group still forms: keep sweeping"
+    await end_window(keeper, offer_id, first.group_id)
+    assert (await keeper.groups.fail_due(offer_id)).failed == (first.group_id,)
+    await keeper.groups.fail_due(offer_id)
+    assert offer_id not in await keeper.groups.offers()

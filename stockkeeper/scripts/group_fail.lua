@@ -11,10 +11,10 @@
 --         hold keys are built from it: same hash tag, same slot)
 -- ARGV[2] most groups to fail in this call   ARGV[3] offer id
 -- Returns {failed group ids, left group ids, units returned, refunds written, available,
---          room id}.
+--          room id, groups still forming, offer state}.
 local prefix = ARGV[1]
 local now = now_ms()
-local o = redis.call('HMGET', KEYS[1], 'sku', 'room_id', 'currency')
+local o = redis.call('HMGET', KEYS[1], 'sku', 'room_id', 'currency', 'state')
 local failed, units, refunds = {}, 0, 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0,
   tonumber(ARGV[2]))
@@ -52,4 +52,4 @@ end
 local left = redis.call('SMEMBERS', KEYS[7])
 if #left > 0 then redis.call('DEL', KEYS[7]) end
 return {failed, left, units, refunds, tonumber(redis.call('HGET', KEYS[1], 'available') or '0'),
-  o[2] or ''}
+  o[2] or '', redis.call('ZCARD', KEYS[4]), o[4] or ''}

@@ -117,6 +117,10 @@ class FailReply:
     refunds: int
     available: int
     room_id: str
+    #: Groups still forming, and the offer's state: a closed offer with none forming
+    #: will never have one again (the sweeper stops walking it).
+    forming: int = 0
+    state: str = ""
 
 
 async def group_setup(
@@ -295,5 +299,12 @@ async def group_fail(scripts: Scripts, gs: GroupScripts, offer_id: str, batch: i
         [k.prefix, batch, offer_id],
     )
     return FailReply(
-        tuple(reply[0]), tuple(reply[1]), int(reply[2]), int(reply[3]), int(reply[4]), reply[5]
+        tuple(reply[0]),
+        tuple(reply[1]),
+        int(reply[2]),
+        int(reply[3]),
+        int(reply[4]),
+        reply[5],
+        int(reply[6]),
+        reply[7],
     )
