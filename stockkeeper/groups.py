@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -54,6 +54,8 @@ MIN_WINDOW_S, MAX_WINDOW_S = 60, 3600
 FAIL_BATCH = 200
 
 Notify = Callable[..., None]
+#: Tells every process an offer's units came back (lowers their sold-out flags).
+PublishStock = Callable[[str, int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +109,14 @@ class Groups:
         settings: StockSettings,
         changed: Callable[[str], None],
         notify: Notify,
+        publish_stock: PublishStock | None = None,
     ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._settings = settings
         self._changed = changed
         self._notify = notify
+        self._publish_stock = publish_stock
         self.scripts = GroupScripts.register(redis)
         #: Keeps each buyer's holds for "my orders" (the app sets it; see recorder.py).
         self.recorder: PurchaseRecorder = NoRecorder()
@@ -314,6 +318,9 @@ class Groups:
         reply = await group_fail(self._scripts, self.scripts, offer_id, FAIL_BATCH)
         if reply.units_returned:
             self._changed(offer_id)
+            if self._publish_stock is not None:
+                # Units are back: processes that saw the offer sold out must sell again.
+                await self._publish_stock(offer_id, reply.available)
         if reply.state in ("closed", "") and not reply.forming and not reply.failed:
             # A closed offer takes no joins nor new terms: no group of it will form or
             # fail again, so the sweeper need not walk it any more.

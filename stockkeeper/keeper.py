@@ -65,7 +65,9 @@ class StockKeeper:
         self.sold_out = SoldOutFlags(settings.sold_out_flag_max_age_s)
         self.buckets = Buckets(redis, self.scripts)
         self.offers = Offers(redis, self.scripts, self.buckets, self.sold_out, self._changed)
-        self.groups = Groups(redis, self.scripts, settings, self._changed, self._notify)
+        self.groups = Groups(
+            redis, self.scripts, settings, self._changed, self._notify, self.offers.publish_stock
+        )
         self._ids = random.Random(secrets.randbits(128))
 
     async def start(self) -> None:

@@ -267,3 +267,19 @@ async def test_the_sweep_stops_walking_a_closed_offer_once_no_group_forms(
     assert (await keeper.groups.fail_due(offer_id)).failed == (first.group_id,)
     await keeper.groups.fail_due(offer_id)
     assert offer_id not in await keeper.groups.offers()
+
+
+async def test_units_back_from_a_failed_group_sell_again_at_once(keeper: StockKeeper) -> None:
+    """Guards against sold-out flags staying up after a failed group gave its units back:
+    the failure announces the stock on the stock channel, as expired holds do, so every
+    process lowers its flag."""
+    offer_id = await group_offer(keeper, stock=2)
+    first = await start(keeper, offer_id, "ann")
+    assert first.group_id
+    await join(keeper, first.group_id, "bob")
+    assert (await keeper.reserve(offer_id, "carl", 1, "press-carl-1")).outcome == "sold_out"
+    assert keeper.sold_out.is_sold_out(offer_id)
+    await end_window(keeper, offer_id, first.group_id)
+    await keeper.groups.fail_due(offer_id)
+    assert not keeper.sold_out.is_sold_out(offer_id)
+    assert (await keeper.reserve(offer_id, "carl", 1, "press-carl-2")).outcome == "reserved"
