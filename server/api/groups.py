@@ -148,10 +148,10 @@ def _refusal(reply: JoinReply) -> LivesaleError:
         case "sold_out":
             return Conflict(ErrorCode.SOLD_OUT, "Sold out: every unit is taken.", available=0)
         case "not_open":
-            when = {} if reply.opens_at is None else {"opens_at_ms": reply.opens_at}
-            return Conflict(
-                ErrorCode.NOT_OPEN, "This offer has not opened yet; wait for the countdown.", **when
-            )
+            message = "This offer has not opened yet; wait for the countdown."
+            if reply.opens_at is None:  # a draft: no time set yet
+                return Conflict(ErrorCode.NOT_OPEN, message)
+            return Conflict(ErrorCode.NOT_OPEN, message, opens_at_ms=reply.opens_at)
         case "paused":
             return Conflict(ErrorCode.PAUSED, "The host has paused this offer.")
     return Conflict(ErrorCode.CLOSED, "This offer has closed.")
