@@ -241,3 +241,19 @@ async def test_the_report_counts_groups_and_the_discount_deal_prices_gave(
     assert groups["offers"][0]["members_in_formed"] == 2
     deals = report["sections"]["deals"]
     assert deals["discount_given"] == {"EUR": (700 - 500) + (700 - 350)}
+
+
+async def test_an_invitation_only_group_is_told_to_its_members_only(
+    room_client: Client, connect: Connect
+) -> None:
+    offer_id = await group_offer(room_client, open_groups=False)
+    member = await connect("ann")
+    outsider = await connect("zed")
+    started = await start(room_client, offer_id, "ann")
+    heard = await events_until(member, of_type("group_started"))
+    assert heard[-1]["group"]["id"] == started["group"]["id"]
+    listed = await (await room_client.get(f"/api/offers/{offer_id}/groups")).json()
+    assert listed["groups"] == [], "an invitation-only group is not listed"
+    await host(room_client, "/api/rooms/show-1/announcements", {"text": "after the start"})
+    seen = await events_until(outsider, of_type("announcement"))
+    assert [e["type"] for e in seen if e["type"].startswith("group_")] == []
