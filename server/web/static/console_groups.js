@@ -55,7 +55,9 @@ function offerRow(show, offer, groups) {
     el("h4", {}, offer.title, " ", ...price,
       offer.group_size ? el("span", { class: "muted" }, ` · groups of ${offer.group_size} at ${money(offer.group_price, offer.currency)}`) : null),
     counts, list,
-    offer.buckets > 1 ? el("p", { class: "muted" }, "Split in buckets for a rush: no groups.") : termsForm(show, offer));
+    offer.buckets > 1 ? el("p", { class: "muted" }, "Split in buckets for a rush: no groups.")
+      : groups && groups.groups.length ? el("p", { class: "muted" }, "Terms are fixed once a group has started.")
+        : termsForm(show, offer));
 }
 
 async function load(show) {
