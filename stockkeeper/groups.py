@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from . import keys
 from .cancellation import stop_if_cancelled
-from .errors import StockUnavailable, UnknownHold, redis_call
+from .errors import StockKeeperError, StockUnavailable, UnknownHold, redis_call
 from .ids import OFFER_ID, offer_of_group, offer_of_hold
 from .keys import GroupKeys
 from .models import ConfirmResult
@@ -52,6 +52,9 @@ MIN_SIZE, MAX_SIZE = 2, 50
 MIN_WINDOW_S, MAX_WINDOW_S = 60, 3600
 #: Groups one sweep fails per offer (the rest on the next pass).
 FAIL_BATCH = 200
+#: New group ids drawn for one start before giving up (48 random bits: a second draw is
+#: already rare; a tenth would mean a broken generator).
+ID_DRAWS = 10
 
 Notify = Callable[..., None]
 #: Tells every process an offer's units came back (lowers their sold-out flags).
@@ -156,8 +159,12 @@ class Groups:
         """Start a new group of a group offer: the starter's hold and first seat."""
         if not OFFER_ID.match(offer_id):
             return JoinReply("unknown_offer")
-        group_id = f"{offer_id}-{self._ids.getrandbits(48):012x}"
-        return await self._join(offer_id, group_id, True, user_id, name, idempotency_key)
+        for _ in range(ID_DRAWS):
+            group_id = f"{offer_id}-{self._ids.getrandbits(48):012x}"
+            reply = await self._join(offer_id, group_id, True, user_id, name, idempotency_key)
+            if reply.outcome != "id_taken":
+                return reply
+        raise StockKeeperError(f"No free group id for offer {offer_id} in {ID_DRAWS} draws")
 
     async def join(self, group_id: str, user_id: str, name: str, idempotency_key: str) -> JoinReply:
         """Take a seat in a forming group (and a hold at the group price)."""

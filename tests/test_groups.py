@@ -5,6 +5,7 @@ window's end, seats freed by lapsed holds, and the refusals."""
 from __future__ import annotations
 
 import asyncio
+import random
 
 from redis.asyncio import Redis
 
@@ -283,3 +284,18 @@ async def test_units_back_from_a_failed_group_sell_again_at_once(keeper: StockKe
     await keeper.groups.fail_due(offer_id)
     assert not keeper.sold_out.is_sold_out(offer_id)
     assert (await keeper.reserve(offer_id, "carl", 1, "press-carl-2")).outcome == "reserved"
+
+
+async def test_a_start_that_draws_a_taken_group_id_draws_again(keeper: StockKeeper) -> None:
+    """Guards against a new group overwriting another that drew the same random id."""
+    offer_id = await group_offer(keeper, stock=5)
+    keeper.groups._ids = random.Random(15)
+    first = await start(keeper, offer_id, "ann")
+    keeper.groups._ids = random.Random(15)  # the same draws again
+    second = await start(keeper, offer_id, "bob")
+    assert second.outcome == "joined"
+    assert second.group_id != first.group_id
+    assert first.group_id
+    group = await keeper.groups.get(first.group_id)
+    assert group is not None
+    assert member_ids(group) == ["ann"]

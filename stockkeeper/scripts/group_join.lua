@@ -20,6 +20,8 @@
 --   {'already_in_group', group_id}   {'limit_reached', units, limit}
 --   {'already_holding', units}       the viewer holds or bought this offer already
 --   {'unknown_group'} {'group_full', size} {'group_failed'}   {'sold_out', available}
+--   {'id_taken'}   (start) a group has this new id already: nothing was written, the caller
+--                  draws another id
 local user, name, hold_id, group_id = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 local starting = ARGV[6] == '1'
 local prefix = ARGV[7]
@@ -55,6 +57,7 @@ if have > 0 then return {'already_holding', have} end
 if have + 1 > tonumber(o[5]) then return {'limit_reached', have, tonumber(o[5])} end
 
 local size = tonumber(o[7])
+if starting and redis.call('EXISTS', KEYS[4]) == 1 then return {'id_taken'} end
 if not starting then
   local g = redis.call('HMGET', KEYS[4], 'state', 'ends_at', 'members', 'size')
   if not g[1] then return {'unknown_group'} end

@@ -34,6 +34,7 @@ JoinOutcome = Literal[
     "group_full",
     "group_failed",
     "sold_out",
+    "id_taken",
 ]
 PayOutcome = Literal[
     "confirmed", "paid", "group_failed", "hold_expired", "already_confirmed", "unknown_hold"
@@ -223,6 +224,7 @@ def _join_reply(reply: list[Any]) -> JoinReply:
             | "not_group_offer"
             | "unknown_group"
             | "group_failed"
+            | "id_taken"
         ):
             return JoinReply(outcome)
     raise StockKeeperError(f"group_join.lua answered {reply!r}, which its wrapper does not know")
