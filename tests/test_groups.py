@@ -5,13 +5,25 @@ window's end, seats freed by lapsed holds, and the refusals."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+from typing import cast
 
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
+from stockkeeper.errors import StockKeeperError
 from stockkeeper.groups import sweep_groups_once
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import GroupKeys, OfferKeys
+from stockkeeper.scripts.groups import (
+    group_cancel,
+    group_confirm,
+    group_fail,
+    group_join,
+    group_setup,
+)
+from stockkeeper.scripts.registry import Scripts
 
 from .group_helpers import end_window, group_offer, join, member_ids, outbox_entries, start
 from .helpers import open_offer
@@ -299,3 +311,44 @@ async def test_a_start_that_draws_a_taken_group_id_draws_again(keeper: StockKeep
     group = await keeper.groups.get(first.group_id)
     assert group is not None
     assert member_ids(group) == ["ann"]
+
+
+class KeyRecorder:
+    """Stands in for the script runner: records the keys each group script is sent."""
+
+    def __init__(self, fail_script: object) -> None:
+        self.keys: list[list[str]] = []
+        self.fail_script = fail_script
+
+    async def run(self, script: object, keys: list[str], args: list[object]) -> object:
+        self.keys.append(list(keys))
+        if script is self.fail_script:
+            return [[], [], 0, 0, 0, "", 0, ""]
+        return ["unknown_hold"]
+
+
+async def test_every_group_script_touches_one_cluster_slot(keeper: StockKeeper) -> None:
+    gs = keeper.groups.scripts
+    recorder = KeyRecorder(gs.group_fail)
+    runner = cast(Scripts, recorder)
+    with contextlib.suppress(StockKeeperError):
+        await group_join(
+            runner,
+            gs,
+            "42",
+            "42-0123456789ab",
+            start=False,
+            user_id="u",
+            name="U",
+            hold_id="42-g0123456789abcdef",
+            idempotency_key="k" * 8,
+            idempotency_ttl_s=60,
+        )
+    with contextlib.suppress(StockKeeperError):
+        await group_setup(runner, gs, "42", 1, 3, 60_000, True)
+    await group_confirm(runner, gs, "42", "42-g0123456789abcdef", "u", "psp")
+    await group_fail(runner, gs, "42", 10)
+    await group_cancel(runner, gs, "42", "42-g0123456789abcdef", "u")
+    slots = {key_slot(key.encode()) for keys in recorder.keys for key in keys}
+    assert len(recorder.keys) == 5
+    assert slots == {key_slot(b"{offer:42}")}
