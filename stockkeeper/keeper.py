@@ -236,6 +236,8 @@ class StockKeeper:
         ``benefits`` (a coupon, credit, locked by server/coupons) are booked with it;
         BenefitLockLost or BenefitRefused when they cannot be, and nothing was written."""
         if is_group_hold(hold_id):  # groups.py: the order waits for the group to form
+            if benefits is not None:  # a group price takes no coupon or credit on top
+                raise BenefitRefused("wrong_offer", 0)
             paid = await self.groups.confirm(hold_id, user_id, payment_ref)
             if paid.outcome in ("confirmed", "paid"):  # see recorder.py
                 await self.recorder.record(user_id, hold_id, paid.confirmed_at or 0)
