@@ -104,10 +104,19 @@ async def test_a_group_starts_fills_by_invitation_and_forms(
     await expect(focus.locator(".member")).to_have_count(3)
     await bob.screenshot(path=SCREENSHOTS / "groups-invited-phone.png", full_page=True)
 
+    # Another viewer sees the open group listed, with its members and seats left.
+    dan = await viewer_joins(browser, base_url, "groups-1", "Dan")
+    row = dan.locator("#groups .group-row").first
+    await expect(row).to_contain_text("Ann's group · Ann, Bob")
+    await expect(row).to_contain_text("1 seat left")
+    await expect(row.locator("button")).to_have_text("Join")
+    await dan.screenshot(path=SCREENSHOTS / "groups-open-list-phone.png", full_page=True)
+
     cat = await viewer_opens(browser, link, "Cat")
     await cat.locator("#group-focus #group-join").click()
     await expect(focus).to_contain_text("The group formed", timeout=5000)
     await expect(focus).to_have_attribute("data-state", "formed")
+    await expect(dan.locator("#groups .group-row")).to_have_count(0)  # no seat left to list
     await ann.screenshot(path=SCREENSHOTS / "groups-formed-phone.png", full_page=True)
     await expect(panel.locator(f".group-counts[data-offer='{offer_id}']")).to_contain_text(
         "1 formed", timeout=5000
