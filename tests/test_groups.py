@@ -352,3 +352,22 @@ async def test_every_group_script_touches_one_cluster_slot(keeper: StockKeeper) 
     slots = {key_slot(key.encode()) for keys in recorder.keys for key in keys}
     assert len(recorder.keys) == 5
     assert slots == {key_slot(b"{offer:42}")}
+
+
+async def test_a_join_on_a_sold_out_offer_takes_back_a_lapsed_members_unit_and_seat(
+    keeper: StockKeeper, redis: Redis
+) -> None:
+    offer_id = await group_offer(keeper, stock=2)
+    first = await start(keeper, offer_id, "ann")
+    assert first.group_id
+    bob = await join(keeper, first.group_id, "bob")
+    assert bob.hold_id
+    await redis.zadd(OfferKeys(offer_id).deadlines, {bob.hold_id: 1})
+    await redis.hset(OfferKeys(offer_id).hold(bob.hold_id), "deadline", 1)
+    cat = await join(keeper, first.group_id, "cat")
+    assert (cat.outcome, cat.state, cat.members) == ("joined", "forming", 2)
+    group = await keeper.groups.get(first.group_id)
+    assert group is not None
+    assert member_ids(group) == ["ann", "cat"]
+    offer = await keeper.get_offer(offer_id)
+    assert (offer.available, offer.held) == (0, 2)
