@@ -4,17 +4,22 @@ timeline (live, in the report, as CSV)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import time
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from server.app import create_app
 from server.appkeys import MINUTE_NUMBERS, WATCH_TIME
+from server.audience.keys import AudienceKeys
 from server.audience.numbers import MINUTE_MS, build_timeline
+from server.audience.settings import AudienceSettings
 from server.room.keys import RoomKeys
+from server.settings import Settings
 
-from .helpers import HOST, viewer
+from .helpers import HOST, viewer, wait_for
 from .room_helpers import Client, events_until, of_type, token
 from .test_team import host_account
 
@@ -175,3 +180,19 @@ async def test_numbers_live_in_the_report_and_as_csv(client: Client, redis: Redi
     assert sum(m["orders"] for m in audience["timeline"]) == 1
     text = await (await client.get("/api/shows/show-n/report.csv", headers=HOST)).text()
     assert "minute_utc_ms,viewers,chat_messages,likes,reservations,orders,gmv_EUR" in text
+
+
+async def test_a_process_with_viewers_samples_the_room_by_itself(
+    aiohttp_client: Any, app_settings: Settings, redis: Redis
+) -> None:
+    settings = dataclasses.replace(app_settings, audience=AudienceSettings(sample_interval_s=0.1))
+    client: Client = await aiohttp_client(create_app(settings))
+    ws = await client.ws_connect("/rooms/show-s/live", params={"token": token("sam")})
+    await events_until(ws, of_type("snapshot"))
+
+    async def sampled() -> bool:
+        names = cast(list[str], await redis.hkeys(AudienceKeys("show-s").minutes))
+        return any(name.endswith(":likes") for name in names)
+
+    await wait_for(sampled, what="the sampler")
+    await ws.close()
