@@ -24,6 +24,7 @@ from .api import (
     api_docs,
     coupons,
     demo,
+    giveaways,
     goals,
     groups,
     health,
@@ -63,6 +64,7 @@ from .appkeys import (
 from .audience.watch_time import WatchTime
 from .coupons.context import coupons_ctx
 from .engage import engage_ctx
+from .giveaways.context import giveaways_ctx
 from .goals.rewards import GoalRewards
 from .group_buying import groups_ctx
 from .hosts.accounts import HostAccounts
@@ -106,6 +108,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(orders_ctx)  # my orders and tracking: after the rooms
     app.cleanup_ctx.append(groups_ctx)  # group buying: after the rooms
     app.cleanup_ctx.append(engage_ctx)  # polls, questions, goals: after the rooms
+    app.cleanup_ctx.append(giveaways_ctx)  # after the rooms: their publisher, watch time
     app.cleanup_ctx.append(coupons_ctx)  # drops, rains, checkout: after the rooms
     if settings.metrics_port is not None:
         app.cleanup_ctx.append(health.metrics_listener)
@@ -133,6 +136,7 @@ def create_app(settings: Settings) -> web.Application:
     schedule.add_routes(app)
     media.add_routes(app)
     coupons.add_routes(app)
+    giveaways.add_routes(app)
     return app
 
 

@@ -10,6 +10,8 @@ from stockkeeper.keeper import StockKeeper
 from .audience.watch_time import WatchTime
 from .coupons.checkout import Checkout
 from .coupons.store import CouponStore
+from .giveaways.drawing import Drawing
+from .giveaways.service import Giveaways
 from .goals.goals import Goals
 from .goals.rewards import GoalRewards
 from .hosts.accounts import HostAccounts
@@ -54,3 +56,6 @@ COUPONS = web.AppKey("coupons", CouponStore)
 CHECKOUT = web.AppKey("checkout", Checkout)
 # My orders (issue 16)
 ORDERS = web.AppKey("orders", Ledger)
+# Giveaways (server/giveaways/)
+GIVEAWAYS = web.AppKey("giveaways", Giveaways)
+GIVEAWAY_DRAWING = web.AppKey("giveaway_drawing", Drawing)

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from .giveaways.verify import add_verify_draw
 from .host_command import add_host_parser
 from .settings import CommandSettings, Settings
 
@@ -323,6 +324,7 @@ def parser(defaults: CommandSettings | None = None) -> argparse.ArgumentParser:
     v.add_argument("--dir", help="the media folder (default: LIVESALE_MEDIA_DIR, else the stack's)")
     v.set_defaults(func=cmd_stream)
 
+    add_verify_draw(sub)  # livesale verify-draw (server/giveaways/verify.py)
     return p
 
 

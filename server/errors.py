@@ -123,6 +123,15 @@ class ErrorCode(StrEnum):
     CREDIT_IN_USE = "credit_in_use"
     COUPON_MIN_SPEND = "coupon_min_spend"
     COUPON_WRONG_OFFER = "coupon_wrong_offer"
+    # Giveaways (server/giveaways/); a claim after its window is claim_window_over.
+    UNKNOWN_GIVEAWAY = "unknown_giveaway"
+    GIVEAWAY_NOT_OPEN = "giveaway_not_open"
+    GIVEAWAY_CLOSED = "giveaway_closed"
+    ENTRY_RULE_NOT_MET = "entry_rule_not_met"
+    GIVEAWAY_NOT_DRAWN = "giveaway_not_drawn"
+    NOT_A_WINNER = "not_a_winner"
+    CLAIM_WINDOW_OPEN = "claim_window_open"
+    NOTHING_TO_REDRAW = "nothing_to_redraw"
 
 
 #: What a client is told of a bug on our side, over HTTP and room sockets alike.

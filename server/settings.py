@@ -15,6 +15,7 @@ from pathlib import Path
 from stockkeeper.settings import StockSettings
 
 from .audience.settings import AudienceSettings
+from .giveaways.settings import DEFAULT_RESULTS_TOPIC, GiveawaySettings
 from .hosts.login_guard import LoginLimits
 from .room.settings import RoomSettings
 from .shows.settings import ScheduleSettings
@@ -57,6 +58,7 @@ class Settings:
     room: RoomSettings = field(default_factory=RoomSettings)
     audience: AudienceSettings = field(default_factory=AudienceSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    giveaways: GiveawaySettings = field(default_factory=GiveawaySettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +98,10 @@ class Settings:
                 reconnect_gap_ms=int(float(env.get("LIVESALE_WATCH_GAP_S", "30")) * 1000),
             ),
             schedule=_schedule(env),
+            giveaways=GiveawaySettings(
+                claim_window_s=int(env.get("LIVESALE_GIVEAWAY_CLAIM_WINDOW_S", 48 * 3600)),
+                results_topic=env.get("LIVESALE_GIVEAWAYS_TOPIC", DEFAULT_RESULTS_TOPIC),
+            ),
         )
 
 

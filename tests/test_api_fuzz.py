@@ -136,6 +136,10 @@ async def existing(client: Client) -> dict[str, list[str]]:
     resp = await client.post(f"/api/shows/{ROOM}/polls", json=poll, headers=HOST)
     assert resp.status == 201, await resp.text()
     poll_id = (await resp.json())["poll_id"]
+    giveaway = {"title": "Mug", "sku": "MUG", "prizes": 2}
+    resp = await client.post(f"/api/shows/{ROOM}/giveaways", json=giveaway, headers=HOST)
+    assert resp.status == 201, await resp.text()
+    giveaway_id = (await resp.json())["giveaway_id"]
     # A group offer with a forming group (docs/groups.md), started by another viewer.
     terms = {"group_price": 500, "group_size": 3, "window_minutes": 10}
     resp = await client.post(f"/api/offers/{launched}/group-terms", json=terms, headers=HOST)
@@ -166,6 +170,7 @@ async def existing(client: Client) -> dict[str, list[str]]:
         "token_id": [token_id],
         "filename": ["console.js", "app.css"],
         "poll_id": [poll_id],
+        "giveaway_id": [giveaway_id],
         "group_id": [group_id],
         "drop_id": [drop_id],
         "rain_id": [rain_id],
