@@ -31,16 +31,21 @@ from .api import (
     host_auth,
     media,
     my_orders,
+    numbers,
     offers,
     pages,
     polls,
     purchase,
     questions,
+    reconcile,
     room,
     room_host,
     schedule,
     shows,
+    team,
+    warning_lines,
 )
+from .api.audit import audit_middleware
 from .api.middleware import answering_middleware
 from .appkeys import (
     GOAL_REWARDS,
@@ -61,6 +66,7 @@ from .appkeys import (
     VIEWER_TOKENS,
     WATCH_TIME,
 )
+from .audience.context import audience_ctx
 from .audience.watch_time import WatchTime
 from .coupons.context import coupons_ctx
 from .engage import engage_ctx
@@ -81,7 +87,9 @@ from .shows.reminders import Reminders
 from .shows.report_sections import ReportSections
 from .shows.schedule import ShowSchedule
 from .shows.store import ShowStore
+from .shows.team_context import team_ctx
 from .tokens import ViewerTokens
+from .warning_lines.context import warning_lines_ctx
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +100,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # One middleware answers errors and counts every answer (server/api/middleware.py).
-        middlewares=[answering_middleware(metrics)],
+        middlewares=[answering_middleware(metrics), audit_middleware],
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
@@ -102,14 +110,17 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(keeper_ctx)
     app.cleanup_ctx.append(hosts_ctx)
+    app.cleanup_ctx.append(team_ctx)  # teams and audit lists: after the shows
     app.cleanup_ctx.append(schedule_ctx)
     # The rooms before the sweeper: news of holds expiring at start-up reaches the buyers.
     app.cleanup_ctx.append(rooms_ctx)
+    app.cleanup_ctx.append(audience_ctx)  # per-minute numbers: after the rooms
+    app.cleanup_ctx.append(warning_lines_ctx)  # beside the hub as a stock listener
     app.cleanup_ctx.append(orders_ctx)  # my orders and tracking: after the rooms
-    app.cleanup_ctx.append(groups_ctx)  # group buying: after the rooms
     app.cleanup_ctx.append(engage_ctx)  # polls, questions, goals: after the rooms
     app.cleanup_ctx.append(giveaways_ctx)  # after the rooms: their publisher, watch time
     app.cleanup_ctx.append(coupons_ctx)  # drops, rains, checkout: after the rooms
+    app.cleanup_ctx.append(groups_ctx)  # group buying: after the rooms
     if settings.metrics_port is not None:
         app.cleanup_ctx.append(health.metrics_listener)
     if settings.run_sweeper:
@@ -129,14 +140,18 @@ def create_app(settings: Settings) -> web.Application:
     pages.add_routes(app)
     api_docs.add_routes(app)
     my_orders.add_routes(app)
-    groups.add_routes(app)
+    schedule.add_routes(app)
+    media.add_routes(app)
     polls.add_routes(app)
     goals.add_routes(app)
     questions.add_routes(app)
-    schedule.add_routes(app)
-    media.add_routes(app)
-    coupons.add_routes(app)
+    team.add_routes(app)
+    numbers.add_routes(app)
+    warning_lines.add_routes(app)
+    reconcile.add_routes(app)
     giveaways.add_routes(app)
+    coupons.add_routes(app)
+    groups.add_routes(app)
     return app
 
 

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from stockkeeper.keeper import StockKeeper
 
+from .audience.numbers import MinuteNumbers
 from .audience.watch_time import WatchTime
 from .coupons.checkout import Checkout
 from .coupons.store import CouponStore
@@ -25,11 +26,14 @@ from .questions.questions import Questions
 from .room.hub import RoomHub
 from .room.publisher import RoomPublisher
 from .settings import Settings
+from .shows.audit import AuditLog
 from .shows.reminders import Reminders
 from .shows.report_sections import ReportSections
 from .shows.schedule import ShowSchedule
 from .shows.store import ShowStore
+from .shows.team import Team
 from .tokens import ViewerTokens
+from .warning_lines.watcher import WarningWatcher
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
@@ -46,16 +50,20 @@ METRICS = web.AppKey("metrics", Metrics)
 REPORT_SECTIONS = web.AppKey("report_sections", ReportSections)
 GOAL_REWARDS = web.AppKey("goal_rewards", GoalRewards)
 WATCH_TIME = web.AppKey("watch_time", WatchTime)
+REMINDERS = web.AppKey("reminders", Reminders)
+SHOW_SCHEDULE = web.AppKey("show_schedule", ShowSchedule)
 POLLS = web.AppKey("polls", Polls)
 GOALS = web.AppKey("goals", Goals)
 QUESTIONS = web.AppKey("questions", Questions)
-REMINDERS = web.AppKey("reminders", Reminders)
-SHOW_SCHEDULE = web.AppKey("show_schedule", ShowSchedule)
-# Coupons and red packets (server/coupons/)
-COUPONS = web.AppKey("coupons", CouponStore)
-CHECKOUT = web.AppKey("checkout", Checkout)
 # My orders (issue 16)
 ORDERS = web.AppKey("orders", Ledger)
+TEAM = web.AppKey("team", Team)
+AUDIT_LOG = web.AppKey("audit_log", AuditLog)
 # Giveaways (server/giveaways/)
 GIVEAWAYS = web.AppKey("giveaways", Giveaways)
 GIVEAWAY_DRAWING = web.AppKey("giveaway_drawing", Drawing)
+# Coupons and red packets (server/coupons/)
+COUPONS = web.AppKey("coupons", CouponStore)
+CHECKOUT = web.AppKey("checkout", Checkout)
+MINUTE_NUMBERS = web.AppKey("minute_numbers", MinuteNumbers)
+WARNING_WATCHER = web.AppKey("warning_watcher", WarningWatcher)

@@ -22,6 +22,7 @@ import orjson
 
 from .giveaways.verify import add_verify_draw
 from .host_command import add_host_parser
+from .reconcile_command import add_reconcile_parser
 from .settings import CommandSettings, Settings
 
 log = logging.getLogger("livesale")
@@ -325,6 +326,7 @@ def parser(defaults: CommandSettings | None = None) -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_stream)
 
     add_verify_draw(sub)  # livesale verify-draw (server/giveaways/verify.py)
+    add_reconcile_parser(sub)  # livesale reconcile (server/reconcile_command.py)
     return p
 
 

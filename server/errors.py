@@ -99,16 +99,11 @@ class ErrorCode(StrEnum):
     UNKNOWN_QUESTION = "unknown_question"
     # Show schedules and reminders (server/shows/schedule.py, reminders.py).
     SHOW_ALREADY_LIVE = "show_already_live"
-    # Group buying (stockkeeper/groups.py, server/api/groups.py; issue 15).
-    NOT_GROUP_OFFER = "not_group_offer"
-    HOT_OFFER = "hot_offer"
-    GROUP_PRICE_NOT_LOWER = "group_price_not_lower"
-    GROUPS_STARTED = "groups_started"
-    UNKNOWN_GROUP = "unknown_group"
-    GROUP_FULL = "group_full"
-    GROUP_FAILED = "group_failed"
-    ALREADY_IN_GROUP = "already_in_group"
-    ALREADY_HOLDING = "already_holding"
+    # The show's team (server/shows/team.py).
+    ROLE_FORBIDS = "role_forbids"
+    UNKNOWN_HOST = "unknown_host"
+    OWNER_NOT_MEMBER = "owner_not_member"
+    NOT_ON_TEAM = "not_on_team"
     # Coupons and red packets (server/coupons/).
     UNKNOWN_DROP = "unknown_drop"
     DROP_STATE = "drop_state"
@@ -132,6 +127,16 @@ class ErrorCode(StrEnum):
     NOT_A_WINNER = "not_a_winner"
     CLAIM_WINDOW_OPEN = "claim_window_open"
     NOTHING_TO_REDRAW = "nothing_to_redraw"
+    # Group buying (stockkeeper/groups.py, server/api/groups.py; issue 15).
+    NOT_GROUP_OFFER = "not_group_offer"
+    HOT_OFFER = "hot_offer"
+    GROUP_PRICE_NOT_LOWER = "group_price_not_lower"
+    GROUPS_STARTED = "groups_started"
+    UNKNOWN_GROUP = "unknown_group"
+    GROUP_FULL = "group_full"
+    GROUP_FAILED = "group_failed"
+    ALREADY_IN_GROUP = "already_in_group"
+    ALREADY_HOLDING = "already_holding"
 
 
 #: What a client is told of a bug on our side, over HTTP and room sockets alike.

@@ -49,6 +49,8 @@ class Settings:
     run_sweeper: bool = True
     run_relay: bool = True
     relay_name: str = "relay-1"
+    #: Kafka topic of stock warning lines crossed (server/warning_lines/).
+    stock_warnings_topic: str = "stock.warnings"
     #: Fulfilment's status events (my orders, tracking), read in this consumer group by
     #: every server process. Off unless set: ``from_env`` (``livesale serve``) turns it on.
     order_status_topic: str = "orders.status"
@@ -80,6 +82,9 @@ class Settings:
             run_sweeper=env.get("LIVESALE_RUN_SWEEPER", "1") != "0",
             run_relay=env.get("LIVESALE_RUN_RELAY", "1") != "0",
             relay_name=env.get("LIVESALE_RELAY_NAME", defaults.relay_name),
+            stock_warnings_topic=env.get(
+                "LIVESALE_STOCK_WARNINGS_TOPIC", defaults.stock_warnings_topic
+            ),
             order_status_topic=env.get("LIVESALE_ORDER_STATUS_TOPIC", defaults.order_status_topic),
             order_status_group=env.get("LIVESALE_ORDER_STATUS_GROUP", defaults.order_status_group),
             consume_order_status=env.get("LIVESALE_CONSUME_ORDER_STATUS", "1") != "0",

@@ -42,7 +42,7 @@ from server.app import create_app
 from server.errors import ErrorCode
 from server.settings import Settings
 
-from .helpers import HOST, VIEWER_SECRET, viewer
+from .helpers import HOST, HOST_ID, VIEWER_SECRET, viewer
 
 Client = TestClient[web.Request, web.Application]
 Case = schemathesis.Case[Any]
@@ -52,8 +52,16 @@ EXAMPLES = 12
 
 #: Fields with a rule across fields: buckets at most the stock; a coupon drop's one of
 #: amount_off or percent_off and validity at least its claim window, a rain's packets at
-#: most its pool (docs/coupons.md); a compare-at price at least the unit price (groups.md).
-CROSS_FIELD_RULES = ("buckets", "compare_at_price", "amount_off", "valid_seconds", "packets")
+#: most its pool (docs/coupons.md); a compare-at price at least the unit price (groups.md);
+#: a stock warning line in units or as a share, not both (operations.md).
+CROSS_FIELD_RULES = (
+    "buckets",
+    "compare_at_price",
+    "amount_off",
+    "valid_seconds",
+    "packets",
+    "share",
+)
 
 
 @schemathesis.check
@@ -174,6 +182,7 @@ async def existing(client: Client) -> dict[str, list[str]]:
         "group_id": [group_id],
         "drop_id": [drop_id],
         "rain_id": [rain_id],
+        "host_id": [HOST_ID],
     }
 
 
