@@ -22,12 +22,13 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from server.app import create_app
-from server.appkeys import METRICS, ORDERS, ROOM_PUBLISHER
+from server.appkeys import METRICS, ORDERS, REDIS, ROOM_PUBLISHER
 from server.orders.consumer import StatusConsumer, StatusTopic, status_counter
 from server.orders.status import Handled, StatusUpdates
 from server.settings import Settings
 from stockkeeper.audit import read_records
 from stockkeeper.errors import StockUnavailable
+from stockkeeper.keys import OfferKeys
 from stockkeeper.status_reports import CARRIER, tracking_number
 
 from .helpers import viewer, wait_for
@@ -259,7 +260,13 @@ async def test_an_event_read_while_redis_is_away_is_read_again_not_skipped(
         async def applied() -> bool:
             return consumer.counts.get("applied") == 1
 
-        await wait_for(applied, 60, "the event to be applied after the failure")
+        try:
+            await wait_for(applied, 30, "the event to be applied after the failure")
+        except AssertionError:
+            hold = await app[REDIS].hgetall(
+                OfferKeys(order_id[1:].split("-")[0]).hold(order_id[1:])
+            )
+            raise AssertionError(f"{consumer.counts}, hold {hold}") from None
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

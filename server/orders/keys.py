@@ -1,12 +1,13 @@
 """Every Redis key of the orders package.
 
-A buyer's index carries the hash tag ``{user:ID}`` (one slot per buyer). An order's
+A buyer's index carries the hash tag of its group of buyers ``{buyers:N}`` (16 groups). An order's
 tracking record carries the hash tag of the offer (or bucket) its hold lives in, so the
 status script checks the hold, reads the offer and moves the tracking record in one slot.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from stockkeeper.keys import OfferKeys
@@ -14,9 +15,30 @@ from stockkeeper.keys import OfferKeys
 PREFIX = "ls"
 
 
+#: Buyers' indexes are spread over this many hash tags: the records of one moment's presses
+#: that share a tag go to Redis in one script call (see purchase_record.lua).
+BUYER_GROUPS = 16
+
+
+def buyer_group(user_id: str) -> int:
+    """The group of a buyer's index (the same in every process)."""
+    return zlib.crc32(user_id.encode()) % BUYER_GROUPS
+
+
+def purchases_prefix(group: int) -> str:
+    """Start of the index key of every buyer of a group; the record script builds each
+    buyer's key from it (same hash tag, so same cluster slot)."""
+    return f"{PREFIX}:{{buyers:{group}}}:purchases:"
+
+
+def records(group: int) -> str:
+    """Counter of the holds recorded in a group (the key the record script is routed by)."""
+    return f"{PREFIX}:{{buyers:{group}}}:recorded"
+
+
 def purchases(user_id: str) -> str:
     """Sorted set of a buyer's hold ids (every offer, every show), scored by when made (ms)."""
-    return f"{PREFIX}:{{user:{user_id}}}:purchases"
+    return purchases_prefix(buyer_group(user_id)) + user_id
 
 
 @dataclass(frozen=True, slots=True)

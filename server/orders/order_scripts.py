@@ -69,8 +69,12 @@ class OrderScripts:
 
     async def record(self, user_id: str, hold_id: str, at_ms: int) -> bool:
         """Add a hold to a buyer's index; True when it was not there yet."""
+        group = keys.buyer_group(user_id)
         reply = await self.batcher.call_merged(
-            self._record, [keys.purchases(user_id)], [MAX_PURCHASES], [hold_id, at_ms]
+            self._record,
+            [keys.records(group)],
+            [keys.purchases_prefix(group), MAX_PURCHASES],
+            [user_id, hold_id, at_ms],
         )
         return bool(reply)
 
