@@ -124,8 +124,7 @@ async def my_shows(request: web.Request) -> web.Response:
     return json_response(
         {
             "shows": [
-                {**show_view(show), "role": role, "rights": _rights(role)}
-                for show, role in listed
+                {**show_view(show), "role": role, "rights": _rights(role)} for show, role in listed
             ]
         }
     )
