@@ -45,7 +45,6 @@ from .api import (
     team,
     warning_lines,
 )
-from .api.audit import audit_middleware
 from .api.middleware import answering_middleware
 from .appkeys import (
     GOAL_REWARDS,
@@ -100,7 +99,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # One middleware answers errors and counts every answer (server/api/middleware.py).
-        middlewares=[answering_middleware(metrics), audit_middleware],
+        middlewares=[answering_middleware(metrics)],
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics

@@ -178,7 +178,11 @@ def test_errors_follow_from_what_an_operation_takes_and_who_may_call_it() -> Non
         ErrorCode.INVALID_HOST_TOKEN,
         ErrorCode.SESSION_EXPIRED,
     )
-    assert set(host_change[403]) == {ErrorCode.CSRF_FAILED, ErrorCode.NOT_YOUR_ROOM}
+    assert set(host_change[403]) == {
+        ErrorCode.CSRF_FAILED,
+        ErrorCode.NOT_YOUR_ROOM,
+        ErrorCode.ROLE_FORBIDS,
+    }
     assert 413 in host_change
     assert 503 in host_change
     host_read = error_codes("GET", Declared(auth=Auth.HOST))

@@ -20,6 +20,7 @@ import msgspec
 from aiohttp import web
 
 from ..errors import ErrorCode
+from .audit import audited
 from .decoding import read_body
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -128,6 +129,8 @@ def answers(
     """Declare who may call a handler, its success answers and the errors it raises."""
 
     def decorate(handler: F) -> F:
+        if auth in (Auth.HOST, Auth.ROOM_HOST):
+            handler = audited(handler)
         _record(
             handler,
             auth=auth,

@@ -9,11 +9,12 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from ..appkeys import GIVEAWAY_DRAWING, GIVEAWAYS, SHOWS
+from ..appkeys import GIVEAWAY_DRAWING, GIVEAWAYS
 from ..errors import Conflict, ErrorCode
 from ..giveaways.models import Giveaway
 from ..shows.store import Show
-from .auth import require_host, require_viewer
+from ..shows.team import Right
+from .auth import require_show_right, require_viewer
 from .bodies import Empty
 from .decoding import convert_message
 from .described import Auth, Reader, Shape, answers, takes
@@ -122,9 +123,9 @@ class DrawRecord(Shape):
     rounds: list[DrawRound]
 
 
-async def _own_show(request: web.Request) -> Show:
-    caller = await require_host(request)
-    return await request.app[SHOWS].require(room_in_path(request), caller.host_id)
+async def _own_show(request: web.Request, right: Right = Right.RUN_OFFERS) -> Show:
+    """The show of the room in the path, when the caller's role in it gives ``right``."""
+    return (await require_show_right(request, right)).show
 
 
 async def _own_giveaway(request: web.Request) -> tuple[Show, Giveaway]:
@@ -163,7 +164,7 @@ async def create_giveaway(request: web.Request, read: Reader[CreateGiveaway]) ->
 @answers(Auth.ROOM_HOST, {200: GiveawayList}, _SHOW)
 async def show_giveaways(request: web.Request) -> web.Response:
     """The show's giveaways for its host, drafts included, newest first."""
-    show = await _own_show(request)
+    show = await _own_show(request, Right.VIEW_NUMBERS)
     giveaways = request.app[GIVEAWAYS]
     found = await giveaways.of_room(show.room_id, drafts=True)
     return json_response({"giveaways": [await giveaways.view(g) for g in found]})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..appkeys import GOALS, SHOWS
+from ..appkeys import GOALS
 from ..errors import Conflict, ErrorCode
-from .auth import require_host
+from ..shows.team import Right
+from .auth import require_show_right
 from .described import Auth, Reader, Shape, answers, takes
 from .engage_bodies import SetGoals
 from .paths import room_in_path
@@ -55,8 +56,7 @@ class GoalsView(Shape):
 async def set_goals(request: web.Request, read: Reader[SetGoals]) -> web.Response:
     """Set the show's goals: tiers of units sold or GMV, each starting a reward once reached.
     Tiers the show already reached stay as they were; new goals may add tiers above them."""
-    caller = await require_host(request)
-    show = await request.app[SHOWS].require(room_in_path(request), caller.host_id)
+    show = (await require_show_right(request, Right.RUN_OFFERS)).show
     if show.status == "ended":
         raise Conflict(ErrorCode.SHOW_ENDED, "This show has ended.")
     body = await read()

@@ -238,7 +238,8 @@ def error_codes(method: str, found: Declared) -> dict[int, tuple[ErrorCode, ...]
         if method not in SAFE_METHODS:
             codes[403].add(ErrorCode.CSRF_FAILED)
     if found.auth is Auth.ROOM_HOST:
-        codes[403].add(ErrorCode.NOT_YOUR_ROOM)
+        # Off the show's team, or on it in a role without the right (docs/hosts.md).
+        codes[403].update((ErrorCode.NOT_YOUR_ROOM, ErrorCode.ROLE_FORBIDS))
     for status, listed in found.errors.items():
         codes[status].update(listed)
     if found.uses_redis:

@@ -7,12 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ..appkeys import POLLS, REDIS, SHOWS
+from ..appkeys import POLLS, REDIS
 from ..errors import Conflict, ErrorCode, Forbidden
 from ..polls.polls import unknown_poll
 from ..room.keys import RoomKeys
 from ..shows.store import Show
-from .auth import require_host, require_viewer
+from ..shows.team import Right
+from .auth import require_show_right, require_viewer
 from .bodies import Empty
 from .decoding import convert_message
 from .described import Auth, Reader, Shape, answers, takes
@@ -65,9 +66,9 @@ def _poll_in_path(request: web.Request) -> str:
     return poll_id
 
 
-async def _own_show(request: web.Request) -> Show:
-    caller = await require_host(request)
-    return await request.app[SHOWS].require(room_in_path(request), caller.host_id)
+async def _own_show(request: web.Request, right: Right = Right.RUN_OFFERS) -> Show:
+    """The show of the room in the path, when the caller's role in it gives ``right``."""
+    return (await require_show_right(request, right)).show
 
 
 @answers(

@@ -7,11 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from ..appkeys import QUESTIONS, REDIS, SHOWS
+from ..appkeys import QUESTIONS, REDIS
 from ..errors import ErrorCode, Forbidden
 from ..room.keys import RoomKeys
 from ..shows.store import Show
-from .auth import require_host, require_viewer
+from ..shows.team import Right
+from .auth import require_show_right, require_viewer
 from .bodies import Empty
 from .decoding import convert_message
 from .described import Auth, Reader, Shape, answers, takes
@@ -59,9 +60,9 @@ class MarkResult(Shape):
     marks: int
 
 
-async def _own_show(request: web.Request) -> Show:
-    caller = await require_host(request)
-    return await request.app[SHOWS].require(room_in_path(request), caller.host_id)
+async def _own_show(request: web.Request, right: Right = Right.MODERATE_CHAT) -> Show:
+    """The show of the room in the path, when the caller's role in it gives ``right``."""
+    return (await require_show_right(request, right)).show
 
 
 async def _mark(app: web.Application, room_id: str, user_id: str, offset: str) -> dict[str, Any]:
