@@ -154,7 +154,7 @@ def test_the_bench_command_names_the_missing_dev_extras_in_one_line() -> None:
 def test_the_bench_command_lists_every_benchmark() -> None:
     done = run([*LIVESALE_BENCH, "--help"], clean_env())
     assert done.returncode == 0, done.stderr
-    assert "{reserve,costs,room,buckets,loadtest,relay,chaos}" in done.stdout
+    assert "{reserve,costs,room,buckets,loadtest,groups,relay,chaos,centrifugo}" in done.stdout
 
 
 def test_the_product_command_has_no_benchmarks() -> None:

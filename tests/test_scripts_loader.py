@@ -3,6 +3,7 @@ scripts share their prelude, and a started keeper has loaded them all."""
 
 from __future__ import annotations
 
+import dataclasses
 from importlib import resources
 
 import pytest
@@ -49,8 +50,11 @@ def test_the_stock_scripts_carry_the_shared_prelude_and_the_rooms_none() -> None
 
 
 async def test_a_started_keeper_has_loaded_every_stock_script(
-    scripts: Scripts, redis: Redis
+    keeper: StockKeeper, scripts: Scripts, redis: Redis
 ) -> None:
-    shas = [script.sha for script in scripts.all()]
+    group_scripts = keeper.groups.scripts
+    shas = [script.sha for script in scripts.all()] + [
+        getattr(group_scripts, f.name).sha for f in dataclasses.fields(group_scripts)
+    ]
     assert len(shas) == len(lua_files(STOCK_LUA)) - 1  # all but the prelude
     assert await redis.script_exists(*shas) == [True] * len(shas)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry, Counter
+from redis.exceptions import RedisError
 
 from stockkeeper.cancellation import stop_if_cancelled
 
@@ -78,9 +79,21 @@ class StatusConsumer:
                 await self._consume()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except (KafkaError, RedisError, OSError) as exc:
+                # Kafka or Redis out of reach: expected in an outage, said in one line.
                 if self._joined:
                     pause = RETRY_S  # it worked for a while: a new failure starts short
+                log.warning(
+                    "Order status consumer cannot reach Kafka or Redis (%s); starting over in"
+                    " %.1f s",
+                    exc,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, MAX_RETRY_S)
+            except Exception:
+                if self._joined:
+                    pause = RETRY_S
                 log.exception("Order status consumer failed; starting over in %.1f s", pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, MAX_RETRY_S)
