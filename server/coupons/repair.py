@@ -11,6 +11,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.errors import StockKeeperError
 
 from .checkout import Checkout, Lock
@@ -54,6 +55,7 @@ async def run_repairer(
 ) -> None:
     """Repair rounds forever (a background task of the app)."""
     while True:
+        stop_if_cancelled()
         try:
             await repair_once(redis, store, checkout)
         except (RedisError, OSError, StockKeeperError) as exc:

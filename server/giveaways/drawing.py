@@ -18,6 +18,8 @@ from typing import Any, cast
 import orjson
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
+
 from ..errors import Conflict, ErrorCode
 from ..room.keys import RoomKeys
 from . import draw, keys
@@ -219,6 +221,7 @@ class Drawing:
 async def run_checker(drawing: Drawing, interval_s: float) -> None:
     """Every ``interval_s``: draw what is due, publish entry counts. Runs in every process."""
     while True:
+        stop_if_cancelled()
         try:
             await drawing.check_once()
         except RedisError as exc:

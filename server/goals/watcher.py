@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
+
 from ..room.events import pack_data
 from ..room.keys import RoomKeys
 from ..shows.store import Show, ShowStore
@@ -54,6 +56,7 @@ class GoalWatcher:
         """Watch until cancelled; a failed round is logged and the next one runs."""
         try:
             while True:
+                stop_if_cancelled()
                 try:
                     await self.tick()
                 except (RedisError, OSError) as exc:

@@ -20,6 +20,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
+
 from ..errors import Conflict, ErrorCode, Invalid, NotFound
 from ..room.publisher import RoomPublisher
 from ..shows.store import Show
@@ -214,6 +216,7 @@ class Polls:
 
     async def _run(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 await self.tick()
             except (RedisError, OSError) as exc:

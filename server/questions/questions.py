@@ -19,6 +19,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.scripts.loader import LuaFolder
 
 from ..errors import ErrorCode, Invalid, NotFound
@@ -130,6 +131,7 @@ class Questions:
 
     async def _run(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 await self.tick()
             except (RedisError, OSError) as exc:

@@ -19,6 +19,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.relay import register_outbox
 
 from ..errors import Conflict, ErrorCode
@@ -113,6 +114,7 @@ class Reminders:
             if moment is None:
                 continue
             while True:
+                stop_if_cancelled()
                 sent = await self.scripts.send(
                     room_id,
                     moment,
@@ -127,6 +129,7 @@ class Reminders:
     async def run(self) -> None:
         """Send due reminders until cancelled (every process runs this)."""
         while True:
+            stop_if_cancelled()
             try:
                 written = await self.send_due()
                 if written:
