@@ -336,7 +336,9 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"{ratios['bare_same_request_vs_bare_hello_world']:.2f}"
     )
     if args.out:
-        Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+        Path(args.out).write_bytes(
+            orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+        )
         print(f"Figures written to {args.out}")
     for problem in results["problems"]:
         print(f"FAIL {problem}")
