@@ -3,17 +3,15 @@ between its steps, checkout.py) and ends drops and rains whose window has passed
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.errors import StockKeeperError
 
+from ..loops import OUTAGES, every
 from .checkout import Checkout, Lock
 from .keys import ACTIVITIES, ActivityKeys
 from .store import CouponStore
@@ -54,10 +52,9 @@ async def run_repairer(
     redis: Redis, store: CouponStore, checkout: Checkout, interval_s: float = 1.0
 ) -> None:
     """Repair rounds forever (a background task of the app)."""
-    while True:
-        stop_if_cancelled()
-        try:
-            await repair_once(redis, store, checkout)
-        except (RedisError, OSError, StockKeeperError) as exc:
-            log.warning("Coupon repair round failed: %s", exc)
-        await asyncio.sleep(interval_s)
+    await every(
+        "Coupon repair",
+        lambda: repair_once(redis, store, checkout),
+        interval_s,
+        (*OUTAGES, StockKeeperError),
+    )

@@ -10,17 +10,14 @@ whichever store comes first is the draw; the others find it done.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any, cast
 
 import orjson
-from redis.exceptions import RedisError
-
-from stockkeeper.cancellation import stop_if_cancelled
 
 from ..errors import Conflict, ErrorCode
+from ..loops import every
 from ..room.keys import RoomKeys
 from . import draw, keys
 from .giveaway_scripts import Drawn, RoundToStore
@@ -220,12 +217,4 @@ class Drawing:
 
 async def run_checker(drawing: Drawing, interval_s: float) -> None:
     """Every ``interval_s``: draw what is due, publish entry counts. Runs in every process."""
-    while True:
-        stop_if_cancelled()
-        try:
-            await drawing.check_once()
-        except RedisError as exc:
-            log.warning("Giveaway checker: Redis failed (%s); trying again", exc)
-        except Exception:
-            log.exception("Giveaway checker failed; trying again")
-        await asyncio.sleep(interval_s)
+    await every("Giveaway checker", drawing.check_once, interval_s)

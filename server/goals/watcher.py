@@ -19,10 +19,8 @@ import logging
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
-from stockkeeper.cancellation import stop_if_cancelled
-
+from ..loops import every
 from ..room.events import pack_data
 from ..room.keys import RoomKeys
 from ..shows.store import Show, ShowStore
@@ -55,15 +53,7 @@ class GoalWatcher:
     async def run(self) -> None:
         """Watch until cancelled; a failed round is logged and the next one runs."""
         try:
-            while True:
-                stop_if_cancelled()
-                try:
-                    await self.tick()
-                except (RedisError, OSError) as exc:
-                    log.warning("Goals: %s; trying again", exc)
-                except Exception:
-                    log.exception("Goals: a round failed")
-                await asyncio.sleep(self.tick_s)
+            await every("Goals", self.tick, self.tick_s)
         finally:
             for task in list(self._starting):
                 task.cancel()

@@ -18,11 +18,9 @@ from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
-from stockkeeper.cancellation import stop_if_cancelled
 
 from ..errors import Conflict, ErrorCode, Invalid, NotFound
+from ..loops import every
 from ..room.publisher import RoomPublisher
 from ..shows.store import Show
 from .keys import CLOSING, PollKeys, poll_sequence, room_polls
@@ -215,15 +213,7 @@ class Polls:
                 await self._task
 
     async def _run(self) -> None:
-        while True:
-            stop_if_cancelled()
-            try:
-                await self.tick()
-            except (RedisError, OSError) as exc:
-                log.warning("Polls: %s; trying again", exc)
-            except Exception:
-                log.exception("Polls: the loop failed a round")
-            await asyncio.sleep(TICK_S)
+        await every("Polls", self.tick, TICK_S)
 
     async def tick(self) -> None:
         """One round: end polls whose window passed, publish results not yet published."""

@@ -17,12 +17,11 @@ from typing import Any, Literal, cast
 import msgpack
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.scripts.loader import LuaFolder
 
 from ..errors import ErrorCode, Invalid, NotFound
+from ..loops import every
 from ..room.keys import RoomKeys
 from ..room.publisher import OFFSET, RoomPublisher
 from ..shows.store import Show
@@ -130,15 +129,7 @@ class Questions:
                 await self._task
 
     async def _run(self) -> None:
-        while True:
-            stop_if_cancelled()
-            try:
-                await self.tick()
-            except (RedisError, OSError) as exc:
-                log.warning("Questions: %s; trying again", exc)
-            except Exception:
-                log.exception("Questions: the loop failed a round")
-            await asyncio.sleep(TICK_S)
+        await every("Questions", self.tick, TICK_S)
 
     async def _chat_message(self, room_id: str, offset: str) -> dict[str, Any]:
         """The chat message at ``offset``, still in the room's history and not deleted."""

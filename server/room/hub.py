@@ -27,6 +27,7 @@ from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.models import PurchaseNotice
 
+from ..loops import every
 from ..redis_client import discover
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
 from .events import RoomEvent, from_published
@@ -195,7 +196,7 @@ class RoomHub:
                 group.create_task(self._read_forever(), name="room reader")
                 group.create_task(self._flush_forever(), name="room flush")
                 for name, step, period in loops:
-                    group.create_task(self._every(name, step, period), name=f"room {name}")
+                    group.create_task(every(f"Room {name} loop", step, period), name=f"room {name}")
         except BaseExceptionGroup as failed:
             # The loops retry every error they expect: one that escapes is a bug. Every one
             # is logged with its traceback; the first is raised as itself, not in a group.
@@ -206,20 +207,6 @@ class RoomHub:
             for timer in self._timers:
                 timer.cancel()
             await self._pubsub.aclose()
-
-    async def _every(self, name: str, step: Callable[[], Awaitable[None]], period: float) -> None:
-        while True:
-            stop_if_cancelled()
-            started = time.monotonic()
-            try:
-                await step()
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                log.warning("Room %s loop cannot reach Redis (%s); retrying", name, exc)
-            except Exception:
-                log.exception("Room %s loop failed; retrying", name)
-            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
 
     async def _read_forever(self) -> None:
         while True:

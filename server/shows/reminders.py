@@ -10,19 +10,18 @@ process runs ``run_reminders``; whichever gets there first sends, the others fin
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from stockkeeper.cancellation import stop_if_cancelled
 from stockkeeper.relay import register_outbox
 
 from ..errors import Conflict, ErrorCode
+from ..loops import every
 from .keys import MOMENTS, REMINDERS_DUE, REMINDERS_OUTBOX, ReminderKeys
 from .reminder_scripts import ReminderScripts
 from .settings import ScheduleSettings
@@ -128,15 +127,12 @@ class Reminders:
 
     async def run(self) -> None:
         """Send due reminders until cancelled (every process runs this)."""
-        while True:
-            stop_if_cancelled()
-            try:
-                written = await self.send_due()
-                if written:
-                    log.info("Sent %d show reminders to the outbox", written)
-            except (RedisError, OSError) as exc:
-                log.warning("Could not send due reminders (will retry): %s", exc)
-            await asyncio.sleep(self.settings.reminder_poll_s)
+        await every("Show reminders", self._send_and_say, self.settings.reminder_poll_s)
+
+    async def _send_and_say(self) -> None:
+        written = await self.send_due()
+        if written:
+            log.info("Sent %d show reminders to the outbox", written)
 
 
 def _watch_url(show: Show) -> str:
