@@ -35,6 +35,7 @@ import orjson
 import uvloop
 
 from deploy import stack
+from server.process import raise_open_files
 from server.redis_client import connect
 from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
@@ -43,7 +44,7 @@ from stockkeeper.settings import StockSettings
 from . import centrifugo_server
 from .centrifugo_report import report, shortfalls
 from .centrifugo_runs import Publish, Target, broadcast, saturate
-from .measure import machine
+from .measure import check_open_files, machine
 from .room_clients import TICK_AT
 from .server_process import server_process
 
@@ -157,6 +158,9 @@ def _cores(server_core: int) -> int | None:
 def main(args: argparse.Namespace) -> None:
     """Run ``livesale-bench centrifugo`` and print (and write) its figures."""
     binary = centrifugo_server.install() if "centrifugo" in args.servers else None
+    most = args.saturate_viewers if args.saturate else max(v for v, _ in args.rows)
+    # The servers and the clients' processes are started from here and inherit it.
+    check_open_files(raise_open_files(most + 4096), most)
     redis_server = stack.local_redis()
     if not redis_server.ping():
         redis_server.start()

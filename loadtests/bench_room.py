@@ -34,6 +34,7 @@ import psutil
 import uvloop
 
 from deploy import stack
+from server.process import raise_open_files
 from server.redis_client import connect
 from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
@@ -41,7 +42,7 @@ from server.tokens import mint_viewer_token
 from stockkeeper.keys import OfferKeys
 from stockkeeper.settings import StockSettings
 
-from .measure import machine, median_run
+from .measure import check_open_files, machine, median_run
 from .room_clients import Totals, Viewer, hold_quiet_viewers, open_viewers
 from .server_process import fresh_database, open_offer_now, server_process
 
@@ -289,6 +290,10 @@ def main(args: argparse.Namespace) -> None:
     redis_server = stack.local_redis()
     if not redis_server.ping():
         redis_server.start()
+    # Inherited by the server and the clients' processes.
+    check_open_files(
+        raise_open_files(args.viewers + args.buyers + 4096), args.viewers + args.buyers
+    )
     # The configured Redis (by default the local one just started).
     redis_url = f"{StockSettings.from_env().redis_url.rsplit('/', 1)[0]}/{BENCH_DB}"
     port, metrics_port = stack.free_ports(2)

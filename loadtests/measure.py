@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -132,3 +133,18 @@ def median_run(runs: list[dict[str, Any]], rate: str) -> dict[str, Any]:
     """The round with the median ``rate``; its latencies and counts go with it, so a
     report's figures all come from one real round."""
     return sorted(runs, key=lambda r: float(r[rate]))[len(runs) // 2]
+
+
+#: Open files a server process needs besides its viewers' sockets (listening socket, Redis
+#: and Kafka connections, the event loop's own descriptors), with room to spare.
+SERVER_OWN_FILES = 200
+
+
+def check_open_files(limit: int, viewers: int) -> None:
+    """Stop with one clear line when a process here may not hold that many viewers."""
+    if viewers + SERVER_OWN_FILES > limit:
+        sys.exit(
+            f"A process on this machine may hold {limit:,} open files (its hard limit, which"
+            f" only a privileged process can raise): at most {limit - SERVER_OWN_FILES:,}"
+            f" viewers per server, not {viewers:,}"
+        )

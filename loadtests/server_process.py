@@ -74,6 +74,10 @@ def server_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
         try:
             _wait_ready(base, server, log)
             yield server
+        except BaseException:
+            # What the server said is the first thing to read when a run breaks.
+            print(f"The server's log ends with:\n{log.read_text()[-3000:]}", file=sys.stderr)
+            raise
         finally:
             server.terminate()
             server.wait(30)

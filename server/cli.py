@@ -42,8 +42,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     """Serve HTTP and WebSockets, with the hold sweeper and the outbox relay (unless off)."""
     from .api.http_server import serve
     from .app import create_app
-    from .process import run_until_signalled, tune_gc
+    from .process import raise_open_files, run_until_signalled, tune_gc
 
+    raise_open_files()  # every viewer is an open socket
     settings = _settings()
     settings = dataclasses.replace(
         settings,

@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
+import resource
 import signal
 from collections.abc import Coroutine
 from typing import Any
 
 import uvloop
+
+log = logging.getLogger(__name__)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -33,6 +37,35 @@ def tune_gc() -> None:
     """
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+def raise_open_files(wanted: int | None = None) -> int:
+    """Let this process (and the processes it starts) hold ``wanted`` open files, or as many
+    as its hard limit allows when ``wanted`` is None; the soft limit it ends with.
+
+    Every viewer is a socket: a common default soft limit of 1,024, or a hard limit of
+    20,000, caps a process's viewers well below what it can serve. Raising the soft limit
+    up to the hard one needs no privilege; raising the hard one needs root (or
+    CAP_SYS_RESOURCE) and is tried only when ``wanted`` asks for more.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if wanted is None else wanted
+    if hard != resource.RLIM_INFINITY and target > hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, target))
+            return target
+        except (ValueError, OSError):
+            log.warning(
+                "Can hold at most %d open files (wanted %d): raise the hard limit "
+                "(ulimit -Hn, LimitNOFILE= in systemd) for more viewers per process",
+                hard,
+                target,
+            )
+            target = hard
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
 
 
 def run_until_signalled(main: Coroutine[Any, Any, None]) -> None:

@@ -209,6 +209,31 @@ async def test_viewers_in_many_slices_get_every_event_in_offset_order_with_their
         await ws.close()
 
 
+async def test_keepalives_go_only_to_rooms_with_nothing_else_to_say(
+    aiohttp_client: Any, app_settings: Settings, redis: Any
+) -> None:
+    """A quiet room's viewers get the server's clock every keepalive period; a busy room's
+    frames keep its sockets alive already, so a keepalive there would only cost every
+    viewer one more write (a whole round over a big room)."""
+    room = RoomSettings(batch_window_s=0.01, chat_min_interval_ms=0, keepalive_s=0.3)
+    client: Client = await aiohttp_client(create_app(dataclasses.replace(app_settings, room=room)))
+    quiet = await client.ws_connect("/rooms/quiet-1/live")
+    busy = await client.ws_connect("/rooms/busy-1/live")
+    for ws in (quiet, busy):
+        await events_until(ws, of_type("snapshot"))
+    publisher = client.app[ROOM_PUBLISHER]
+    last = ""
+    for i in range(15):  # 1.5 s of news, five keepalive periods
+        last = await publisher.publish("busy-1", "announcement", {"text": f"news {i}"})
+        await asyncio.sleep(0.1)
+    keepalive = (await events_until(quiet, of_type("keepalive")))[-1]
+    assert abs(keepalive["server_time_ms"] - time.time() * 1000) < 2000
+    seen = await events_until(busy, of_type("announcement", offset=last))
+    assert [e["type"] for e in seen if e["type"] == "keepalive"] == []
+    await quiet.close()
+    await busy.close()
+
+
 # ------------------------------------------------------------------ slow viewers
 
 

@@ -113,6 +113,8 @@ class Room:
         self._slice_size = slice_size
         self.slices: list[Slice] = []
         self.likes = 0
+        #: When a round last wrote to the room's viewers (monotonic seconds).
+        self.written_at = 0.0
         self._slice_of: dict[Connection, Slice] = {}
         #: Events read from the room's channel that some slice still lacks; the first is
         #: the room's event number ``_first``.

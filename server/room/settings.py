@@ -11,8 +11,9 @@ class RoomSettings:
 
     #: Events kept per room for viewers who reconnect; older ones get a snapshot instead.
     history_length: int = 2000
-    #: Events of this window go out together in one frame.
-    batch_window_s: float = 0.05
+    #: A room's frames go out at most one per window on average (bursts of 3 pass at
+    #: once); events coming faster share frames (server/room/pacing.py).
+    batch_window_s: float = 0.04
     #: Viewers written to between two turns of the event loop (about 5 ms of sends).
     fan_out_slice: int = 500
     #: A viewer whose unsent frames pass either bound is disconnected (close code 4001).
