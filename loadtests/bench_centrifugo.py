@@ -24,9 +24,10 @@ import contextlib
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,23 @@ def _cores(server_core: int) -> int | None:
     return server_core
 
 
+def _row(
+    serve: Callable[[str], contextlib.AbstractContextManager[Target]],
+    name: str,
+    viewers: int,
+    rate: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """One server's run of a row; a server that breaks under the load is a result too (the
+    other rows still run and are reported)."""
+    try:
+        with serve(name) as target:
+            return uvloop.run(broadcast(target, viewers, rate, seconds))
+    except (OSError, aiohttp.ClientError, RuntimeError, subprocess.SubprocessError) as exc:
+        print(f"{name} broke under {viewers:,} viewers x {rate:g} events/s: {exc!r}", flush=True)
+        return {"server": name, "viewers": viewers, "failed": f"{type(exc).__name__}: {exc}"}
+
+
 def main(args: argparse.Namespace) -> None:
     """Run ``livesale-bench centrifugo`` and print (and write) its figures."""
     binary = centrifugo_server.install() if "centrifugo" in args.servers else None
@@ -191,8 +209,7 @@ def main(args: argparse.Namespace) -> None:
             row: dict[str, Any] = {"viewers": viewers, "events_per_s": rate}
             for name in args.servers:
                 print(f"{name}: {viewers} viewers x {rate} events/s", flush=True)
-                with serve(name) as target:
-                    row[name] = uvloop.run(broadcast(target, viewers, rate, args.seconds))
+                row[name] = _row(serve, name, viewers, rate, args.seconds)
             results["rows"].append(row)
     wrong = shortfalls(results)
     results["checked"] = not wrong

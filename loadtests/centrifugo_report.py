@@ -17,6 +17,11 @@ def shortfalls(results: dict[str, Any]) -> list[str]:
             if run is None:
                 continue
             where = f"{name}, {row['viewers']} viewers x {row['events_per_s']:g} events/s"
+            if "failed" in run:
+                # The competitor falling over is a figure; livesale falling over is not.
+                if name == "livesale":
+                    wrong.append(f"{where}: {run['failed']}")
+                continue
             if run["connections_held"] != run["viewers"]:
                 wrong.append(f"{where}: {run['connections_held']} of {run['viewers']} held")
             if run["events_delivered"] != run["expected_deliveries"]:
@@ -55,6 +60,10 @@ def table(results: dict[str, Any]) -> list[str]:
         for name in SERVERS:
             run = row.get(name)
             if run is None:
+                continue
+            if "failed" in run:
+                lines.append(f"{label:<16}{name:<12}  broke: {run['failed'][:60]}")
+                label = ""
                 continue
             lines.append(
                 f"{label:<16}{name:<12}{run['latency_ms_p50']:>8}{run['latency_ms_p99']:>8}"

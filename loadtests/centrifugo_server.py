@@ -162,7 +162,11 @@ def centrifugo(
             yield Running(process, port, api_key)
         finally:
             process.terminate()
-            process.wait(30)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # stuck under the load it was given
+                process.wait(30)
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

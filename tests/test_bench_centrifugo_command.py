@@ -204,6 +204,22 @@ def test_a_run_that_lost_events_or_viewers_says_so_and_fails_its_check() -> None
     assert lines[2].endswith("LOST 10")
 
 
+def test_a_server_that_breaks_under_a_row_is_reported_and_only_livesale_breaking_fails() -> None:
+    broke = {"server": "centrifugo", "viewers": 19_800, "failed": "ServerDisconnectedError: gone"}
+    row = {
+        "viewers": 19_800,
+        "events_per_s": 10.0,
+        "livesale": _run("livesale", 19_800, 1, 1, 19_800),
+        "centrifugo": broke,
+    }
+    assert shortfalls({"rows": [row]}) == []
+    assert "broke: ServerDisconnectedError: gone" in table({"rows": [row]})[2]
+    row["livesale"] = {**broke, "server": "livesale"}
+    assert shortfalls({"rows": [row]}) == [
+        "livesale, 19800 viewers x 10 events/s: ServerDisconnectedError: gone"
+    ]
+
+
 def test_a_whole_run_passes_its_check() -> None:
     row = {"viewers": 500, "events_per_s": 10.0, "livesale": _run("livesale", 500, 1, 1, 500)}
     saturation = {"centrifugo": {"viewers": 500, "connections_held": 500}}
