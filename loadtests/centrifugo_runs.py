@@ -28,10 +28,14 @@ SAMPLE_EVERY = 50
 QUIET_SWEEP_S = 0.25
 #: Viewers joining at once, timed and quiet together.
 JOIN_GROUP = 500
-#: A saturation step ends the search at this share of a core, or when deliveries/s grew
-#: less than this factor over the best step before.
-SATURATED_CPU = 0.95
+#: A saturation step ends the search when the server falls behind (its p99 delay passes
+#: this), or when deliveries/s grew less than this factor over the best step before. A full
+#: core alone does not end it: a server that batches delivers more events per write as the
+#: rate rises, so its deliveries keep growing on a core that was already full.
+FALLING_BEHIND_MS = 1000.0
 STILL_GROWING = 1.05
+#: The clients' cores count as full (their limit, not the server's, is measured) past this.
+SATURATED_CPU = 0.95
 
 #: Publishes in flight at most (then the rate falls, and published_per_s says so).
 PUBLISHING = 64
@@ -220,10 +224,10 @@ async def broadcast(target: Target, viewers: int, rate: float, seconds: float) -
     }
 
 
-def saturated(cpu_share: float, deliveries_per_s: float, best: float) -> str:
+def saturated(p99_ms: float, deliveries_per_s: float, best: float) -> str:
     """Why a saturation step ends the search ("" if it does not)."""
-    if cpu_share >= SATURATED_CPU:
-        return f"CPU {cpu_share:.0%} of its core"
+    if p99_ms > FALLING_BEHIND_MS:
+        return f"fell behind (p99 {p99_ms:,.0f} ms)"
     if best and deliveries_per_s < best * STILL_GROWING:
         return f"deliveries/s stopped growing ({deliveries_per_s:,.0f} after {best:,.0f})"
     return ""
@@ -266,8 +270,9 @@ async def saturate(target: Target, args: argparse.Namespace) -> dict[str, Any]:
                 f"{step['server_cpu_share']:.0%}, clients {step['clients_cpu_share']:.0%}",
                 flush=True,
             )
-            why = saturated(step["server_cpu_share"], step["deliveries_per_s"], best)
-            best = max(best, step["deliveries_per_s"])
+            why = saturated(step["latency_ms_p99"], step["deliveries_per_s"], best)
+            if not why or best == 0:  # a step that fell behind is not a rate it sustains
+                best = max(best, step["deliveries_per_s"])
             if not why and clients_cpu >= SATURATED_CPU * client_cores:
                 # Past here the figures would be the clients' limit, not the server's.
                 client_bound = f"the clients' {client_cores} core(s) were full"
