@@ -10,7 +10,7 @@ import orjson
 from aiohttp import WSCloseCode, web
 
 from ..tokens import Viewer
-from .events import frame, offset_key
+from .events import Covers, frame, offset_key
 from .settings import RoomSettings
 
 #: Close code for a viewer who fell too far behind; reconnecting with the last offset
@@ -25,8 +25,10 @@ CLOSE_TIMEOUT_S = 5.0
 class Outgoing:
     """Frames waiting to be written to one viewer.
 
-    A frame holding only state events (stock, counts, keepalive) replaces the previous such
-    frame still waiting, so a slow reader gets the latest numbers instead of a backlog.
+    A frame holding only state events (stock, counts, poll results, keepalive) replaces the
+    frame before it still waiting when that one said only states the new one says too, so a
+    slow reader gets the latest numbers instead of a backlog, and never loses one offer's
+    stock to another offer's.
 
     Kept small: a process holds tens of thousands, nearly all of them empty (frames are
     written at once while the viewer keeps up). A plain list and a future that exists only
@@ -37,18 +39,21 @@ class Outgoing:
 
     def __init__(self, max_frames: int, max_bytes: int) -> None:
         # Bounded by max_frames (it is dropped past that), so popping its head is cheap.
-        self._frames: list[tuple[bytes, bool]] = []
+        self._frames: list[tuple[bytes, Covers]] = []
         self._bytes = 0
         self._max_frames = max_frames
         self._max_bytes = max_bytes
         self._waiter: asyncio.Future[None] | None = None
 
-    def put(self, data: bytes, state_only: bool = False) -> bool:
-        """Queue a frame; False when the viewer is too far behind to keep."""
+    def put(self, data: bytes, covers: Covers = None) -> bool:
+        """Queue a frame (``covers``: the states it says, if it says nothing else); False
+        when the viewer is too far behind to keep."""
         frames = self._frames
-        if state_only and frames and frames[-1][1]:
-            self._bytes -= len(frames.pop()[0])
-        frames.append((data, state_only))
+        if covers is not None and frames:
+            before = frames[-1][1]
+            if before is not None and before <= covers:
+                self._bytes -= len(frames.pop()[0])
+        frames.append((data, covers))
         self._bytes += len(data)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -113,7 +118,7 @@ class Connection:
         """These events as bytes ready for this kind of connection."""
         raise NotImplementedError
 
-    def deliver(self, data: bytes, views: list[dict[str, Any]], state_only: bool) -> bool:
+    def deliver(self, data: bytes, views: list[dict[str, Any]], covers: Covers) -> bool:
         """Take a frame of the room (encoded once for all its viewers of this kind)."""
         if self.closed:
             return True
@@ -122,7 +127,7 @@ class Connection:
             return len(self._held) <= self._max_held
         if self.out.empty() and self.write_now(data):
             return True
-        return self.out.put(data, state_only)
+        return self.out.put(data, covers)
 
     def write_now(self, data: bytes) -> bool:
         """Write at once if nothing waits and the network keeps up; False to queue it."""
@@ -213,7 +218,7 @@ class WsConnection(Connection):
             and not self.closed
         )
 
-    def deliver(self, data: bytes, views: list[dict[str, Any]], state_only: bool) -> bool:
+    def deliver(self, data: bytes, views: list[dict[str, Any]], covers: Covers) -> bool:
         """Take a frame of the room (encoded once for all its viewers of this kind)."""
         # The hub's hottest line: one call per viewer per round. Nearly always the viewer
         # is caught up, nothing waits and its socket keeps up, so the frame is written at
@@ -232,7 +237,7 @@ class WsConnection(Connection):
         ):
             transport.write(data)
             return True
-        return super().deliver(data, views, state_only)
+        return super().deliver(data, views, covers)
 
     def write_now(self, data: bytes) -> bool:
         """Write at once if nothing waits and the network keeps up; False to queue it."""

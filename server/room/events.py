@@ -13,8 +13,27 @@ from typing import Any
 import msgpack
 import orjson
 
-#: Events that describe current state: a newer one replaces an older one still queued.
-STATE_TYPES = frozenset({"stock", "counts"})
+#: Events that describe a whole state, with the field naming whose state (None: the room's):
+#: a newer one of the same state replaces an older one still queued, and a frame carries
+#: only the latest of each.
+STATE_TYPES: dict[str, str | None] = {
+    "stock": "offer_id",
+    "counts": None,
+    "poll_results": "poll_id",
+    "goal_progress": None,
+}
+#: Which state an event describes: its type and whose.
+StateKey = tuple[str, Any]
+#: A frame that says only states, and which: a later frame of at least those states makes it
+#: useless. None for a frame with anything else in it.
+Covers = frozenset[StateKey] | None
+KEEPALIVE_COVERS: frozenset[StateKey] = frozenset({("keepalive", None)})
+
+
+def state_key(event_type: str, data: dict[str, Any]) -> StateKey:
+    """The state a state event describes."""
+    field = STATE_TYPES[event_type]
+    return event_type, data.get(field) if field else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .connection import Connection
-from .events import STATE_TYPES, RoomEvent, offset_key
+from .events import STATE_TYPES, Covers, RoomEvent, offset_key, state_key
 
 
 @dataclass(eq=False, slots=True)
@@ -60,7 +60,8 @@ class Due:
     events: list[RoomEvent]
     #: The events for everyone, with only the latest of each state (stock, counts).
     views: list[dict[str, Any]]
-    state_only: bool
+    #: The states the public frame says, when it says nothing else (connection.py).
+    covers: Covers
     #: Users with events of their own in the range: their connections get their own frame.
     personal: frozenset[str]
     #: The public frame, encoded once per kind of connection.
@@ -71,9 +72,9 @@ class Due:
     @classmethod
     def of(cls, events: list[RoomEvent]) -> Due:
         """The events a slice lacks, with their public views computed once."""
-        views, state_only = views_for(events, "")
+        views, covers = views_for(events, "")
         personal = frozenset(e.to_user for e in events if e.to_user)
-        return cls(events, views, state_only, personal)
+        return cls(events, views, covers, personal)
 
     def after(self, offset: tuple[int, int]) -> tuple[list[RoomEvent], bool]:
         """The events newer than ``offset``; and whether they are all of them, so that
@@ -90,19 +91,18 @@ class Due:
         return next((e.at_ms for e in self.events if not e.to_user), None)
 
 
-def views_for(events: list[RoomEvent], user_id: str) -> tuple[list[dict[str, Any]], bool]:
+def views_for(events: list[RoomEvent], user_id: str) -> tuple[list[dict[str, Any]], Covers]:
     """The events one viewer sees (public ones and its own, in offset order), keeping only
-    the latest of each state; and whether they are all state."""
+    the latest of each state; and, when they are all states, which states they say."""
     chosen = [e for e in events if not e.to_user or e.to_user == user_id]
-    latest = {_state_key(e): i for i, e in enumerate(chosen) if e.type in STATE_TYPES}
+    latest = {state_key(e.type, e.data): i for i, e in enumerate(chosen) if e.type in STATE_TYPES}
     kept = [
-        e for i, e in enumerate(chosen) if e.type not in STATE_TYPES or latest[_state_key(e)] == i
+        e
+        for i, e in enumerate(chosen)
+        if e.type not in STATE_TYPES or latest[state_key(e.type, e.data)] == i
     ]
-    return [e.view() for e in kept], all(e.type in STATE_TYPES for e in kept)
-
-
-def _state_key(event: RoomEvent) -> tuple[str, Any]:
-    return event.type, event.data.get("offer_id")
+    only_states = all(e.type in STATE_TYPES for e in kept)
+    return [e.view() for e in kept], frozenset(latest) if only_states else None
 
 
 class Room:

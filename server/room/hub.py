@@ -30,7 +30,7 @@ from stockkeeper.models import PurchaseNotice
 from ..loops import every
 from ..redis_client import discover
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
-from .events import RoomEvent, from_published
+from .events import KEEPALIVE_COVERS, RoomEvent, from_published
 from .fanout import Room, Slice, views_for
 from .keys import RoomKeys
 from .pacing import FramePacer
@@ -300,24 +300,24 @@ class RoomHub:
         oldest_ms = due.oldest_public_ms()
         if oldest_ms is not None:
             self.on_fan_out(max(0.0, time.time() - oldest_ms / 1000))
-        views, state_only, encoded = due.views, due.state_only, due.encoded
+        views, covers, encoded = due.views, due.covers, due.encoded
         # Most writes find no newly seated viewer, and then no viewer's offset is looked at.
         fewer = part.still_lacking(due) if part.joined else {}
         for conn, events in fewer.items():
-            own, own_state = views_for(events, conn.user_id or "")
-            if own and not conn.deliver(conn.encode(own), own, own_state):
+            own, own_covers = views_for(events, conn.user_id or "")
+            if own and not conn.deliver(conn.encode(own), own, own_covers):
                 self._drop(conn, CLOSE_TOO_SLOW, "too far behind, resume from last offset")
         for conn in list(part.connections.difference(fewer) if fewer else part.connections):
             if due.personal and conn.user_id in due.personal:
                 # The viewer's own events (purchase results) go in offset order with the
                 # room's, in a frame of its own.
-                own, own_state = views_for(due.events, conn.user_id or "")
-                kept = conn.deliver(conn.encode(own), own, own_state)
+                own, own_covers = views_for(due.events, conn.user_id or "")
+                kept = conn.deliver(conn.encode(own), own, own_covers)
             elif views:
                 data = encoded.get(conn.kind)
                 if data is None:
                     data = encoded[conn.kind] = conn.encode(views)
-                kept = conn.deliver(data, views, state_only)
+                kept = conn.deliver(data, views, covers)
             else:
                 continue
             if not kept:
@@ -362,7 +362,7 @@ class RoomHub:
                     data = encoded.get(conn.kind)
                     if data is None:
                         data = encoded[conn.kind] = conn.encode(view)
-                    conn.deliver(data, [], True)
+                    conn.deliver(data, [], KEEPALIVE_COVERS)
                 await asyncio.sleep(0)
 
     async def _counts_once(self) -> None:
