@@ -23,7 +23,8 @@ from redis.exceptions import ConnectionError, NoScriptError, RedisError, Respons
 
 from .errors import StockKeeperError, StockUnavailable
 
-Arg = str | int
+#: A script argument (bytes: a msgpack array packed by the caller).
+Arg = str | int | bytes
 
 
 @dataclass(slots=True)

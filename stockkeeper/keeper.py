@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import random
 import secrets
+import time
 from collections.abc import Sequence
 from typing import cast
 
@@ -33,7 +34,7 @@ from .models import (
     StockLevel,
 )
 from .offers import Offers
-from .recorder import NoRecorder, PurchaseRecorder
+from .recorder import BuyerRecord, NoRecorder, PurchaseRecorder
 from .scripts.holds import hold_cancel, hold_confirm, hold_replay, hold_reserve, holds_expire
 from .scripts.registry import Scripts
 from .settings import StockSettings
@@ -182,8 +183,13 @@ class StockKeeper:
         if result.available == 0:
             self.sold_out.raise_flag(offer_id)
         if result.outcome == "reserved" and result.hold_id is not None:
-            # Replays too: a retry heals a record lost to a crash after the script answered.
-            await self.recorder.record(user_id, result.hold_id, result.reserved_at or 0)
+            record = BuyerRecord(user_id, result.hold_id, result.reserved_at or 0)
+            if result.record is not None:
+                # Written behind the answer: the script left it in the offer's records stream.
+                self.recorder.noted(record, result.record)
+            else:
+                # A replay, recorded again: it heals an index that lost the record.
+                await self.recorder.record(*record)
         return result
 
     async def _while_sold_out(
@@ -369,6 +375,26 @@ class StockKeeper:
             order_id=raw.get("order_id"),
             confirmed_at=int(raw["confirmed_at"]) if "confirmed_at" in raw else None,
         )
+
+    async def record_left_over(self, bucket: str, older_than_s: float = 5.0) -> int:
+        """Give the recorder the new holds whose records are still in the bucket's records
+        stream ``older_than_s`` after their press (their process stopped before writing them
+        behind, or Redis refused it), then delete them; how many (see recorder.py)."""
+        stream = OfferKeys(bucket).records
+        before_ms = int((time.time() - older_than_s) * 1000)
+        entries = cast(
+            list[tuple[str, dict[str, str]]],
+            await redis_call(
+                self.redis.xrange(stream, "-", str(before_ms), count=self.settings.sweep_batch)
+            ),
+        )
+        if not entries:
+            return 0
+        await self.recorder.record_all(
+            [BuyerRecord(f["user"], f["hold"], int(f["at"])) for _, f in entries]
+        )
+        await redis_call(self.redis.xdel(stream, *(entry_id for entry_id, _ in entries)))
+        return len(entries)
 
     async def expire_due(self, bucket: str) -> ExpireResult:
         """Return the units of this offer's (or this bucket's) holds whose deadline has

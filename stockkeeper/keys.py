@@ -81,6 +81,12 @@ class OfferKeys:
         return f"{self._base}:outbox"
 
     @property
+    def records(self) -> str:
+        """Stream of new holds not yet in their buyers' "my orders" (recorder.py): written
+        by the reserve script, emptied as the recorder takes them."""
+        return f"{self._base}:records"
+
+    @property
     def buyers(self) -> str:
         """Set of users with a confirmed order (conversion on the show's report)."""
         return f"{self._base}:buyers"

@@ -111,6 +111,9 @@ class ReserveResult:
     opens_at: int | None = None
     #: Why an ``invalid`` request was refused.
     reason: str | None = None
+    #: A new hold's entry in its offer's records stream (stream key, entry id), for the
+    #: buyer's "my orders" (stockkeeper/recorder.py); None for a replayed press.
+    record: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

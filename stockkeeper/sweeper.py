@@ -17,12 +17,16 @@ log = logging.getLogger(__name__)
 
 async def sweep_once(keeper: StockKeeper) -> int:
     """Expire every overdue hold of every offer and bucket, finish moves of units between
-    buckets that a failed process left, and bring buckets' states in line with their
-    offer's; returns the units given back by expired holds."""
+    buckets that a failed process left, bring buckets' states in line with their offer's,
+    and record new holds a stopped process left unrecorded (recorder.py); returns the units
+    given back by expired holds."""
     buckets = await keeper.offer_ids()
     results = await asyncio.gather(*(keeper.expire_due(bucket) for bucket in buckets))
     hot_offers = {parent_of(bucket) for bucket in buckets if "." in bucket}
     await asyncio.gather(*(keeper.repair_buckets(offer_id) for offer_id in hot_offers))
+    recorded = sum(await asyncio.gather(*(keeper.record_left_over(b) for b in buckets)))
+    if recorded:
+        log.info("Recorded %d new holds in their buyers' orders that a process left", recorded)
     return sum(result.units_returned for result in results)
 
 

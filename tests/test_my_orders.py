@@ -11,10 +11,14 @@ import pytest
 from redis.asyncio import Redis
 
 from server.api.my_orders import MyOrders, MyRoomOffers
-from server.appkeys import ORDERS, ROOM_PUBLISHER
+from server.appkeys import KEEPER, ORDERS, ROOM_PUBLISHER
 from server.orders.keys import purchases
 from server.orders.status import StatusUpdates, at_ms
+from stockkeeper.errors import StockUnavailable
+from stockkeeper.keys import OfferKeys
+from stockkeeper.recorder import NoRecorder
 from stockkeeper.status_reports import status_event
+from stockkeeper.sweeper import sweep_once
 
 from .helpers import viewer
 from .room_helpers import Client, Connect, create_offer, events_until, host, of_type, open_now
@@ -134,6 +138,56 @@ async def test_a_press_retried_while_sold_out_lists_its_hold_again(
     again = await reserve(room_client, "ann", mug, key="press-sold-out-1")
     assert again["hold"]["hold_id"] == first["hold"]["hold_id"]
     assert [o["state"] for o in await my_orders(room_client, "ann")] == ["held"]
+
+
+async def test_a_new_hold_is_written_behind_its_answer_and_leaves_no_record_behind(
+    room_client: Client, redis: Redis
+) -> None:
+    """The press does not wait for the buyer's index: the reserve script left the hold's
+    record in the offer's records stream, the ledger writes it behind the answer and
+    deletes the entry (stockkeeper/recorder.py)."""
+    mug = await live_offer(room_client, "show-1")
+    first = await reserve(room_client, "ann", mug, key="press-behind-1")
+    assert [o["hold_id"] for o in await my_orders(room_client, "ann")] == [first["hold"]["hold_id"]]
+    assert await redis.xlen(OfferKeys(mug).records) == 0
+
+
+async def test_a_new_hold_whose_process_stopped_before_recording_it_is_recorded_by_the_sweeper(
+    room_client: Client, redis: Redis
+) -> None:
+    """The crash window of writing behind: the process answered the press and died before
+    its ledger wrote the record. The entry is still in the offer's records stream, and the
+    sweeper (any process) records it; a second sweep finds nothing."""
+    keeper, ledger = room_client.app[KEEPER], room_client.app[ORDERS]
+    mug = await live_offer(room_client, "show-1")
+    keeper.recorder = NoRecorder()  # the dying process: it never writes the record
+    lost = await keeper.reserve(mug, "ann", 1, "press-lost-1")
+    keeper.recorder = ledger
+    assert await my_orders(room_client, "ann") == []
+    assert await redis.xlen(OfferKeys(mug).records) == 1
+    assert await keeper.record_left_over(mug, older_than_s=60) == 0  # too fresh to be lost
+    assert await keeper.record_left_over(mug, older_than_s=0) == 1
+    assert [o["hold_id"] for o in await my_orders(room_client, "ann")] == [lost.hold_id]
+    assert await redis.xlen(OfferKeys(mug).records) == 0
+    assert await sweep_once(keeper) == 0
+
+
+async def test_a_redis_refusal_of_the_write_behind_leaves_the_record_for_the_sweeper(
+    room_client: Client, redis: Redis
+) -> None:
+    keeper, ledger = room_client.app[KEEPER], room_client.app[ORDERS]
+    mug = await live_offer(room_client, "show-1")
+
+    async def refused(records: Any) -> None:
+        raise StockUnavailable("Redis did not answer: connection refused")
+
+    ledger.scripts.record_all = refused  # type: ignore[method-assign]
+    held = await keeper.reserve(mug, "ann", 1, "press-refused-1")
+    assert await my_orders(room_client, "ann") == []  # the write behind was refused
+    del ledger.scripts.record_all  # Redis is back
+    assert await redis.xlen(OfferKeys(mug).records) == 1
+    assert await keeper.record_left_over(mug, older_than_s=0) == 1
+    assert [o["hold_id"] for o in await my_orders(room_client, "ann")] == [held.hold_id]
 
 
 async def test_my_orders_needs_a_viewer_token(room_client: Client) -> None:

@@ -36,7 +36,7 @@ def test_a_frame_of_states_says_which() -> None:
         [event(1, "stock", offer_id="a"), event(2, "counts", viewers=3)], "user-1"
     )
     assert len(views) == 2
-    assert covers == {("stock", "a"), ("counts", None)}
+    assert covers == frozenset({("stock", "a"), ("counts", None)})
 
 
 async def frames(queue: Outgoing) -> list[bytes]:

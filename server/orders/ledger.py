@@ -1,39 +1,45 @@
 """A buyer's orders: every hold they got and order they paid, across offers and shows.
 
-The stock keeper records each hold here right after its reserve or confirm script answers
-(see stockkeeper/recorder.py): the index cannot be written by those scripts, as it lives in
-the buyer's slot, not the offer's. Crash windows, and why they are closed:
+The index lives in the buyer's slot, not the offer's, so the reserve and confirm scripts
+cannot write it (see stockkeeper/recorder.py for the whole story). Crash windows, and why
+they are closed:
 
-- A process dying after the reserve script answered and before the record lands: the
-  buyer saw no answer, so the page sends the same press again (same idempotency key); the
-  replayed answer records the hold. A buyer who never retries never learnt of the hold, and
-  it lapses unpaid.
-- The same after a payment: the confirm is retried with the same payment reference (the
-  page re-sends it on reconnect), and the replayed order records the hold.
+- A new hold is written here behind its press's answer (``noted``): the reserve script put
+  its record in the offer's records stream in the same step, and the entry is deleted only
+  once the record is in the index. A process that dies first leaves the entry, and the
+  sweeper records it (``StockKeeper.record_left_over``).
+- A replayed press, a payment and a group seat are recorded before their answers; the
+  retry of a payment (same payment reference, which the page re-sends on reconnect)
+  records it again.
 
-Reading is not on the buy path: one sorted-set read, then each hold, offer and tracking
-record, all at once.
+Reading is not on the buy path: one sorted-set read (after this process's own new holds
+are written), then each hold, offer and tracking record, all at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from stockkeeper.errors import UnknownHold, UnknownOffer, redis_call
+from stockkeeper.errors import StockKeeperError, UnknownHold, UnknownOffer, redis_call
 from stockkeeper.ids import offer_of_hold
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
 from stockkeeper.models import Hold, Offer
+from stockkeeper.recorder import BuyerRecord
 
 from . import keys
 from .keys import OrderKeys
 from .order_scripts import OrderScripts
+
+log = logging.getLogger(__name__)
 
 #: What a buyer sees of each purchase, in the order it moves.
 OrderState = Literal["held", "paid", "shipped", "delivered", "refunded", "cancelled", "expired"]
@@ -92,17 +98,68 @@ class Ledger:
         self.redis = redis
         self.keeper = keeper
         self.scripts = OrderScripts(redis)
+        #: New holds to write behind their presses' answers, with their records' entries.
+        self._noted: list[tuple[BuyerRecord, tuple[str, str]]] = []
+        self._writing: asyncio.Task[None] | None = None
 
     async def record(self, user_id: str, hold_id: str, at_ms: int) -> None:
         """Remember that ``user_id`` has the hold ``hold_id`` (the keeper calls this)."""
         await self.scripts.record(user_id, hold_id, at_ms)
 
+    def noted(self, record: BuyerRecord, entry: tuple[str, str]) -> None:
+        """Write a new hold into its buyer's index soon (stockkeeper/recorder.py)."""
+        self._noted.append((record, entry))
+        if self._writing is None:
+            # Started on the loop's next turn: the presses answered in this one go with it.
+            self._writing = asyncio.get_running_loop().create_task(self._write_noted())
+
+    async def record_all(self, records: Sequence[BuyerRecord]) -> None:
+        """Remember these holds now (the sweeper's left-overs)."""
+        await self.scripts.record_all(records)
+
+    async def _write_noted(self) -> None:
+        try:
+            while self._noted:
+                batch, self._noted = self._noted, []
+                try:
+                    await self.scripts.record_all([record for record, _ in batch])
+                    await self._forget([entry for _, entry in batch])
+                except (StockKeeperError, RedisError, OSError) as exc:
+                    # Their entries stay in the offers' records streams: the sweeper
+                    # records them a few seconds from now.
+                    log.warning(
+                        "Could not write %d new holds into buyers' orders yet (%s); "
+                        "the sweeper will",
+                        len(batch),
+                        exc,
+                    )
+        finally:
+            self._writing = None
+
+    async def _forget(self, entries: list[tuple[str, str]]) -> None:
+        """Delete records now in their buyers' indexes from their offers' streams."""
+        by_stream: dict[str, list[str]] = {}
+        for stream, entry_id in entries:
+            by_stream.setdefault(stream, []).append(entry_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for stream, ids in by_stream.items():
+            pipe.xdel(stream, *ids)
+        await pipe.execute()
+
+    async def _written(self) -> None:
+        """Wait until the holds this process noted are in their buyers' indexes, so that a
+        buyer reads their own presses."""
+        while (writing := self._writing) is not None:
+            await asyncio.shield(writing)
+
     async def close(self) -> None:
         """Wait for the records in flight."""
+        await self._written()
         await self.scripts.close()
 
     async def hold_ids(self, user_id: str, limit: int = MAX_LISTED) -> list[str]:
         """The buyer's hold ids, newest first."""
+        await self._written()
         found = await redis_call(self.redis.zrevrange(keys.purchases(user_id), 0, limit - 1))
         return [str(hold_id) for hold_id in found]
 

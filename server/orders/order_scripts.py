@@ -6,13 +6,17 @@ a reply of these scripts. Loaded by the repository's one loader.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgpack
 from redis.asyncio import Redis
 
 from stockkeeper.batcher import ScriptBatcher
 from stockkeeper.errors import redis_call
+from stockkeeper.recorder import BuyerRecord
 from stockkeeper.scripts.loader import LuaFolder, preload
 
 from . import keys
@@ -77,6 +81,22 @@ class OrderScripts:
             [user_id, hold_id, at_ms],
         )
         return bool(reply)
+
+    async def record_all(self, records: Sequence[BuyerRecord]) -> None:
+        """Add many holds to their buyers' indexes: one script call per group of buyers."""
+        by_group: dict[int, list[list[str | int]]] = {}
+        for user_id, hold_id, at_ms in records:
+            by_group.setdefault(keys.buyer_group(user_id), []).append([user_id, hold_id, at_ms])
+        await asyncio.gather(
+            *(
+                self.batcher.call(
+                    self._record,
+                    [keys.records(group)],
+                    [keys.purchases_prefix(group), MAX_PURCHASES, msgpack.packb(items)],
+                )
+                for group, items in by_group.items()
+            )
+        )
 
     async def apply_status(
         self, order: OrderKeys, status: str, rank: int, at_ms: int, carrier: str, tracking: str

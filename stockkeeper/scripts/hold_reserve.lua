@@ -13,12 +13,16 @@
 -- hold's hash and an idempotency key per press, and the hashes of lapsed holds taken back.
 -- They carry the offer's hash tag, so they are in KEYS[1]'s slot.
 -- Returns one reply per reservation, each one of:
---   {'reserved', hold_id, quantity, reserved_at, deadline, available, replayed (0|1), status}
+--   {'reserved', hold_id, quantity, reserved_at, deadline, available, replayed (0|1), status,
+--    record}  record: for a new hold, the id of its entry in the offer's records stream
+--             ("records" after ARGV[1]), which tells the buyer's "my orders" of it; the
+--             entry is written in this same step, so a new hold is never left unrecorded
 --   {'sold_out', available}   {'limit_reached', units_already_held_or_bought, limit, available}
 --   {'not_open', opens_at}    {'paused'}   {'closed'}   {'unknown_offer'}
 --   {'invalid', reason}       a quantity that is not a whole number >= 1
 local prefix, idem_ttl = ARGV[1], ARGV[2]
 local hold_prefix = prefix .. 'hold:'
+local records = prefix .. 'records'
 local o = redis.call('HMGET', KEYS[1],
   'state', 'opens_at', 'closes_at', 'available', 'per_user_limit', 'hold_ms')
 local state = o[1]
@@ -66,7 +70,8 @@ local function reserve(user, quantity, hold_id, idem_key)
     'status', 'held', 'reserved_at', now, 'deadline', deadline)
   redis.call('ZADD', KEYS[3], deadline, hold_id)
   redis.call('SET', idem_key, hold_id, 'EX', idem_ttl)
-  return {'reserved', hold_id, quantity, now, deadline, available, 0, 'held'}
+  local record = redis.call('XADD', records, '*', 'user', user, 'hold', hold_id, 'at', now)
+  return {'reserved', hold_id, quantity, now, deadline, available, 0, 'held', record}
 end
 
 local replies = {}

@@ -96,7 +96,12 @@ async def hold_reserve(
     reply = await scripts.batcher.call_merged(
         scripts.hold_reserve, keys, shared, (user_id, quantity, hold_id, idempotency_key)
     )
-    return _reserve_result(reply)
+    return _reserve_result(reply, _records_stream(bucket))
+
+
+@functools.lru_cache(maxsize=4096)
+def _records_stream(bucket: str) -> str:
+    return OfferKeys(bucket).records
 
 
 @functools.lru_cache(maxsize=4096)
@@ -121,7 +126,8 @@ async def hold_replay(
     return ReplayReply(None, int(reply[1]))
 
 
-def _reserve_result(reply: list[Any]) -> ReserveResult:
+def _reserve_result(reply: list[Any], records: str | None = None) -> ReserveResult:
+    """A reserve or replay script's reply; ``records``: the stream a new hold's record is in."""
     outcome = cast(ReserveOutcome, reply[0])
     match outcome:
         case "reserved":
@@ -134,6 +140,7 @@ def _reserve_result(reply: list[Any]) -> ReserveResult:
                 available=int(reply[5]),
                 replayed=reply[6] == 1,
                 status=cast(HoldStatus, reply[7]),
+                record=(records, reply[8]) if records and len(reply) > 8 else None,
             )
         case "sold_out":
             return ReserveResult(outcome, available=int(reply[1]))
