@@ -4,6 +4,7 @@ them; bad input answers 4xx with a stable code; the discounted order reaches Kaf
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,6 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from server.room.bans import BanList
+from server.room.keys import RoomKeys
 from stockkeeper.audit import read_records
 from stockkeeper.settings import StockSettings
 
@@ -35,6 +38,7 @@ PRODUCT = {
     "window_seconds": 600,
 }
 DROP = {"title": "5 off", "amount_off": 500, "quota": 10}
+RAIN = {"title": "Rain", "pool": 700, "packets": 10}
 
 
 async def show_with_offer(client: Client) -> str:
@@ -266,6 +270,39 @@ async def test_claims_outside_the_window_and_of_unknown_drops_are_refused(client
         f"/api/rooms/other-room/coupon-drops/{made['drop_id']}/claim", json=tap, headers=viewer("a")
     )
     assert (resp.status, await error_code(resp)) == (404, "unknown_drop")
+
+
+async def test_a_banned_viewer_can_claim_no_coupon_and_grab_no_packet_over_http(
+    client: Client, redis: Redis
+) -> None:
+    """The host's ban closes the viewer's sockets; their HTTP claims are refused too, and
+    nothing is taken from the drop or the rain."""
+    await show_with_offer(client)
+    drop = await started(client, "coupon-drops", DROP)
+    rain = await started(client, "red-packet-rains", RAIN)
+    claim = f"/api/rooms/{ROOM}/coupon-drops/{drop['drop_id']}/claim"
+    grab = f"/api/rooms/{ROOM}/red-packet-rains/{rain['rain_id']}/grab"
+    await post(client, claim, {"idempotency_key": "tap-bob-1"}, viewer("bob"))
+    await post(client, f"/api/rooms/{ROOM}/bans", {"user_id": "ann"})
+    for path in (claim, grab):
+        resp = await client.post(path, json={"idempotency_key": "tap-ann-1"}, headers=viewer("ann"))
+        assert (resp.status, await error_code(resp)) == (403, "banned")
+    wallet = await (await client.get(f"/api/rooms/{ROOM}/wallet", headers=viewer("ann"))).json()
+    assert (wallet["coupons"], wallet["packets"], wallet["credit"]) == ([], [], 0)
+    await post(client, claim, {"idempotency_key": "tap-cid-1"}, viewer("cid"))  # others go on
+
+
+async def test_a_process_that_read_the_bans_earlier_learns_a_new_ban_within_its_refresh(
+    redis: Redis,
+) -> None:
+    bans = BanList(redis, refresh_s=0.05)
+    assert not await bans.is_banned("ban-room", "ann")
+    await redis.sadd(RoomKeys("ban-room").banned, "ann")  # banned through another process
+    assert not await bans.is_banned("ban-room", "ann")  # not known yet: within the refresh
+    await asyncio.sleep(0.06)
+    assert await bans.is_banned("ban-room", "ann")
+    bans.banned("ban-room", "bob")  # read from the room's channel: counts at once
+    assert await bans.is_banned("ban-room", "bob")
 
 
 async def test_paying_with_a_coupon_one_does_not_hold_is_refused(client: Client) -> None:

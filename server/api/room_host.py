@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..appkeys import LINEUP, ROOM_PUBLISHER
+from ..appkeys import LINEUP, ROOM_HUB, ROOM_PUBLISHER
 from ..errors import ErrorCode, Invalid
 from ..room.publisher import OFFSET
 from ..shows.team import Right
@@ -107,6 +107,8 @@ async def ban(request: web.Request, read: Reader[Ban]) -> web.Response:
     await require_room_host(request, room_id, Right.MODERATE_CHAT)
     body = await read()
     offset = await request.app[ROOM_PUBLISHER].ban(room_id, body.user_id)
+    # At once here; other processes learn it from the room's channel or within seconds.
+    request.app[ROOM_HUB].bans.banned(room_id, body.user_id)
     return json_response({"offset": offset})
 
 

@@ -29,6 +29,7 @@ from stockkeeper.models import PurchaseNotice
 
 from ..loops import every
 from ..redis_client import discover
+from .bans import BanList
 from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
 from .events import KEEPALIVE_COVERS, RoomEvent, from_published
 from .fanout import Room, Slice, views_for
@@ -72,6 +73,8 @@ class RoomHub:
         self._pubsub = ShardedSubscriber(redis)
         self._subscriptions = asyncio.Lock()
         self._blocked: dict[str, tuple[float, set[str]]] = {}
+        #: Banned viewers, for the calls that do not come over the room's socket.
+        self.bans = BanList(redis)
         self._closing: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.Handle] = set()
         #: Noted by the keeper on the buy path, published by the stock loop.
@@ -326,6 +329,7 @@ class RoomHub:
     def _side_effects(self, room: Room, event: RoomEvent) -> None:
         """What an event changes here, once every viewer has been sent it."""
         if event.type == "user_banned":
+            self.bans.banned(room.room_id, str(event.data.get("user_id")))
             for conn in list(room.connections):
                 if conn.user_id == event.data.get("user_id"):
                     self._drop(conn, CLOSE_BANNED, "removed from this room by the host")

@@ -1,0 +1,46 @@
+"""Who is banned from each room, as this process knows it, for the paths that do not go
+through the room's socket (a banned viewer's socket is closed; their HTTP calls are not).
+
+A ban is never lifted, so what is known stays true: a room's set is read from Redis on first
+use and again at most every ``refresh_s``, and a ban this process reads from the room's
+channel (``user_banned``) counts at once. A process with no viewer of the room learns of a
+ban within ``refresh_s``; looking the ban up in Redis on every claim would cost each claim a
+round trip of its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+from .keys import RoomKeys
+
+
+class BanList:
+    """The banned viewers of the rooms this process was asked about."""
+
+    def __init__(self, redis: Redis, refresh_s: float = 2.0) -> None:
+        self.redis = redis
+        self.refresh_s = refresh_s
+        self._rooms: dict[str, tuple[float, set[str]]] = {}
+
+    async def is_banned(self, room_id: str, user_id: str) -> bool:
+        """Whether the host banned ``user_id`` from the room."""
+        known = self._rooms.get(room_id)
+        if known is not None and user_id in known[1]:
+            return True
+        if known is None or time.monotonic() - known[0] > self.refresh_s:
+            members: set[bytes | str] = await self.redis.smembers(RoomKeys(room_id).banned)
+            # The hub's client returns bytes (room events are msgpack).
+            banned = {m.decode() if isinstance(m, bytes) else m for m in members}
+            if known is not None:
+                banned |= known[1]  # a ban read from the channel meanwhile
+            known = self._rooms[room_id] = (time.monotonic(), banned)
+        return user_id in known[1]
+
+    def banned(self, room_id: str, user_id: str) -> None:
+        """A ban read from the room's channel: it counts from now on."""
+        known = self._rooms.get(room_id)
+        if known is not None:
+            known[1].add(user_id)
