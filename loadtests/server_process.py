@@ -80,7 +80,11 @@ def server_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
             raise
         finally:
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()  # stuck under the load it was given
+                server.wait(30)
 
 
 def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -39,6 +39,11 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
+#: The most open files asked for when the hard limit is unlimited (macOS reports it so, and
+#: refuses a soft limit that large).
+UNLIMITED_CAP = 1_048_576
+
+
 def raise_open_files(wanted: int | None = None) -> int:
     """Let this process (and the processes it starts) hold ``wanted`` open files, or as many
     as its hard limit allows when ``wanted`` is None; the soft limit it ends with.
@@ -46,11 +51,13 @@ def raise_open_files(wanted: int | None = None) -> int:
     Every viewer is a socket: a common default soft limit of 1,024, or a hard limit of
     20,000, caps a process's viewers well below what it can serve. Raising the soft limit
     up to the hard one needs no privilege; raising the hard one needs root (or
-    CAP_SYS_RESOURCE) and is tried only when ``wanted`` asks for more.
+    CAP_SYS_RESOURCE) and is tried only when ``wanted`` asks for more. Never fails: a
+    limit it may not change is kept, and said.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if wanted is None else wanted
-    if hard != resource.RLIM_INFINITY and target > hard:
+    ceiling = UNLIMITED_CAP if hard == resource.RLIM_INFINITY else hard
+    target = ceiling if wanted is None else wanted
+    if target > ceiling:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, target))
             return target
@@ -58,13 +65,16 @@ def raise_open_files(wanted: int | None = None) -> int:
             log.warning(
                 "Can hold at most %d open files (wanted %d): raise the hard limit "
                 "(ulimit -Hn, LimitNOFILE= in systemd) for more viewers per process",
-                hard,
+                ceiling,
                 target,
             )
-            target = hard
+            target = ceiling
     if target > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        return target
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+        except (ValueError, OSError) as exc:
+            log.warning("Could not raise the open-files limit to %d (%s)", target, exc)
     return soft
 
 

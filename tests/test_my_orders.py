@@ -3,6 +3,7 @@ and fulfilment's status events applied in order (real Redis; Kafka in test_order
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -16,7 +17,7 @@ from server.orders.keys import purchases
 from server.orders.status import StatusUpdates, at_ms
 from stockkeeper.errors import StockUnavailable
 from stockkeeper.keys import OfferKeys
-from stockkeeper.recorder import NoRecorder
+from stockkeeper.recorder import BuyerRecord, NoRecorder
 from stockkeeper.status_reports import status_event
 from stockkeeper.sweeper import sweep_once
 
@@ -188,6 +189,36 @@ async def test_a_redis_refusal_of_the_write_behind_leaves_the_record_for_the_swe
     assert await redis.xlen(OfferKeys(mug).records) == 1
     assert await keeper.record_left_over(mug, older_than_s=0) == 1
     assert [o["hold_id"] for o in await my_orders(room_client, "ann")] == [held.hold_id]
+
+
+async def test_reading_my_orders_waits_for_the_holds_noted_before_not_for_a_sale_going_on(
+    room_client: Client,
+) -> None:
+    """A buyer's read waits for the records noted before it; presses keep coming in a sale,
+    and a read that waited for the writer to run dry would wait for the whole sale."""
+    ledger = room_client.app[ORDERS]
+    first_batch, later_batches = asyncio.Event(), asyncio.Event()
+    batches: list[int] = []
+
+    async def slow(records: Any) -> None:
+        batches.append(len(records))
+        await (first_batch if len(batches) == 1 else later_batches).wait()
+
+    ledger.scripts.record_all = slow  # type: ignore[method-assign]
+    try:
+        ledger.noted(BuyerRecord("ann", "h-1", 1), ("ls:test:records", "1-0"))
+        await asyncio.sleep(0)  # the writer takes the first batch
+        reader = asyncio.create_task(ledger.hold_ids("ann"))
+        await asyncio.sleep(0)
+        ledger.noted(BuyerRecord("bob", "h-2", 2), ("ls:test:records", "2-0"))
+        first_batch.set()
+        async with asyncio.timeout(5):
+            await reader  # done with the second batch still being written
+        assert batches == [1, 1]
+        assert not later_batches.is_set()
+    finally:
+        later_batches.set()
+        del ledger.scripts.record_all
 
 
 async def test_my_orders_needs_a_viewer_token(room_client: Client) -> None:

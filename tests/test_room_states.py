@@ -52,7 +52,7 @@ async def test_a_waiting_state_frame_is_replaced_only_by_one_saying_at_least_its
     queue.put(b"stock a=5", frozenset({("stock", "a")}))
     queue.put(b"stock b=9", frozenset({("stock", "b")}))  # another offer: both kept
     queue.put(b"stock b=8, a=4", frozenset({("stock", "a"), ("stock", "b")}))
-    assert await frames(queue) == [b"stock a=5", b"stock b=8, a=4"]
+    assert await frames(queue) == [b"stock b=8, a=4"]  # it says both
 
 
 async def test_counts_and_keepalives_do_not_push_out_a_waiting_stock_figure() -> None:
@@ -69,3 +69,21 @@ async def test_a_frame_with_anything_but_states_is_never_replaced() -> None:
     queue.put(b"chat + stock a", None)
     queue.put(b"stock a", frozenset({("stock", "a")}))
     assert await frames(queue) == [b"chat + stock a", b"stock a"]
+
+
+async def test_states_of_several_offers_alternating_keep_one_frame_each() -> None:
+    """Two hot offers' stock frames alternate: the queue keeps the latest of each, not a
+    backlog that would close a slow viewer."""
+    queue = Outgoing(max_frames=10, max_bytes=10_000)
+    for n in range(50):
+        offer = "a" if n % 2 == 0 else "b"
+        assert queue.put(f"stock {offer}={n}".encode(), frozenset({("stock", offer)}))
+    assert await frames(queue) == [b"stock a=48", b"stock b=49"]
+
+
+async def test_a_state_frame_never_moves_past_an_event_that_is_not_a_state() -> None:
+    queue = Outgoing(max_frames=10, max_bytes=10_000)
+    queue.put(b"stock a=5", frozenset({("stock", "a")}))
+    queue.put(b"chat", None)
+    queue.put(b"stock a=4", frozenset({("stock", "a")}))
+    assert await frames(queue) == [b"stock a=5", b"chat", b"stock a=4"]

@@ -101,6 +101,11 @@ class Ledger:
         #: New holds to write behind their presses' answers, with their records' entries.
         self._noted: list[tuple[BuyerRecord, tuple[str, str]]] = []
         self._writing: asyncio.Task[None] | None = None
+        #: New holds noted, and those written (or left to the sweeper), since the start: a
+        #: reader waits for what was noted before it, not for a sale that goes on.
+        self._noted_count = 0
+        self._settled_count = 0
+        self._settled = asyncio.Event()
 
     async def record(self, user_id: str, hold_id: str, at_ms: int) -> None:
         """Remember that ``user_id`` has the hold ``hold_id`` (the keeper calls this)."""
@@ -109,6 +114,7 @@ class Ledger:
     def noted(self, record: BuyerRecord, entry: tuple[str, str]) -> None:
         """Write a new hold into its buyer's index soon (stockkeeper/recorder.py)."""
         self._noted.append((record, entry))
+        self._noted_count += 1
         if self._writing is None:
             # Started on the loop's next turn: the presses answered in this one go with it.
             self._writing = asyncio.get_running_loop().create_task(self._write_noted())
@@ -133,6 +139,12 @@ class Ledger:
                         len(batch),
                         exc,
                     )
+                except Exception:
+                    # A bug must not stop the writer (the records are safe in the streams).
+                    log.exception("Writing %d new holds into buyers' orders failed", len(batch))
+                self._settled_count += len(batch)
+                self._settled.set()  # wakes the readers waiting now
+                self._settled.clear()
         finally:
             self._writing = None
 
@@ -147,14 +159,16 @@ class Ledger:
         await pipe.execute()
 
     async def _written(self) -> None:
-        """Wait until the holds this process noted are in their buyers' indexes, so that a
-        buyer reads their own presses."""
-        while (writing := self._writing) is not None:
-            await asyncio.shield(writing)
+        """Wait until the holds this process had noted are in their buyers' indexes (or
+        left to the sweeper), so that a buyer reads their own presses."""
+        noted = self._noted_count
+        while self._settled_count < noted and self._writing is not None:
+            await self._settled.wait()
 
     async def close(self) -> None:
         """Wait for the records in flight."""
-        await self._written()
+        if (writing := self._writing) is not None:
+            await writing
         await self.scripts.close()
 
     async def hold_ids(self, user_id: str, limit: int = MAX_LISTED) -> list[str]:

@@ -49,10 +49,16 @@ class Outgoing:
         """Queue a frame (``covers``: the states it says, if it says nothing else); False
         when the viewer is too far behind to keep."""
         frames = self._frames
-        if covers is not None and frames:
-            before = frames[-1][1]
-            if before is not None and before <= covers:
-                self._bytes -= len(frames.pop()[0])
+        if covers is not None:
+            # The run of state-only frames at the tail: any of them saying nothing this one
+            # does not goes (only states lie between them, so no event changes place).
+            i = len(frames)
+            while i > 0 and frames[i - 1][1] is not None:
+                i -= 1
+            for j in range(len(frames) - 1, i - 1, -1):
+                before = frames[j][1]
+                if before is not None and before <= covers:
+                    self._bytes -= len(frames.pop(j)[0])
         frames.append((data, covers))
         self._bytes += len(data)
         waiter = self._waiter

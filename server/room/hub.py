@@ -286,19 +286,22 @@ class RoomHub:
         """Write to each slice of each room what it lacks, letting the loop run between
         slices (server/room/fanout.py)."""
         for room in list(self._rooms.values()):
-            started, wrote = time.monotonic(), False
+            started, wrote, public = time.monotonic(), False, False
             for part in list(room.slices):
                 if part.sent < room.read:
-                    self._write(room, part)
+                    public = self._write(room, part) or public
                     wrote = True
                     await asyncio.sleep(0)
             if wrote:
+                self.on_round(time.monotonic() - started)
+            if public:
                 room.written_at = time.monotonic()
-                self.on_round(room.written_at - started)
             for event in room.trim():
                 self._side_effects(room, event)
 
-    def _write(self, room: Room, part: Slice) -> None:
+    def _write(self, room: Room, part: Slice) -> bool:
+        """Write a slice what it lacks; whether that held a frame for everyone (not only
+        some viewers' own news)."""
         due = room.take_due(part)
         oldest_ms = due.oldest_public_ms()
         if oldest_ms is not None:
@@ -325,6 +328,7 @@ class RoomHub:
                 continue
             if not kept:
                 self._drop(conn, CLOSE_TOO_SLOW, "too far behind, resume from last offset")
+        return bool(views)
 
     def _side_effects(self, room: Room, event: RoomEvent) -> None:
         """What an event changes here, once every viewer has been sent it."""
@@ -353,11 +357,13 @@ class RoomHub:
 
         A busy room's frames keep its connections alive already, and a keepalive round there
         would be one more write per viewer: at 20,000 viewers a round takes about 200 ms,
-        and every event arriving during it would wait twice as long.
+        and every event arriving during it would wait twice as long. A room counts as busy
+        when a frame for everyone went out in the last half period, so no viewer goes much
+        longer than one and a half periods without a frame.
         """
         view = [{"type": "keepalive", "server_time_ms": int(time.time() * 1000)}]
         encoded: dict[str, bytes] = {}
-        quiet_since = time.monotonic() - self.settings.keepalive_s
+        quiet_since = time.monotonic() - self.settings.keepalive_s / 2
         for room in list(self._rooms.values()):
             if room.written_at > quiet_since:
                 continue
