@@ -6,9 +6,6 @@ own; the claims answered are checked against the drops' counts in Redis."""
 from __future__ import annotations
 
 import argparse
-import re
-import secrets
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,10 @@ from server.redis_client import connect
 from stockkeeper.settings import StockSettings
 
 from .server_process import http_json
+from .wrk import run_wrk, storm_script
 
-WRK_CLAIM = Path(__file__).with_name("wrk_claim.lua")
+#: A tap on a coupon drop; %s is its idempotency key (fresh for every request).
+CLAIM = '{"idempotency_key":"%s"}'
 ROOM = "bench-coupons"
 
 
@@ -40,36 +39,17 @@ class ClaimStorm:
         http_json("POST", f"{shows}/{drop_id}/start", self.host, {})
         self.drops.append(drop_id)
         path = f"/api/rooms/{ROOM}/coupon-drops/{drop_id}/claim"
-        lua = WRK_CLAIM.read_text()
-        lua = lua.replace(
-            "local tokens = TOKENS",
-            "local tokens = {" + ",".join(f'"{t}"' for t in self.tokens) + "}",
-        )
-        lua = lua.replace("local path = PATH", f'local path = "{path}"')
-        lua = lua.replace("local round = ROUND", f'local round = "{secrets.token_hex(6)}"')
-        script = self.tmp / f"claim-{secrets.token_hex(4)}.lua"
-        script.write_text(lua)
-        cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{round(args.seconds)}s", "--latency"]
-        out = subprocess.run(
-            [*cmd, "-s", str(script), self.base + path], capture_output=True, text=True, check=True
-        ).stdout
-        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        latency = {
-            p: m.group(1) for p in ("50", "99") if (m := re.search(rf"^\s+{p}%\s+(\S+)", out, re.M))
-        }
-        found = re.search(r"CLAIMS 200=(\d+) 409=(\d+) other=(\d+)", out)
-        if found is None:
-            sys.exit(f"wrk did not report the claims' answers:\n{out}")
-        claimed, conflict, other = (int(g) for g in found.groups())
+        script = storm_script(self.tmp, self.tokens, path, CLAIM)
+        figures = run_wrk(self.base + path, args.connections, args.seconds, script)
+        answers = figures.pop("statuses")
+        claimed, conflict, other = answers["200"], answers["409"], answers["201"] + answers["other"]
         total = claimed + conflict + other
         return {
-            "requests_per_s": rate,
-            "p50": latency.get("50"),
-            "p99": latency.get("99"),
+            **figures,
             "ok": claimed,
             "conflict": conflict,
             "other": other,
-            "ok_per_s": rate * claimed / total if total else 0.0,
+            "ok_per_s": figures["requests_per_s"] * claimed / total if total else 0.0,
         }
 
     async def check(

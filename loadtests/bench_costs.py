@@ -75,7 +75,7 @@ def _get(path: str) -> RequestMaker:
 
 
 def _press(path: str, tokens: list[str]) -> RequestMaker:
-    """The storm's request: a fresh press by a signed-in viewer (as wrk_reserve.lua sends).
+    """The storm's request: a fresh press by a signed-in viewer (as wrk_storm.lua sends).
     Keys are new for every call: a round must not replay an earlier round's presses."""
     run = secrets.token_hex(4)
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -46,30 +45,24 @@ from stockkeeper.settings import StockSettings
 from .bench_claims import ClaimStorm
 from .measure import machine, median_run
 from .server_process import fresh_database, http_json, open_offer_now, server_process
+from .wrk import run_wrk, storm_script
 
 BENCH_DB = 13
-WRK_SCRIPT = Path(__file__).with_name("wrk_reserve.lua")
+#: A press of the buy button; %s is its idempotency key (fresh for every request).
+PRESS = '{"quantity":1,"idempotency_key":"%s"}'
 
 
 def _wrk(args: argparse.Namespace, url: str, script: Path | None = None) -> dict[str, Any]:
-    cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{round(args.seconds)}s", "--latency"]
-    if script is not None:
-        cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    latency = {
-        pct: match.group(1)
-        for pct in ("50", "99")
-        if (match := re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M))
-    }
-    figures: dict[str, Any] = {
-        "requests_per_s": rate,
-        "p50": latency.get("50"),
-        "p99": latency.get("99"),
-    }
-    if status := re.search(r"STATUS 201=(\d+) 200=(\d+) 409=(\d+) other=(\d+)", out):
-        created, replayed, conflict, other = (int(g) for g in status.groups())
-        total = created + replayed + conflict + other
+    figures = run_wrk(url, args.connections, args.seconds, script)
+    if "statuses" in figures:
+        answers = figures.pop("statuses")
+        created, replayed, conflict, other = (
+            answers["201"],
+            answers["200"],
+            answers["409"],
+            answers["other"],
+        )
+        total, rate = created + replayed + conflict + other, figures["requests_per_s"]
         # 200 is a replayed press (the same hold again), never counted as a reservation.
         figures.update(ok=created, replayed=replayed, conflict=conflict, other=other)
         figures["ok_per_s"] = rate * created / total if total else 0.0
@@ -78,15 +71,7 @@ def _wrk(args: argparse.Namespace, url: str, script: Path | None = None) -> dict
 
 
 def _script(directory: Path, tokens: list[str], path: str) -> Path:
-    lua = WRK_SCRIPT.read_text()
-    token_table = "{" + ",".join(f'"{t}"' for t in tokens) + "}"
-    lua = lua.replace("local tokens = TOKENS", f"local tokens = {token_table}")
-    lua = lua.replace("local path = PATH", f'local path = "{path}"')
-    # Fresh idempotency keys for every run of wrk: a later round must not replay an earlier one.
-    lua = lua.replace("local round = ROUND", f'local round = "{secrets.token_hex(6)}"')
-    target = directory / f"reserve-{secrets.token_hex(4)}.lua"
-    target.write_text(lua)
-    return target
+    return storm_script(directory, tokens, path, PRESS)
 
 
 async def _orders_to_kafka(settings: StockSettings, offer_id: str, limit: int) -> dict[str, Any]:

@@ -101,6 +101,6 @@ def test_the_installed_package_holds_every_script_page_and_schema(runtime_venv: 
         for pattern in patterns
         for path in (ROOT / package).rglob(pattern)
     }
-    wanted |= {Path("deploy/kafka/pom.xml"), Path("loadtests/wrk_reserve.lua")}
+    wanted |= {Path("deploy/kafka/pom.xml"), Path("loadtests/wrk_storm.lua")}
     assert wanted
     assert sorted(str(f) for f in wanted if not (site / f).is_file()) == []
