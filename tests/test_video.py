@@ -4,6 +4,7 @@ the live stream (and the replay after the show) in a real Chromium, phone-sized.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright, expect
 from redis.asyncio import Redis
 
 from deploy import test_stream, web_assets
@@ -310,11 +311,24 @@ async def test_the_stream_set_in_the_console_reaches_a_viewer_already_watching(
     await console.fill("#login-password", HOST_PASSWORD)
     await console.click("#login-form button[type=submit]")
     await expect(console.locator("#home")).to_be_visible()
+    # The saved setup arrives only after the host has typed: what they typed stays.
+    setup_arrives = asyncio.Event()
+
+    async def hold_back(route: Route) -> None:
+        if route.request.method == "GET":
+            await setup_arrives.wait()
+        await route.continue_()
+
+    await console.route(f"**/api/shows/{ROOM}/setup", hold_back)
     await console.goto(f"{base_url}/console?show={ROOM}")
     field = console.locator("[data-setup=stream_url]")
     warning = console.locator("#show-setup label:has([data-setup=stream_url]) .warning")
     await field.fill("https://elsewhere.example/live.m3u8")
+    setup_arrives.set()
+    await expect(console.locator("#reminder-count")).to_contain_text("asked to be reminded")
+    await expect(field).to_have_value("https://elsewhere.example/live.m3u8")
     await expect(warning).to_contain_text("add it to LIVESALE_MEDIA_ORIGINS")
+    await console.unroute(f"**/api/shows/{ROOM}/setup")
     await field.fill("https://cdn.example.com/live.m3u8")
     await expect(warning).to_have_text("")
     await field.fill(STREAM)

@@ -35,14 +35,21 @@ function checkOrigin(input) {
   note.textContent = allowed ? "" : `Viewers' browsers will refuse ${origin}: add it to LIVESALE_MEDIA_ORIGINS.`;
 }
 
-function fill(setup) {
+/** Show the saved setup. ``saved``: it is what the host just saved, so it replaces every
+ * field; otherwise (the first load) a field the host already typed into is left as typed. */
+function fill(setup, saved = false) {
   mediaOrigins = setup.media_origins || [];
   const value = (name) => form.querySelector(`[data-setup="${name}"]`);
-  value("starts_at").value = localInput(setup.starts_at_ms);
-  value("cover_url").value = setup.cover_url;
-  value("description").value = setup.description;
-  value("stream_url").value = setup.stream_url;
-  value("replay_url").value = setup.replay_url;
+  const put = (name, text) => {
+    const input = value(name);
+    if (saved || !input.dataset.edited) input.value = text;
+    if (saved) delete input.dataset.edited;
+  };
+  put("starts_at", localInput(setup.starts_at_ms));
+  put("cover_url", setup.cover_url);
+  put("description", setup.description);
+  put("stream_url", setup.stream_url);
+  put("replay_url", setup.replay_url);
   for (const name of ["stream_url", "replay_url"]) checkOrigin(value(name));
   showCount(setup);
 }
@@ -72,6 +79,8 @@ host.onShowOpened((show) => {
     const input = form.querySelector(`[data-setup="${name}"]`);
     input.addEventListener("input", () => checkOrigin(input));
   }
+  // What the host types before the saved setup arrives must not be overwritten by it.
+  form.addEventListener("input", (typed) => { typed.target.dataset.edited = "yes"; });
   form.addEventListener("submit", async (submit) => {
     submit.preventDefault();
     const value = (name) => form.querySelector(`[data-setup="${name}"]`).value.trim();
@@ -84,7 +93,7 @@ host.onShowOpened((show) => {
       replay_url: value("replay_url"),
     };
     const saved = await host.act(() => host.api.call("PATCH", path(host.show), body), "Stage and schedule saved.");
-    if (saved) fill(saved);
+    if (saved) fill(saved, true);
   });
   host.panels.append(el("div", { id: "show-setup-panel", class: "panel" },
     el("h2", {}, "Stage and schedule"), count, form));
