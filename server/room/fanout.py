@@ -58,7 +58,7 @@ class Due:
     """What a slice lacks: the room's events from one number up to the latest read."""
 
     events: list[RoomEvent]
-    #: The events for everyone, with only the latest of each state (stock, counts).
+    #: The events for everyone, with only the latest of each state (events.STATE_TYPES).
     views: list[dict[str, Any]]
     #: The states the public frame says, when it says nothing else (connection.py).
     covers: Covers
@@ -113,7 +113,8 @@ class Room:
         self._slice_size = slice_size
         self.slices: list[Slice] = []
         self.likes = 0
-        #: When a round last wrote to the room's viewers (monotonic seconds).
+        #: When a round last wrote a frame for everyone (monotonic seconds; the keepalive
+        #: loop skips a room written to lately).
         self.written_at = 0.0
         self._slice_of: dict[Connection, Slice] = {}
         #: Events read from the room's channel that some slice still lacks; the first is
