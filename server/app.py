@@ -45,7 +45,7 @@ from .api import (
     team,
     warning_lines,
 )
-from .api.middleware import answering_middleware
+from .api.routing import Routes
 from .appkeys import (
     GOAL_REWARDS,
     HOST_ACCOUNTS,
@@ -96,11 +96,9 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> web.Application:
     """The application: settings, clients and background tasks, and every route."""
     metrics = Metrics()
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        # One middleware answers errors and counts every answer (server/api/middleware.py).
-        middlewares=[answering_middleware(metrics)],
-    )
+    # No middleware: every route answers its errors and counts its answers itself
+    # (server/api/routing.py).
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[VIEWER_TOKENS] = ViewerTokens(settings.viewer_token_secret)
@@ -151,6 +149,7 @@ def create_app(settings: Settings) -> web.Application:
     giveaways.add_routes(app)
     coupons.add_routes(app)
     groups.add_routes(app)
+    Routes(app).unmatched()  # last: every address the routes above do not take
     return app
 
 

@@ -14,7 +14,6 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import accumulate
 
-from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -38,30 +37,56 @@ OUTBOX_POLL_S = 5.0
 CLIENT_CLOSED_REQUEST = 499
 
 
+class RouteFigures:
+    """One route's answers by status, and its latencies (shared with the other methods of
+    the same route), for one method: what ``HttpFigures`` reads out at each scrape."""
+
+    __slots__ = ("_buckets", "_seconds", "method", "route", "statuses")
+
+    def __init__(self, method: str, route: str, latencies: tuple[list[int], list[float]]) -> None:
+        self.method = method
+        self.route = route
+        self.statuses: dict[int, int] = {}
+        self._buckets, self._seconds = latencies
+
+    def count(self, status: int, seconds: float | None) -> None:
+        """Count one answer, and time it unless ``seconds`` is None (a stream)."""
+        statuses = self.statuses
+        statuses[status] = statuses.get(status, 0) + 1
+        if seconds is not None:
+            self._buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            self._seconds[0] += seconds
+
+
 class HttpFigures(Collector):
     """Requests by method, route and status, and their latencies by route, as plain counts
     that Prometheus reads when it scrapes (``livesale_http_requests_total`` and the
-    histogram ``livesale_http_request_seconds``)."""
+    histogram ``livesale_http_request_seconds``).
+
+    Each route's figures are made once (``route``), when the route is added: answering a
+    request looks nothing up by its labels."""
 
     def __init__(self) -> None:
-        self.answers: dict[tuple[str, str, int], int] = {}
+        self._routes: dict[tuple[str, str], RouteFigures] = {}
         #: Per route: answers per latency bucket (the last for slower than every bound),
         #: then their total seconds.
         self.latencies: dict[str, tuple[list[int], list[float]]] = {}
+
+    def route(self, method: str, route: str) -> RouteFigures:
+        """The figures of one method of one route (a template, or "unmatched")."""
+        figures = self._routes.get((method, route))
+        if figures is None:
+            latencies = self.latencies.get(route)
+            if latencies is None:
+                latencies = self.latencies[route] = ([0] * (len(LATENCY_BUCKETS) + 1), [0.0])
+            figures = self._routes[(method, route)] = RouteFigures(method, route, latencies)
+        return figures
 
     def count(self, method: str, route: str, status: int, seconds: float | None) -> None:
         """Count one HTTP answer, and time it unless ``seconds`` is None (a stream)."""
         # Bounded: aiohttp's parser refuses methods it does not know, and routes are
         # templates ("unmatched" for any other path).
-        key = (method, route, status)
-        answers = self.answers
-        answers[key] = answers.get(key, 0) + 1
-        if seconds is not None:
-            times = self.latencies.get(route)
-            if times is None:
-                times = self.latencies[route] = ([0] * (len(LATENCY_BUCKETS) + 1), [0.0])
-            times[0][bisect_left(LATENCY_BUCKETS, seconds)] += 1
-            times[1][0] += seconds
+        self.route(method, route).count(status, seconds)
 
     def collect(self) -> Iterator[Metric]:
         """The figures as Prometheus metric families (called at each scrape)."""
@@ -70,7 +95,12 @@ class HttpFigures(Collector):
             "HTTP requests by route and status.",
             labels=["method", "route", "status"],
         )
-        for (method, route, status), count in sorted(self.answers.items()):
+        answers = sorted(
+            ((f.method, f.route, status), count)
+            for f in list(self._routes.values())
+            for status, count in list(f.statuses.items())
+        )
+        for (method, route, status), count in answers:
             requests.add_metric([method, route, str(status)], count)
         yield requests
         latency = HistogramMetricFamily(
@@ -79,10 +109,37 @@ class HttpFigures(Collector):
             labels=["route"],
         )
         for route, (counts, total) in sorted(self.latencies.items()):
+            if not total[0] and not any(counts):
+                continue  # a route added but never answered (yet)
             cumulative = list(accumulate(counts))
             bounds = [*(str(b) for b in LATENCY_BUCKETS), "+Inf"]
             latency.add_metric([route], list(zip(bounds, cumulative, strict=True)), total[0])
         yield latency
+
+
+class ReservationFigures(Collector):
+    """Presses by outcome and transport (``livesale_reservations_total``), as plain counts
+    read out at each scrape: a prometheus_client counter takes a lock per press."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def count(self, outcome: str, transport: str) -> None:
+        """Count one press."""
+        key = (outcome, transport)
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        """The counts as a Prometheus counter family."""
+        family = CounterMetricFamily(
+            "livesale_reservations",
+            "Reservation answers by outcome (HTTP and socket).",
+            labels=["outcome", "transport"],
+        )
+        for (outcome, transport), count in sorted(self.counts.items()):
+            family.add_metric([outcome, transport], count)
+        yield family
 
 
 class Metrics:
@@ -93,16 +150,11 @@ class Metrics:
         r = self.registry
         # Requests are counted in plain ints and read out when Prometheus scrapes: the
         # prometheus_client counter and histogram take a lock on every observation, which
-        # was most of the middleware's cost on a hello world.
+        # was most of the cost of answering a hello world.
         self.http = HttpFigures()
         r.register(self.http)
-        self.reservations = Counter(
-            "livesale_reservations",
-            "Reservation answers by outcome (HTTP and socket).",
-            ["outcome", "transport"],
-            registry=r,
-        )
-        self._reservation_counters: dict[tuple[str, str], Counter] = {}
+        self.reservations = ReservationFigures()
+        r.register(self.reservations)
         self.connections = Gauge(
             "livesale_room_connections", "Viewer connections open on this process.", registry=r
         )
@@ -142,20 +194,7 @@ class Metrics:
 
     def reservation(self, outcome: str, transport: str) -> None:
         """Count one press by outcome and by how it came (http or socket)."""
-        # Once per press: keep each outcome's counter rather than look it up by its labels.
-        counter = self._reservation_counters.get((outcome, transport))
-        if counter is None:
-            counter = self._reservation_counters[(outcome, transport)] = self.reservations.labels(
-                outcome, transport
-            )
-        counter.inc()
-
-
-def route_of(request: web.Request) -> str:
-    """The route template (``/api/offers/{offer_id}/reservations``), never the raw path."""
-    info = request.match_info
-    resource = info.route.resource if info.http_exception is None else None
-    return resource.canonical if resource is not None else "unmatched"
+        self.reservations.count(outcome, transport)
 
 
 async def watch_outbox(metrics: Metrics, redis: Redis) -> None:

@@ -81,6 +81,17 @@ async def test_unknown_addresses_share_one_series(client: Client) -> None:
     assert samples['livesale_http_requests_total{method="GET",route="unmatched",status="404"}'] == 2
 
 
+async def test_a_method_an_address_does_not_take_is_counted_as_unmatched(client: Client) -> None:
+    resp = await client.delete("/api/offers/o-1/reservations")
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "POST"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    samples = await scrape(client)
+    assert (
+        samples['livesale_http_requests_total{method="DELETE",route="unmatched",status="405"}'] == 1
+    )
+
+
 async def test_kafka_sends_and_the_outbox_depth_are_measured(
     aiohttp_client: AiohttpClient, app_settings: Settings, redis: Redis
 ) -> None:

@@ -17,6 +17,7 @@ from server.api.bodies import Empty
 from server.api.described import Auth, Declared
 from server.api.json_schema import ecma_pattern
 from server.api.openapi import ADDRESS, describe_app, error_codes
+from server.api.routing import UNMATCHED
 from server.app import create_app
 from server.errors import ErrorCode
 from server.settings import Settings
@@ -48,7 +49,8 @@ def router_routes(app: web.Application) -> set[tuple[str, str]]:
     found = set()
     for route in app.router.routes():
         assert route.resource is not None
-        found.add((route.method, route.resource.canonical))
+        if route.resource.canonical != UNMATCHED:  # the 404 / 405 of every other address
+            found.add((route.method, route.resource.canonical))
     return found
 
 

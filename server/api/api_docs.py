@@ -7,6 +7,7 @@ from aiohttp import web
 
 from .described import Auth, Content, answers
 from .openapi import ADDRESS, describe_app
+from .routing import Routes
 
 
 class _Description:
@@ -33,4 +34,5 @@ class _Description:
 
 def add_routes(app: web.Application) -> None:
     """The description's route."""
-    app.router.add_get(ADDRESS, _Description().openapi_description)
+    routes = Routes(app)
+    routes.get(ADDRESS, _Description().openapi_description)

@@ -21,6 +21,7 @@ from .decoding import convert_message
 from .described import Auth, Reader, Shape, answers, takes
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .socket_actions import SocketCall, add_socket_action
 
 #: The show's owner, or a team member whose role runs offers and activities (docs/hosts.md).
@@ -340,18 +341,19 @@ async def grab_by_socket(call: SocketCall, message: dict[str, Any]) -> dict[str,
 
 def add_routes(app: web.Application) -> None:
     """Hosts' drops and rains, viewers' claims, grabs and wallet, and the socket's taps."""
+    routes = Routes(app)
     shows = "/api/shows/{room_id}"
-    app.router.add_get(f"{shows}/coupon-drops", show_drops)
-    app.router.add_post(f"{shows}/coupon-drops", create_drop)
-    app.router.add_post(f"{shows}/red-packet-rains", create_rain)
+    routes.get(f"{shows}/coupon-drops", show_drops)
+    routes.post(f"{shows}/coupon-drops", create_drop)
+    routes.post(f"{shows}/red-packet-rains", create_rain)
     for kind, path in (("drop", "coupon-drops"), ("rain", "red-packet-rains")):
         for verb in ("start", "end"):
             handler = _host_action(kind, verb)  # type: ignore[arg-type]
-            app.router.add_post(f"{shows}/{path}/{{{kind}_id}}/{verb}", handler)
+            routes.post(f"{shows}/{path}/{{{kind}_id}}/{verb}", handler)
     rooms = "/api/rooms/{room_id}"
-    app.router.add_get(f"{rooms}/coupon-drops", live_drops)
-    app.router.add_post(f"{rooms}/coupon-drops/{{drop_id}}/claim", claim)
-    app.router.add_post(f"{rooms}/red-packet-rains/{{rain_id}}/grab", grab)
-    app.router.add_get(f"{rooms}/wallet", viewer_wallet)
+    routes.get(f"{rooms}/coupon-drops", live_drops)
+    routes.post(f"{rooms}/coupon-drops/{{drop_id}}/claim", claim)
+    routes.post(f"{rooms}/red-packet-rains/{{rain_id}}/grab", grab)
+    routes.get(f"{rooms}/wallet", viewer_wallet)
     add_socket_action(app, "coupon_claim", claim_by_socket)
     add_socket_action(app, "red_packet_grab", grab_by_socket)

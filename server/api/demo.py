@@ -16,6 +16,7 @@ from ..tokens import mint_viewer_token
 from .bodies import DemoViewer
 from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
+from .routing import Routes
 
 DEMO_TOKEN_TTL_S = 12 * 3600
 
@@ -46,4 +47,5 @@ async def viewer_token(request: web.Request, read: Reader[DemoViewer]) -> web.Re
 
 def add_routes(app: web.Application) -> None:
     """The demo sign-in route."""
-    app.router.add_post("/api/demo/viewer-token", viewer_token)
+    routes = Routes(app)
+    routes.post("/api/demo/viewer-token", viewer_token)

@@ -164,8 +164,8 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error of a request answered as JSON with a stable code, and every answer marked
-    ``X-Content-Type-Options: nosniff`` (for apps without the service's own middleware, e.g.
-    the metrics listener; the service answers with ``server/api/middleware.py``)."""
+    ``X-Content-Type-Options: nosniff`` (for apps without the service's own routes, e.g.
+    the metrics listener; the service's routes answer with ``server/api/routing.py``)."""
     try:
         response = await handler(request)
     except web.HTTPException as exc:

@@ -21,6 +21,7 @@ from .described import Auth, Reader, Shape, answers, takes
 from .giveaways_bodies import CreateGiveaway, GiveawayEnterMessage, Shipping
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .socket_actions import SocketCall, add_chat_listener, add_socket_action
 
 log = logging.getLogger(__name__)
@@ -320,14 +321,15 @@ async def enter_by_keyword(call: SocketCall, text: str) -> dict[str, Any]:
 
 def add_routes(app: web.Application) -> None:
     """The giveaway routes, the ``giveaway_enter`` socket message and the keyword entry."""
-    app.router.add_post("/api/shows/{room_id}/giveaways", create_giveaway)
-    app.router.add_get("/api/shows/{room_id}/giveaways", show_giveaways)
-    app.router.add_post("/api/shows/{room_id}/giveaways/{giveaway_id}/start", start_giveaway)
-    app.router.add_post("/api/shows/{room_id}/giveaways/{giveaway_id}/redraw", redraw_giveaway)
-    app.router.add_get("/api/rooms/{room_id}/giveaways", room_giveaways)
-    app.router.add_get("/api/giveaways/{giveaway_id}", one_giveaway)
-    app.router.add_get("/api/giveaways/{giveaway_id}/draw", draw_record)
-    app.router.add_post("/api/giveaways/{giveaway_id}/entries", enter_giveaway)
-    app.router.add_post("/api/giveaways/{giveaway_id}/claim", claim_prize)
+    routes = Routes(app)
+    routes.post("/api/shows/{room_id}/giveaways", create_giveaway)
+    routes.get("/api/shows/{room_id}/giveaways", show_giveaways)
+    routes.post("/api/shows/{room_id}/giveaways/{giveaway_id}/start", start_giveaway)
+    routes.post("/api/shows/{room_id}/giveaways/{giveaway_id}/redraw", redraw_giveaway)
+    routes.get("/api/rooms/{room_id}/giveaways", room_giveaways)
+    routes.get("/api/giveaways/{giveaway_id}", one_giveaway)
+    routes.get("/api/giveaways/{giveaway_id}/draw", draw_record)
+    routes.post("/api/giveaways/{giveaway_id}/entries", enter_giveaway)
+    routes.post("/api/giveaways/{giveaway_id}/claim", claim_prize)
     add_socket_action(app, "giveaway_enter", enter_by_socket)
     add_chat_listener(app, enter_by_keyword)

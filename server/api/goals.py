@@ -12,6 +12,7 @@ from .described import Auth, Reader, Shape, answers, takes
 from .engage_bodies import SetGoals
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 
 
 class TierView(Shape):
@@ -76,5 +77,6 @@ async def room_goals(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The goals' routes."""
-    app.router.add_put("/api/shows/{room_id}/goals", set_goals)
-    app.router.add_get("/api/rooms/{room_id}/goals", room_goals)
+    routes = Routes(app)
+    routes.put("/api/shows/{room_id}/goals", set_goals)
+    routes.get("/api/rooms/{room_id}/goals", room_goals)

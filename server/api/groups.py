@@ -21,6 +21,7 @@ from .described import Auth, Reader, Shape, answers, takes
 from .groups_bodies import GroupJoinMessage, GroupStartMessage, GroupTerms, JoinGroup, StartGroup
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .socket_actions import SocketCall, add_socket_action
 from .views import HoldView, OfferView, offer_view
 
@@ -337,11 +338,12 @@ async def join_by_socket(call: SocketCall, message: dict[str, Any]) -> dict[str,
 
 def add_routes(app: web.Application) -> None:
     """The group buying routes and socket messages."""
-    app.router.add_post("/api/offers/{offer_id}/group-terms", set_terms)
-    app.router.add_post("/api/offers/{offer_id}/groups", start_group)
-    app.router.add_get("/api/offers/{offer_id}/groups", open_groups)
-    app.router.add_get("/api/groups/{group_id}", get_group)
-    app.router.add_post("/api/groups/{group_id}/members", join_group)
-    app.router.add_get("/api/rooms/{room_id}/groups", room_groups)
+    routes = Routes(app)
+    routes.post("/api/offers/{offer_id}/group-terms", set_terms)
+    routes.post("/api/offers/{offer_id}/groups", start_group)
+    routes.get("/api/offers/{offer_id}/groups", open_groups)
+    routes.get("/api/groups/{group_id}", get_group)
+    routes.post("/api/groups/{group_id}/members", join_group)
+    routes.get("/api/rooms/{room_id}/groups", room_groups)
     add_socket_action(app, "group_start", start_by_socket)
     add_socket_action(app, "group_join", join_by_socket)

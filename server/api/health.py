@@ -20,6 +20,7 @@ from ..errors import ErrorCode
 from .described import Auth, Content, Shape, answers
 from .errors import error_body, error_middleware
 from .responses import json_response
+from .routing import Routes
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ async def metrics(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The health routes (metrics have their own address: :func:`metrics_listener`)."""
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    routes = Routes(app)
+    routes.get("/healthz", healthz)
+    routes.get("/readyz", readyz)
 
 
 async def metrics_listener(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from .auth import require_host
 from .bodies import Login, NewApiToken
 from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
+from .routing import Routes
 
 
 class SignedIn(Shape):
@@ -183,9 +184,10 @@ async def revoke_api_token(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The host sign-in routes."""
-    app.router.add_post("/api/host/login", login)
-    app.router.add_post("/api/host/logout", logout)
-    app.router.add_get("/api/host/me", me)
-    app.router.add_post("/api/host/tokens", create_api_token)
-    app.router.add_get("/api/host/tokens", list_api_tokens)
-    app.router.add_delete("/api/host/tokens/{token_id}", revoke_api_token)
+    routes = Routes(app)
+    routes.post("/api/host/login", login)
+    routes.post("/api/host/logout", logout)
+    routes.get("/api/host/me", me)
+    routes.post("/api/host/tokens", create_api_token)
+    routes.get("/api/host/tokens", list_api_tokens)
+    routes.delete("/api/host/tokens/{token_id}", revoke_api_token)

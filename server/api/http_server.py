@@ -2,7 +2,7 @@
 other error.
 
 aiohttp answers a request it cannot parse (a malformed request line, a bad header, a line
-too long) itself, before any middleware: as plain text, with the parser's traceback logged
+too long) itself, before any route: as plain text, with the parser's traceback logged
 as an error. Here it gets the app's JSON answer, 400 ``bad_request``, and one warning line.
 aiohttp has no setting for this (aio-libs/aiohttp#3287), so its request handler's
 ``handle_error`` is overridden and the runner's server makes such handlers.

@@ -13,6 +13,7 @@ from ..appkeys import SETTINGS
 from ..errors import ErrorCode
 from .described import Auth, Content, answers
 from .paths import room_in_path
+from .routing import Routes
 
 VENDOR = Path(__file__).parent.parent / "web" / "vendor"
 #: The vendor files the app serves, when the set-up installed them.
@@ -67,5 +68,6 @@ async def media_file(request: web.Request) -> web.FileResponse:
 
 def add_routes(app: web.Application) -> None:
     """The vendor and media routes."""
-    app.router.add_get("/vendor/{filename}", vendor_file)
-    app.router.add_get("/media/{room_id}/{filename}", media_file)
+    routes = Routes(app)
+    routes.get("/vendor/{filename}", vendor_file)
+    routes.get("/media/{room_id}/{filename}", media_file)

@@ -13,6 +13,7 @@ from .auth import require_viewer
 from .described import Auth, Shape, answers
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 
 
 class MyOrderView(Shape):
@@ -79,5 +80,6 @@ async def my_room_offers(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The buyer's own routes."""
-    app.router.add_get("/api/me/orders", my_orders)
-    app.router.add_get("/api/me/rooms/{room_id}/offers", my_room_offers)
+    routes = Routes(app)
+    routes.get("/api/me/orders", my_orders)
+    routes.get("/api/me/rooms/{room_id}/offers", my_room_offers)

@@ -16,6 +16,7 @@ from ..shows.team import Right
 from .auth import require_show_right
 from .described import Auth, Content, Shape, answers
 from .responses import json_response
+from .routing import Routes
 
 _SHOW = {
     403: (ErrorCode.NOT_YOUR_ROOM, ErrorCode.ROLE_FORBIDS),
@@ -91,5 +92,6 @@ async def timeline_as_csv(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The show's numbers."""
-    app.router.add_get("/api/shows/{room_id}/numbers", show_numbers)
-    app.router.add_get("/api/shows/{room_id}/timeline.csv", timeline_as_csv)
+    routes = Routes(app)
+    routes.get("/api/shows/{room_id}/numbers", show_numbers)
+    routes.get("/api/shows/{room_id}/timeline.csv", timeline_as_csv)

@@ -11,6 +11,7 @@ from .bodies import CreateOffer, Empty, OpenOffer, StockChange
 from .described import Auth, Reader, Shape, answers, takes
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .views import OfferView, StockView, offer_view, stock_view
 
 _UNKNOWN = {404: (ErrorCode.UNKNOWN_OFFER,)}
@@ -119,12 +120,13 @@ async def pull_stock(request: web.Request, read: Reader[StockChange]) -> web.Res
 
 def add_routes(app: web.Application) -> None:
     """The offer routes."""
-    app.router.add_post("/api/offers", create_offer)
-    app.router.add_get("/api/offers/{offer_id}", get_offer)
-    app.router.add_get("/api/rooms/{room_id}/offers", room_offers)
-    app.router.add_post("/api/offers/{offer_id}/open", open_offer)
-    app.router.add_post("/api/offers/{offer_id}/pause", pause_offer)
-    app.router.add_post("/api/offers/{offer_id}/resume", resume_offer)
-    app.router.add_post("/api/offers/{offer_id}/close", close_offer)
-    app.router.add_post("/api/offers/{offer_id}/restock", restock)
-    app.router.add_post("/api/offers/{offer_id}/pull", pull_stock)
+    routes = Routes(app)
+    routes.post("/api/offers", create_offer)
+    routes.get("/api/offers/{offer_id}", get_offer)
+    routes.get("/api/rooms/{room_id}/offers", room_offers)
+    routes.post("/api/offers/{offer_id}/open", open_offer)
+    routes.post("/api/offers/{offer_id}/pause", pause_offer)
+    routes.post("/api/offers/{offer_id}/resume", resume_offer)
+    routes.post("/api/offers/{offer_id}/close", close_offer)
+    routes.post("/api/offers/{offer_id}/restock", restock)
+    routes.post("/api/offers/{offer_id}/pull", pull_stock)

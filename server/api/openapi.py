@@ -29,6 +29,7 @@ from .auth import CSRF_HEADER, SAFE_METHODS
 from .bodies import SLUG_HINT, SLUG_PATTERN
 from .described import Auth, Content, Declared, declared
 from .json_schema import has_required_fields, struct_schemas
+from .routing import UNMATCHED
 
 TITLE = "livesale HTTP API"
 #: Where the server answers with this description (docs/api.md).
@@ -158,6 +159,8 @@ def describe_app(app: web.Application) -> dict[str, Any]:
 
 def _routes(app: web.Application) -> Iterator[tuple[str, str, Any, Declared]]:
     for route in app.router.routes():
+        if route.resource is not None and route.resource.canonical == UNMATCHED:
+            continue  # not an operation: the 404 / 405 of every other address
         found = declared(route.handler)
         if found is None or route.resource is None:
             raise LookupError(f"{route.method} {route}: the handler declares nothing (@answers)")

@@ -10,6 +10,7 @@ from ..appkeys import SETTINGS
 from ..errors import ErrorCode
 from .described import Auth, Content, answers
 from .paths import room_in_path
+from .routing import Routes
 
 WEB = Path(__file__).parent.parent / "web"
 STATIC = WEB / "static"
@@ -79,7 +80,8 @@ async def static_file(request: web.Request) -> web.FileResponse:
 
 def add_routes(app: web.Application) -> None:
     """The page routes and static files."""
-    app.router.add_get("/", home)
-    app.router.add_get("/console", console)
-    app.router.add_get("/watch/{room_id}", watch)
-    app.router.add_get("/static/{filename}", static_file)
+    routes = Routes(app)
+    routes.get("/", home)
+    routes.get("/console", console)
+    routes.get("/watch/{room_id}", watch)
+    routes.get("/static/{filename}", static_file)

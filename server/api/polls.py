@@ -20,6 +20,7 @@ from .described import Auth, Reader, Shape, answers, takes
 from .engage_bodies import CreatePoll, PollVoteMessage, Vote
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .socket_actions import SocketCall, add_socket_action
 
 _POLL_ID = re.compile(r"[0-9]{1,12}")
@@ -157,9 +158,10 @@ async def vote_by_socket(call: SocketCall, message: dict[str, Any]) -> dict[str,
 
 def add_routes(app: web.Application) -> None:
     """The poll routes and the ``poll_vote`` socket message."""
-    app.router.add_post("/api/shows/{room_id}/polls", create_poll)
-    app.router.add_post("/api/shows/{room_id}/polls/{poll_id}/start", start_poll)
-    app.router.add_post("/api/shows/{room_id}/polls/{poll_id}/end", end_poll)
-    app.router.add_get("/api/rooms/{room_id}/polls", room_polls)
-    app.router.add_post("/api/rooms/{room_id}/polls/{poll_id}/votes", vote)
+    routes = Routes(app)
+    routes.post("/api/shows/{room_id}/polls", create_poll)
+    routes.post("/api/shows/{room_id}/polls/{poll_id}/start", start_poll)
+    routes.post("/api/shows/{room_id}/polls/{poll_id}/end", end_poll)
+    routes.get("/api/rooms/{room_id}/polls", room_polls)
+    routes.post("/api/rooms/{room_id}/polls/{poll_id}/votes", vote)
     add_socket_action(app, "poll_vote", vote_by_socket)

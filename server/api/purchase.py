@@ -20,6 +20,7 @@ from .auth import require_viewer
 from .bodies import Confirm, Empty, Reserve
 from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
+from .routing import Routes
 from .views import HoldStatusView, hold_status_view
 
 
@@ -123,7 +124,8 @@ async def hold_status(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The buyer's routes."""
-    app.router.add_post("/api/offers/{offer_id}/reservations", reserve)
-    app.router.add_get("/api/holds/{hold_id}", hold_status)
-    app.router.add_post("/api/holds/{hold_id}/confirm", confirm)
-    app.router.add_post("/api/holds/{hold_id}/cancel", cancel)
+    routes = Routes(app)
+    routes.post("/api/offers/{offer_id}/reservations", reserve)
+    routes.get("/api/holds/{hold_id}", hold_status)
+    routes.post("/api/holds/{hold_id}/confirm", confirm)
+    routes.post("/api/holds/{hold_id}/cancel", cancel)

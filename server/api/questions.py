@@ -19,6 +19,7 @@ from .described import Auth, Reader, Shape, answers, takes
 from .engage_bodies import AnswerQuestion, MarkQuestion, QuestionMarkMessage
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .socket_actions import SocketCall, add_socket_action
 
 _SHOW = {404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW)}
@@ -140,9 +141,10 @@ async def pinned_question(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The questions' routes and the ``question_mark`` socket message."""
-    app.router.add_post("/api/rooms/{room_id}/questions", mark_question)
-    app.router.add_get("/api/rooms/{room_id}/questions/pinned", pinned_question)
-    app.router.add_get("/api/shows/{room_id}/questions", list_questions)
-    app.router.add_post("/api/shows/{room_id}/questions/pinned/clear", unpin_question)
-    app.router.add_post("/api/shows/{room_id}/questions/{offset}/answer", answer_question)
+    routes = Routes(app)
+    routes.post("/api/rooms/{room_id}/questions", mark_question)
+    routes.get("/api/rooms/{room_id}/questions/pinned", pinned_question)
+    routes.get("/api/shows/{room_id}/questions", list_questions)
+    routes.post("/api/shows/{room_id}/questions/pinned/clear", unpin_question)
+    routes.post("/api/shows/{room_id}/questions/{offset}/answer", answer_question)
     add_socket_action(app, "question_mark", mark_by_socket)

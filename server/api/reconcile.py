@@ -16,6 +16,7 @@ from .auth import require_show_right
 from .bodies import Empty
 from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
+from .routing import Routes
 
 
 class ReconciledOffer(Shape):
@@ -75,4 +76,5 @@ async def reconcile_show(request: web.Request, read: Reader[Empty]) -> web.Respo
 
 def add_routes(app: web.Application) -> None:
     """The reconciliation route."""
-    app.router.add_post("/api/shows/{room_id}/reconcile", reconcile_show)
+    routes = Routes(app)
+    routes.post("/api/shows/{room_id}/reconcile", reconcile_show)

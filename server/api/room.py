@@ -32,6 +32,7 @@ from .decoding import convert_message
 from .described import Auth, Content, answers
 from .errors import answer_for
 from .paths import room_in_path
+from .routing import Routes
 from .socket_actions import CHAT_LISTENERS, SOCKET_ACTIONS, SocketCall
 from .views import offer_view
 
@@ -372,5 +373,6 @@ _HANDLERS: dict[str, Callable[[SocketMessages, dict[str, Any]], Awaitable[dict[s
 
 def add_routes(app: web.Application) -> None:
     """The viewer's routes into a room."""
-    app.router.add_get("/rooms/{room_id}/live", room_socket)
-    app.router.add_get("/rooms/{room_id}/events", room_events)
+    routes = Routes(app)
+    routes.get("/rooms/{room_id}/live", room_socket)
+    routes.get("/rooms/{room_id}/events", room_events)

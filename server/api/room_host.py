@@ -13,6 +13,7 @@ from .bodies import Announcement, Ban, BlockedWords, Empty, Mute, PinOffer, Slow
 from .described import Auth, Reader, Shape, answers, takes
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 
 _ROOM = {404: (ErrorCode.UNKNOWN_ROOM,)}
 
@@ -139,11 +140,12 @@ async def blocked_words(request: web.Request, read: Reader[BlockedWords]) -> web
 
 def add_routes(app: web.Application) -> None:
     """The routes of a room's host."""
-    app.router.add_post("/api/rooms/{room_id}/announcements", announce)
-    app.router.add_post("/api/rooms/{room_id}/pinned-message/clear", unpin_message)
-    app.router.add_post("/api/rooms/{room_id}/pinned-offer", pin_offer)
-    app.router.add_post("/api/rooms/{room_id}/messages/{offset}/delete", delete_message)
-    app.router.add_post("/api/rooms/{room_id}/mutes", mute)
-    app.router.add_post("/api/rooms/{room_id}/bans", ban)
-    app.router.add_post("/api/rooms/{room_id}/slow-mode", slow_mode)
-    app.router.add_put("/api/rooms/{room_id}/blocked-words", blocked_words)
+    routes = Routes(app)
+    routes.post("/api/rooms/{room_id}/announcements", announce)
+    routes.post("/api/rooms/{room_id}/pinned-message/clear", unpin_message)
+    routes.post("/api/rooms/{room_id}/pinned-offer", pin_offer)
+    routes.post("/api/rooms/{room_id}/messages/{offset}/delete", delete_message)
+    routes.post("/api/rooms/{room_id}/mutes", mute)
+    routes.post("/api/rooms/{room_id}/bans", ban)
+    routes.post("/api/rooms/{room_id}/slow-mode", slow_mode)
+    routes.put("/api/rooms/{room_id}/blocked-words", blocked_words)

@@ -17,6 +17,7 @@ from .bodies import Empty
 from .described import Auth, Reader, Shape, answers, takes
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .schedule_bodies import ShowSetup
 
 _SHOW = {404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW)}
@@ -176,8 +177,9 @@ async def my_reminder(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The schedule, set-up and reminder routes."""
-    app.router.add_get("/api/schedule", schedule)
-    app.router.add_get("/api/shows/{room_id}/setup", get_setup)
-    app.router.add_patch("/api/shows/{room_id}/setup", set_up)
-    app.router.add_post("/api/rooms/{room_id}/reminders", ask_reminder)
-    app.router.add_get("/api/rooms/{room_id}/reminders/me", my_reminder)
+    routes = Routes(app)
+    routes.get("/api/schedule", schedule)
+    routes.get("/api/shows/{room_id}/setup", get_setup)
+    routes.patch("/api/shows/{room_id}/setup", set_up)
+    routes.post("/api/rooms/{room_id}/reminders", ask_reminder)
+    routes.get("/api/rooms/{room_id}/reminders/me", my_reminder)

@@ -29,6 +29,7 @@ from .bodies import CreateShow, Empty, Product
 from .described import Auth, Content, Reader, Shape, answers, takes
 from .paths import room_in_path
 from .responses import json_response
+from .routing import Routes
 from .views import Dashboard, OfferView, ShowReport, ShowView, offer_view, show_view
 
 _SHOW = {404: (ErrorCode.UNKNOWN_ROOM, ErrorCode.UNKNOWN_SHOW)}
@@ -243,13 +244,14 @@ async def public_room(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The show routes."""
-    app.router.add_post("/api/shows", create_show)
-    app.router.add_get("/api/shows", my_shows)
-    app.router.add_get("/api/shows/{room_id}", dashboard)
-    app.router.add_post("/api/shows/{room_id}/products", add_product)
-    app.router.add_post("/api/shows/{room_id}/live", go_live)
-    app.router.add_post("/api/shows/{room_id}/offers/{offer_id}/launch", launch_offer)
-    app.router.add_post("/api/shows/{room_id}/end", end_show)
-    app.router.add_get("/api/shows/{room_id}/report.json", report_json)
-    app.router.add_get("/api/shows/{room_id}/report.csv", report_as_csv)
-    app.router.add_get("/api/rooms/{room_id}", public_room)
+    routes = Routes(app)
+    routes.post("/api/shows", create_show)
+    routes.get("/api/shows", my_shows)
+    routes.get("/api/shows/{room_id}", dashboard)
+    routes.post("/api/shows/{room_id}/products", add_product)
+    routes.post("/api/shows/{room_id}/live", go_live)
+    routes.post("/api/shows/{room_id}/offers/{offer_id}/launch", launch_offer)
+    routes.post("/api/shows/{room_id}/end", end_show)
+    routes.get("/api/shows/{room_id}/report.json", report_json)
+    routes.get("/api/shows/{room_id}/report.csv", report_as_csv)
+    routes.get("/api/rooms/{room_id}", public_room)

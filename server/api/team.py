@@ -14,6 +14,7 @@ from ..shows.team import RIGHTS, Right, Role
 from .auth import require_show_right
 from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
+from .routing import Routes
 from .team_bodies import TeamRole
 
 _SHOW = {
@@ -110,7 +111,8 @@ async def audit_list(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The team routes."""
-    app.router.add_get("/api/shows/{room_id}/team", team_list)
-    app.router.add_put("/api/shows/{room_id}/team/{host_id}", put_member)
-    app.router.add_delete("/api/shows/{room_id}/team/{host_id}", remove_member)
-    app.router.add_get("/api/shows/{room_id}/audit", audit_list)
+    routes = Routes(app)
+    routes.get("/api/shows/{room_id}/team", team_list)
+    routes.put("/api/shows/{room_id}/team/{host_id}", put_member)
+    routes.delete("/api/shows/{room_id}/team/{host_id}", remove_member)
+    routes.get("/api/shows/{room_id}/audit", audit_list)

@@ -11,6 +11,7 @@ from ..shows.team import Right
 from .auth import require_offer_host
 from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
+from .routing import Routes
 from .warning_lines_bodies import WarningLineBody
 
 _OFFER = {
@@ -77,5 +78,6 @@ async def get_warning_line(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The warning-line routes."""
-    app.router.add_put("/api/offers/{offer_id}/warning-line", set_warning_line)
-    app.router.add_get("/api/offers/{offer_id}/warning-line", get_warning_line)
+    routes = Routes(app)
+    routes.put("/api/offers/{offer_id}/warning-line", set_warning_line)
+    routes.get("/api/offers/{offer_id}/warning-line", get_warning_line)
