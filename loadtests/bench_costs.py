@@ -21,6 +21,7 @@ Redis's own CPU is not counted; it runs in its own process.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import statistics
@@ -64,7 +65,13 @@ EXPECTED_STATUS = {
     "sold_out_without_replay_lookup": 409,
     "reservation": 201,
     "reservation_without_buyer_record": 201,
+    "keeper_sold_out": 409,
+    "keeper_reservation": 201,
+    "tasks_alone": 200,
 }
+
+#: The keeper-alone cases' outcomes, counted as the HTTP answers they would be.
+_OUTCOME_STATUS = {"reserved": 201, "sold_out": 409}
 
 RequestMaker = Callable[[int, int], bytes]
 
@@ -119,6 +126,34 @@ async def _cpu_per_request(
     for protocol in protocols:
         protocol.connection_lost(None)
     return 1e6 * used / (rounds * connections), answers.statuses
+
+
+async def _keeper_per_press(
+    keeper: StockKeeper | None, offer_id: str, tokens: list[str], connections: int, requests: int
+) -> tuple[float, Counter[int]]:
+    """Microseconds of this process's CPU per press of the stock keeper alone (no HTTP, no
+    socket): ``connections`` presses at a time, each in a task of its own (the keeper
+    merges presses that run side by side); and the presses' outcomes, as the statuses HTTP
+    would answer them with. Without a keeper, what the tasks alone cost (answered 200)."""
+    run = secrets.token_hex(4)
+    statuses: Counter[int] = Counter()
+
+    async def press(connection: int, n: int) -> None:
+        if keeper is None:
+            statuses[200] += 1
+            return
+        user = f"cost-{(connection * 7919 + n) % len(tokens)}"
+        result = await keeper.reserve(offer_id, user, 1, f"keeper-{run}-{connection}-{n:09d}")
+        statuses[_OUTCOME_STATUS.get(result.outcome, 500)] += 1
+
+    rounds = max(1, requests // connections)
+    started = 0.0
+    for n in range(rounds + 20):
+        if n == 20:  # as _cpu_per_request: the first rounds warm up
+            started = time.process_time()
+        await asyncio.gather(*(press(c, n) for c in range(connections)))
+    used = time.process_time() - started
+    return 1e6 * used / (rounds * connections), statuses
 
 
 async def _sold_out_from_memory(
@@ -209,6 +244,17 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
                     args.requests,
                 ),
             ),
+            # The stock keeper alone, as both the HTTP route and the room socket call it: what
+            # no transport can make cheaper.
+            "keeper_sold_out": lambda: _keeper_per_press(
+                keeper, sold_out, tokens, args.connections, args.requests
+            ),
+            "keeper_reservation": lambda: _keeper_per_press(
+                keeper, storm, tokens, args.connections, args.requests
+            ),
+            "tasks_alone": lambda: _keeper_per_press(
+                None, storm, tokens, args.connections, args.requests
+            ),
             "reservation_without_buyer_record": lambda: _what_if(
                 keeper,
                 "recorder",
@@ -252,6 +298,20 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
             # Issue 18's: our hello world's rate against bare aiohttp's, and each press's
             # CPU against aiohttp's own handling of the same POST (the floor).
             "hello_world_vs_bare_hello_world": medians["bare_hello_world"] / medians["hello_world"],
+            # The stock keeper's own work against what each target leaves it: a sold-out
+            # press may cost 0.2 x the floor more than the floor, a reservation 0.8 x; a
+            # socket press (one in flight) at 0.9 of the hello world's rate may cost 1/0.9
+            # of a hello world in all, keeper included.
+            # (A request's handler already runs in a task: the keeper cases' own tasks are
+            # taken off.)
+            "keeper_sold_out_vs_floor": (medians["keeper_sold_out"] - medians["tasks_alone"])
+            / medians["bare_same_request"],
+            "keeper_reservation_vs_floor": (medians["keeper_reservation"] - medians["tasks_alone"])
+            / medians["bare_same_request"],
+            "keeper_reservation_vs_hello_world": (
+                medians["keeper_reservation"] - medians["tasks_alone"]
+            )
+            / medians["hello_world"],
             **{
                 f"{name}_cost_vs_floor": medians[name] / medians["bare_same_request"]
                 for name in (
@@ -273,7 +333,10 @@ def _problems(statuses: dict[str, Counter[int]], held: int) -> list[str]:
         for name, counts in statuses.items()
         if set(counts) != {EXPECTED_STATUS[name]}
     ]
-    answered = statuses["reservation"][201] + statuses["reservation_without_buyer_record"][201]
+    answered = sum(
+        statuses[name][201]
+        for name in ("reservation", "reservation_without_buyer_record", "keeper_reservation")
+    )
     if answered != held:
         problems.append(f"reservations: {answered} answered 201 but Redis holds {held} units")
     return problems
@@ -307,6 +370,9 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         "reservation": "livesale, press that reserves",
         "sold_out_without_replay_lookup": "what if: sold out without the replay lookup",
         "reservation_without_buyer_record": "what if: reserves without the buyer record",
+        "keeper_sold_out": "stock keeper alone, press on a sold-out offer",
+        "keeper_reservation": "stock keeper alone, press that reserves",
+        "tasks_alone": "a task per press, no keeper (taken off the two above)",
     }
     for name, label in labels.items():
         print(f"{label:<48}{cost[name]:>8.1f} us")
@@ -332,6 +398,14 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         "reservation_without_buyer_record",
     ):
         print(f"  {labels[name]:<48}{ratios[f'{name}_cost_vs_floor']:>6.2f}{targets.get(name, '')}")
+    print(
+        "The stock keeper alone (no HTTP, no socket) against what each target leaves it:\n"
+        f"  sold out: {ratios['keeper_sold_out_vs_floor']:.2f} x the floor "
+        "(the target leaves 0.20 for everything above aiohttp)\n"
+        f"  reserving: {ratios['keeper_reservation_vs_floor']:.2f} x the floor (leaves 0.80)\n"
+        f"  reserving: {ratios['keeper_reservation_vs_hello_world']:.2f} x a hello world "
+        "(a socket press at 0.9 of its rate leaves 1.11 for keeper, frame and answer)"
+    )
     if args.out:
         Path(args.out).write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
