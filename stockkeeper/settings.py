@@ -27,7 +27,12 @@ class StockSettings:
     sweep_interval_s: float = 0.25
     sweep_batch: int = 500
     relay_batch: int = 500
+    #: The relay looks at the outbox again this soon after finding it empty, and waits twice
+    #: as long after each empty look, up to ``relay_idle_poll_max_s``: a quiet server does
+    #: not poll every offer's outbox 50 times a second (5% of a core at rest), and an order
+    #: after a quiet spell reaches Kafka at most that much later.
     relay_idle_poll_s: float = 0.02
+    relay_idle_poll_max_s: float = 0.32
     #: A relay that has not acknowledged an entry for this long is presumed dead and its
     #: entries are taken over by another relay.
     relay_claim_idle_ms: int = 30_000

@@ -13,9 +13,12 @@ from redis.asyncio import Redis
 from deploy.kafka_broker import kafka_libs
 from deploy.settings import StackSettings
 from server.settings import Settings
+from stockkeeper.audit import read_records
 from stockkeeper.keeper import StockKeeper
+from stockkeeper.relay import OutboxRelay, outbox_depth
 from stockkeeper.settings import StockSettings
 
+from .helpers import wait_for
 from .relay_helpers import SpawnDriver, drain, killed, relay_env, sale
 
 pytest_plugins = ["tests.relay_fixtures"]
@@ -92,3 +95,42 @@ async def test_the_brokers_console_consumer_reads_committed_orders_once(
     )
     assert len(uncommitted) > len(order_ids)
     assert set(uncommitted) == set(order_ids)
+
+
+class CountingRelay(OutboxRelay):
+    """A relay that notes when it looks at the outbox."""
+
+    looks: list[float]
+
+    async def relay_once(self) -> int:
+        self.looks.append(asyncio.get_running_loop().time())
+        return await super().relay_once()
+
+
+async def test_a_quiet_relay_looks_less_often_and_an_order_after_the_quiet_spell_still_arrives(
+    keeper: StockKeeper, settings: StockSettings
+) -> None:
+    """A relay with nothing to send waits twice as long after each empty look (20 ms up to
+    320 ms): at rest it no longer reads every offer's outbox 50 times a second."""
+    await sale(keeper, offers=1, orders_each=1)
+    relay = CountingRelay(keeper.redis, settings, "relay-quiet")
+    relay.looks = []
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(2.0)
+        quiet = [b - a for a, b in zip(relay.looks, relay.looks[1:], strict=False)][-3:]
+        # 20, 40, 80, 160, 320, 320 ms...: a handful of looks in 2 s, not a hundred.
+        assert len(relay.looks) < 15, len(relay.looks)
+        assert all(gap >= settings.relay_idle_poll_max_s * 0.9 for gap in quiet), quiet
+        # An order after the quiet spell reaches Kafka (within the longest wait).
+        order_ids = await sale(keeper, offers=1, orders_each=1)
+
+        async def relayed() -> bool:
+            return await outbox_depth(keeper.redis) == 0
+
+        await wait_for(relayed, 10, "the order after the quiet spell to be relayed")
+        committed = await read_records(settings.kafka_bootstrap, settings.orders_topic, 2)
+        assert order_ids[0] in {r.value["order_id"] for r in committed}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -54,6 +54,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until cancelled, riding out Kafka and Redis outages."""
         backoff = 0.2
+        idle_wait = self.settings.relay_idle_poll_s
         try:
             while True:
                 stop_if_cancelled()
@@ -84,8 +85,11 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 backoff = 0.2
-                if not sent:
-                    await asyncio.sleep(self.settings.relay_idle_poll_s)
+                if sent:
+                    idle_wait = self.settings.relay_idle_poll_s
+                else:
+                    await asyncio.sleep(idle_wait)
+                    idle_wait = min(idle_wait * 2, self.settings.relay_idle_poll_max_s)
         finally:
             await self._close()
 
