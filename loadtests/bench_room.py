@@ -54,6 +54,7 @@ QUIET_SWEEP_S = 0.25
 #: Viewers joining at once, timed and quiet together.
 JOIN_GROUP = 500
 RESERVE_RESULT = b'"type":"reserve_result"'
+PONG = b'"type":"pong"'
 
 
 def _rss_kib(pid: int) -> int:
@@ -159,6 +160,24 @@ async def _broadcast(
 async def _socket_reservations(
     args: argparse.Namespace, port: int, secret: str, offer_id: str
 ) -> dict[str, Any]:
+    """Presses over ``--buyers`` sockets, ``--window`` in flight on each."""
+    figures = await _socket_messages(args, port, secret, offer_id, ping=False)
+    return {"reservations_per_s": figures.pop("per_s"), **figures}
+
+
+async def _socket_pings(
+    args: argparse.Namespace, port: int, secret: str, offer_id: str
+) -> dict[str, Any]:
+    """Pings over the same sockets: a message in and an answer out with no work between,
+    what any socket message costs the server at least (a press costs this and the stock
+    keeper's own work)."""
+    figures = await _socket_messages(args, port, secret, offer_id, ping=True)
+    return {"pings_per_s": figures.pop("per_s"), **figures}
+
+
+async def _socket_messages(
+    args: argparse.Namespace, port: int, secret: str, offer_id: str, *, ping: bool
+) -> dict[str, Any]:
     totals = Totals()
     # Every round presses with new idempotency keys: a replayed key would be a cheaper answer.
     run = secrets.token_hex(3)
@@ -168,21 +187,28 @@ async def _socket_reservations(
         # press past it would be answered limit_reached, a cheaper answer than a reservation.
         token = mint_viewer_token(secret, f"ws-buyer-{run}-{i}", f"Buyer {i}")
         [viewer] = await open_viewers(
-            port, f"/rooms/bench-buy/live?token={token}", 1, totals, pattern=RESERVE_RESULT
+            port,
+            f"/rooms/bench-buy/live?token={token}",
+            1,
+            totals,
+            pattern=PONG if ping else RESERVE_RESULT,
         )
         buyers.append(viewer)
     await asyncio.sleep(0.5)
     stop = time.monotonic() + args.seconds
+    ping_frame = orjson.dumps({"type": "ping"})
 
     async def buy(n: int, viewer: Viewer) -> None:
         sent = 0
-        while time.monotonic() < stop and sent + args.window <= PER_VIEWER_LIMIT:
+        while time.monotonic() < stop and (ping or sent + args.window <= PER_VIEWER_LIMIT):
             viewer.want = viewer.replies + args.window
             viewer.waiter = asyncio.get_running_loop().create_future()
             for _ in range(args.window):
                 sent += 1
                 viewer.send_text(
-                    orjson.dumps(
+                    ping_frame
+                    if ping
+                    else orjson.dumps(
                         {
                             "type": "reserve",
                             "offer_id": offer_id,
@@ -202,7 +228,7 @@ async def _socket_reservations(
     return {
         "buyers": args.buyers,
         "in_flight_each": args.window,
-        "reservations_per_s": round(totals.replies / elapsed),
+        "per_s": round(totals.replies / elapsed),
         "answers": totals.replies,
         "seconds": round(elapsed, 2),
     }
@@ -233,6 +259,7 @@ def _buying_rounds(
     """HTTP hello world and socket reservations take turns for ``--rounds`` rounds, so a
     busy moment on a shared machine hits both alike; each figure is its median round."""
     hello_rounds: list[dict[str, Any]] = []
+    ping_rounds: list[dict[str, Any]] = []
     buying_rounds: list[dict[str, Any]] = []
     for n in range(1, args.rounds + 1):
         print(f"Round {n}/{args.rounds}: hello world over HTTP (wrk)", flush=True)
@@ -242,6 +269,13 @@ def _buying_rounds(
         hello_rounds.append(
             {"requests_per_s": round(rate), "server_cpu_us_per_request": round(1e6 * hello_cpu, 1)}
         )
+        print(f"Round {n}/{args.rounds}: pings over {args.buyers} sockets", flush=True)
+        cpu_before = _cpu_seconds(pid)
+        pings = uvloop.run(_socket_pings(args, port, secret, offer_id))
+        pings["server_cpu_us_per_ping"] = round(
+            1e6 * (_cpu_seconds(pid) - cpu_before) / max(pings["answers"], 1), 1
+        )
+        ping_rounds.append(pings)
         print(f"Round {n}/{args.rounds}: reservations over {args.buyers} sockets", flush=True)
         cpu_before = _cpu_seconds(pid)
         buying = uvloop.run(_socket_reservations(args, port, secret, offer_id))
@@ -255,6 +289,7 @@ def _buying_rounds(
     # The rates move with the shared machine's load; CPU per request moves much less.
     hello_us = statistics.median(r["server_cpu_us_per_request"] for r in hello_rounds)
     buying_us = statistics.median(r["server_cpu_us_per_reservation"] for r in buying_rounds)
+    ping_us = statistics.median(r["server_cpu_us_per_ping"] for r in ping_rounds)
     return {
         **buying,
         "http_hello_world_per_s": hello,
@@ -262,8 +297,15 @@ def _buying_rounds(
         "http_hello_world_cpu_us_per_request": hello_us,
         "median_cpu_us_per_reservation": buying_us,
         "cpu_ratio": round(hello_us / buying_us, 2),
+        "pings_per_s": median_run(ping_rounds, "pings_per_s")["pings_per_s"],
+        "median_cpu_us_per_ping": ping_us,
+        "ping_cpu_ratio": round(hello_us / ping_us, 2),
         "rounds": args.rounds,
-        "all_rounds": {"http_hello_world": hello_rounds, "socket_reservations": buying_rounds},
+        "all_rounds": {
+            "http_hello_world": hello_rounds,
+            "socket_pings": ping_rounds,
+            "socket_reservations": buying_rounds,
+        },
     }
 
 
@@ -394,6 +436,12 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"Server CPU: {s['median_cpu_us_per_reservation']} us per socket reservation, "
         f"{s['http_hello_world_cpu_us_per_request']} us per hello world: "
         f"{s['cpu_ratio']} reservations per hello world at equal CPU"
+    )
+    print(
+        f"Socket pings (a message in, an answer out, no work): {s['pings_per_s']}/s, "
+        f"{s['median_cpu_us_per_ping']} us each: {s['ping_cpu_ratio']} per hello world at "
+        "equal CPU; a press costs a ping and the stock keeper's work "
+        "(`livesale-bench costs`: stock keeper alone)"
     )
     if args.out:
         Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))

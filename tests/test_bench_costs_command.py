@@ -1,0 +1,50 @@
+"""The in-process cost benchmark (``livesale-bench costs``) runs end to end on a few
+requests: every case answers as it should and the figures it prints are all there. This
+checks that the command is truthful, not how fast anything is."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+CASES = {
+    "bare_hello_world",
+    "bare_same_request",
+    "hello_world",
+    "sold_out",
+    "sold_out_without_replay_lookup",
+    "reservation",
+    "reservation_without_buyer_record",
+    "keeper_sold_out",
+    "keeper_reservation",
+    "tasks_alone",
+}
+
+
+@pytest.mark.timeout(300)
+def test_a_short_cost_run_measures_every_case_and_checks_the_units_held(tmp_path: Path) -> None:
+    out = tmp_path / "costs.json"
+    command = [sys.executable, "-c", "from loadtests.cli import main; main()", "costs"]
+    options = ["--requests", "640", "--rounds", "1", "--connections", "32", "--out", str(out)]
+    done = subprocess.run(
+        [*command, *options], capture_output=True, text=True, timeout=280, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = orjson.loads(out.read_bytes())
+    assert set(report["cpu_us_per_request"]) == CASES
+    assert all(cost > 0 for cost in report["cpu_us_per_request"].values())
+    assert report["problems"] == []
+    # Every reservation the HTTP and keeper-alone cases answered is a unit held in Redis.
+    reserved = sum(
+        report["statuses"][name].get("201", 0)
+        for name in ("reservation", "reservation_without_buyer_record", "keeper_reservation")
+    )
+    assert reserved == report["units_held_by_reservation_case"] > 0
+    assert report["statuses"]["keeper_sold_out"] == {"409": 32 * 40}
+    ratios = report["ratios"]
+    assert {"keeper_sold_out_vs_floor", "keeper_reservation_vs_hello_world"} <= set(ratios)
+    assert "The stock keeper alone" in done.stdout
