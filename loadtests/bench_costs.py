@@ -13,7 +13,9 @@ Cases, taking turns for ``--rounds`` rounds (each figure is the median round):
   exact ``POST`` answered with a constant;
 - the livesale app: ``GET /healthz`` (the hello world of ``livesale-bench reserve``), a press on a
   sold-out offer, and a press that reserves a unit (on the local Redis: the app's batching
-  merges the presses of ``--connections`` buyers, as in a storm).
+  merges the presses of ``--connections`` buyers, as in a storm);
+- the stock keeper alone, the same two presses without HTTP (``keeper_costs.py``): what no
+  transport can make cheaper, against what each target leaves above aiohttp's own cost.
 
 Redis's own CPU is not counted; it runs in its own process.
 """
@@ -21,7 +23,6 @@ Redis's own CPU is not counted; it runs in its own process.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import statistics
@@ -42,12 +43,12 @@ from server.appkeys import KEEPER, VIEWER_TOKENS
 from server.process import tune_gc
 from server.settings import Settings
 from server.tokens import mint_viewer_token
-from stockkeeper.keeper import SOLD_OUT, StockKeeper
-from stockkeeper.models import OfferSpec, ReserveResult
+from stockkeeper.models import OfferSpec
 from stockkeeper.recorder import NoRecorder
 from stockkeeper.settings import StockSettings
 
 from .bare_server import bare_app
+from .keeper_costs import keeper_per_press, sold_out_from_memory, what_if
 from .measure import machine
 from .memory_transport import Answers, MemoryTransport
 from .server_process import fresh_database
@@ -69,9 +70,6 @@ EXPECTED_STATUS = {
     "keeper_reservation": 201,
     "tasks_alone": 200,
 }
-
-#: The keeper-alone cases' outcomes, counted as the HTTP answers they would be.
-_OUTCOME_STATUS = {"reserved": 201, "sold_out": 409}
 
 RequestMaker = Callable[[int, int], bytes]
 
@@ -126,56 +124,6 @@ async def _cpu_per_request(
     for protocol in protocols:
         protocol.connection_lost(None)
     return 1e6 * used / (rounds * connections), answers.statuses
-
-
-async def _keeper_per_press(
-    keeper: StockKeeper | None, offer_id: str, tokens: list[str], connections: int, requests: int
-) -> tuple[float, Counter[int]]:
-    """Microseconds of this process's CPU per press of the stock keeper alone (no HTTP, no
-    socket): ``connections`` presses at a time, each in a task of its own (the keeper
-    merges presses that run side by side); and the presses' outcomes, as the statuses HTTP
-    would answer them with. Without a keeper, what the tasks alone cost (answered 200)."""
-    run = secrets.token_hex(4)
-    statuses: Counter[int] = Counter()
-
-    async def press(connection: int, n: int) -> None:
-        if keeper is None:
-            statuses[200] += 1
-            return
-        user = f"cost-{(connection * 7919 + n) % len(tokens)}"
-        result = await keeper.reserve(offer_id, user, 1, f"keeper-{run}-{connection}-{n:09d}")
-        statuses[_OUTCOME_STATUS.get(result.outcome, 500)] += 1
-
-    rounds = max(1, requests // connections)
-    started = 0.0
-    for n in range(rounds + 20):
-        if n == 20:  # as _cpu_per_request: the first rounds warm up
-            started = time.process_time()
-        await asyncio.gather(*(press(c, n) for c in range(connections)))
-    used = time.process_time() - started
-    return 1e6 * used / (rounds * connections), statuses
-
-
-async def _sold_out_from_memory(
-    offer_id: str, count: int, user_id: str, idempotency_key: str
-) -> ReserveResult:
-    return SOLD_OUT
-
-
-async def _what_if(
-    keeper: StockKeeper, name: str, stand_in: object, case: Awaitable[tuple[float, Counter[int]]]
-) -> tuple[float, Counter[int]]:
-    """Run ``case`` with the keeper's ``name`` replaced by ``stand_in``, then put it back."""
-    own = vars(keeper)
-    had, before = name in own, own.get(name)
-    setattr(keeper, name, stand_in)
-    try:
-        return await case
-    finally:
-        if had:
-            setattr(keeper, name, before)
-        else:
-            delattr(keeper, name)  # the class's method shows through again
 
 
 async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
@@ -233,10 +181,10 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
             # press's key up in Redis (a retry of a press that reserved on another process
             # would then be told "sold out"), and a reservation that skips the buyer's
             # "my orders" record.
-            "sold_out_without_replay_lookup": lambda: _what_if(
+            "sold_out_without_replay_lookup": lambda: what_if(
                 keeper,
                 "_while_sold_out",
-                _sold_out_from_memory,
+                sold_out_from_memory,
                 _cpu_per_request(
                     runner,
                     _press(f"/api/offers/{sold_out}/reservations", tokens),
@@ -246,16 +194,16 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
             ),
             # The stock keeper alone, as both the HTTP route and the room socket call it: what
             # no transport can make cheaper.
-            "keeper_sold_out": lambda: _keeper_per_press(
+            "keeper_sold_out": lambda: keeper_per_press(
                 keeper, sold_out, tokens, args.connections, args.requests
             ),
-            "keeper_reservation": lambda: _keeper_per_press(
+            "keeper_reservation": lambda: keeper_per_press(
                 keeper, storm, tokens, args.connections, args.requests
             ),
-            "tasks_alone": lambda: _keeper_per_press(
+            "tasks_alone": lambda: keeper_per_press(
                 None, storm, tokens, args.connections, args.requests
             ),
-            "reservation_without_buyer_record": lambda: _what_if(
+            "reservation_without_buyer_record": lambda: what_if(
                 keeper,
                 "recorder",
                 NoRecorder(),

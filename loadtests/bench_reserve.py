@@ -3,7 +3,8 @@
 Phases, each for ``--seconds`` with ``--connections`` concurrent clients driven by wrk (C,
 so the load generator takes as little of the machine's CPU as possible):
 
-1. hello world: ``GET /healthz`` through the same aiohttp + uvloop stack and middleware;
+1. hello world: ``GET /healthz`` through the same aiohttp + uvloop stack and the service's
+   routes;
 2. bare aiohttp (loadtests/bare_server.py): its own hello world, and the storm's exact
    requests answered with a constant, i.e. what aiohttp alone charges for them;
 3. purchase storm: every request a fresh reservation (presses merged per offer and tick);

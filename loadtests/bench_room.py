@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -30,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psutil
 import uvloop
 
 from deploy import stack
@@ -38,13 +36,13 @@ from server.process import raise_open_files
 from server.redis_client import connect
 from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
-from server.tokens import mint_viewer_token
 from stockkeeper.keys import OfferKeys
 from stockkeeper.settings import StockSettings
 
-from .measure import check_open_files, machine, median_run
+from .measure import check_open_files, cpu_seconds, machine
 from .room_clients import Totals, Viewer, hold_quiet_viewers, open_viewers
 from .server_process import fresh_database, open_offer_now, server_process
+from .socket_buying import PER_VIEWER_LIMIT, buying_rounds
 
 BENCH_DB = 13
 #: One viewer in this many records each event's delay.
@@ -53,8 +51,6 @@ SAMPLE_EVERY = 50
 QUIET_SWEEP_S = 0.25
 #: Viewers joining at once, timed and quiet together.
 JOIN_GROUP = 500
-RESERVE_RESULT = b'"type":"reserve_result"'
-PONG = b'"type":"pong"'
 
 
 def _rss_kib(pid: int) -> int:
@@ -105,7 +101,7 @@ async def _broadcast(
     totals.events, totals.latencies_ms = 0, []
     interval = 1 / args.rate
     clients = (os.getpid(), holder.pid or 0)
-    cpu_before = _cpu_seconds(pid), sum(map(_cpu_seconds, clients))
+    cpu_before = cpu_seconds(pid), sum(map(cpu_seconds, clients))
     rounds_before = _histogram(metrics_port, "livesale_room_fanout_round_seconds")
     begin = time.monotonic()
     published = 0
@@ -116,8 +112,8 @@ async def _broadcast(
         await asyncio.sleep(max(0.0, begin + published * interval - time.monotonic()))
     await asyncio.sleep(1.0)
     elapsed = time.monotonic() - begin
-    server_cpu = (_cpu_seconds(pid) - cpu_before[0]) / elapsed
-    clients_cpu = (sum(map(_cpu_seconds, clients)) - cpu_before[1]) / elapsed
+    server_cpu = (cpu_seconds(pid) - cpu_before[0]) / elapsed
+    clients_cpu = (sum(map(cpu_seconds, clients)) - cpu_before[1]) / elapsed
     rounds_after = _histogram(metrics_port, "livesale_room_fanout_round_seconds")
     rounds = rounds_after[0] - rounds_before[0]
     round_s = rounds_after[1] - rounds_before[1]
@@ -157,158 +153,6 @@ async def _broadcast(
     }
 
 
-async def _socket_reservations(
-    args: argparse.Namespace, port: int, secret: str, offer_id: str
-) -> dict[str, Any]:
-    """Presses over ``--buyers`` sockets, ``--window`` in flight on each."""
-    figures = await _socket_messages(args, port, secret, offer_id, ping=False)
-    return {"reservations_per_s": figures.pop("per_s"), **figures}
-
-
-async def _socket_pings(
-    args: argparse.Namespace, port: int, secret: str, offer_id: str
-) -> dict[str, Any]:
-    """Pings over the same sockets: a message in and an answer out with no work between,
-    what any socket message costs the server at least (a press costs this and the stock
-    keeper's own work)."""
-    figures = await _socket_messages(args, port, secret, offer_id, ping=True)
-    return {"pings_per_s": figures.pop("per_s"), **figures}
-
-
-async def _socket_messages(
-    args: argparse.Namespace, port: int, secret: str, offer_id: str, *, ping: bool
-) -> dict[str, Any]:
-    totals = Totals()
-    # Every round presses with new idempotency keys: a replayed key would be a cheaper answer.
-    run = secrets.token_hex(3)
-    buyers: list[Viewer] = []
-    for i in range(args.buyers):
-        # New viewers every round: each may reserve up to the offer's per-person limit, and a
-        # press past it would be answered limit_reached, a cheaper answer than a reservation.
-        token = mint_viewer_token(secret, f"ws-buyer-{run}-{i}", f"Buyer {i}")
-        [viewer] = await open_viewers(
-            port,
-            f"/rooms/bench-buy/live?token={token}",
-            1,
-            totals,
-            pattern=PONG if ping else RESERVE_RESULT,
-        )
-        buyers.append(viewer)
-    await asyncio.sleep(0.5)
-    stop = time.monotonic() + args.seconds
-    ping_frame = orjson.dumps({"type": "ping"})
-
-    async def buy(n: int, viewer: Viewer) -> None:
-        sent = 0
-        while time.monotonic() < stop and (ping or sent + args.window <= PER_VIEWER_LIMIT):
-            viewer.want = viewer.replies + args.window
-            viewer.waiter = asyncio.get_running_loop().create_future()
-            for _ in range(args.window):
-                sent += 1
-                viewer.send_text(
-                    ping_frame
-                    if ping
-                    else orjson.dumps(
-                        {
-                            "type": "reserve",
-                            "offer_id": offer_id,
-                            "quantity": 1,
-                            "idempotency_key": f"ws-{run}-{n}-{sent:09d}",
-                        }
-                    )
-                )
-            await viewer.waiter
-
-    begin = time.monotonic()
-    await asyncio.gather(*(buy(n, v) for n, v in enumerate(buyers)))
-    elapsed = time.monotonic() - begin
-    for viewer in buyers:
-        if viewer.transport is not None:
-            viewer.transport.close()
-    return {
-        "buyers": args.buyers,
-        "in_flight_each": args.window,
-        "per_s": round(totals.replies / elapsed),
-        "answers": totals.replies,
-        "seconds": round(elapsed, 2),
-    }
-
-
-#: The buying offer's per-person limit (the most the API allows): a buyer stops there.
-PER_VIEWER_LIMIT = 1000
-
-
-def _hello_world(base: str, seconds: float) -> tuple[float, int]:
-    """wrk's requests a second, and how many requests it made."""
-    out = subprocess.run(
-        ["wrk", "-t1", "-c64", f"-d{round(seconds)}s", f"{base}/healthz"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    made = re.search(r"(\d+) requests in", out)
-    if rate is None or made is None:
-        raise RuntimeError(f"wrk printed no figures: {out}")
-    return float(rate.group(1)), int(made.group(1))
-
-
-def _buying_rounds(
-    args: argparse.Namespace, base: str, port: int, secret: str, offer_id: str, pid: int
-) -> dict[str, Any]:
-    """HTTP hello world and socket reservations take turns for ``--rounds`` rounds, so a
-    busy moment on a shared machine hits both alike; each figure is its median round."""
-    hello_rounds: list[dict[str, Any]] = []
-    ping_rounds: list[dict[str, Any]] = []
-    buying_rounds: list[dict[str, Any]] = []
-    for n in range(1, args.rounds + 1):
-        print(f"Round {n}/{args.rounds}: hello world over HTTP (wrk)", flush=True)
-        cpu_before = _cpu_seconds(pid)
-        rate, made = _hello_world(base, args.seconds)
-        hello_cpu = (_cpu_seconds(pid) - cpu_before) / made
-        hello_rounds.append(
-            {"requests_per_s": round(rate), "server_cpu_us_per_request": round(1e6 * hello_cpu, 1)}
-        )
-        print(f"Round {n}/{args.rounds}: pings over {args.buyers} sockets", flush=True)
-        cpu_before = _cpu_seconds(pid)
-        pings = uvloop.run(_socket_pings(args, port, secret, offer_id))
-        pings["server_cpu_us_per_ping"] = round(
-            1e6 * (_cpu_seconds(pid) - cpu_before) / max(pings["answers"], 1), 1
-        )
-        ping_rounds.append(pings)
-        print(f"Round {n}/{args.rounds}: reservations over {args.buyers} sockets", flush=True)
-        cpu_before = _cpu_seconds(pid)
-        buying = uvloop.run(_socket_reservations(args, port, secret, offer_id))
-        presses = buying["reservations_per_s"] * buying["seconds"]
-        buying["server_cpu_us_per_reservation"] = round(
-            1e6 * (_cpu_seconds(pid) - cpu_before) / max(presses, 1), 1
-        )
-        buying_rounds.append(buying)
-    hello = median_run(hello_rounds, "requests_per_s")["requests_per_s"]
-    buying = median_run(buying_rounds, "reservations_per_s")
-    # The rates move with the shared machine's load; CPU per request moves much less.
-    hello_us = statistics.median(r["server_cpu_us_per_request"] for r in hello_rounds)
-    buying_us = statistics.median(r["server_cpu_us_per_reservation"] for r in buying_rounds)
-    ping_us = statistics.median(r["server_cpu_us_per_ping"] for r in ping_rounds)
-    return {
-        **buying,
-        "http_hello_world_per_s": hello,
-        "ratio": round(buying["reservations_per_s"] / hello, 2),
-        "http_hello_world_cpu_us_per_request": hello_us,
-        "median_cpu_us_per_reservation": buying_us,
-        "cpu_ratio": round(hello_us / buying_us, 2),
-        "pings_per_s": median_run(ping_rounds, "pings_per_s")["pings_per_s"],
-        "median_cpu_us_per_ping": ping_us,
-        "ping_cpu_ratio": round(hello_us / ping_us, 2),
-        "rounds": args.rounds,
-        "all_rounds": {
-            "http_hello_world": hello_rounds,
-            "socket_pings": ping_rounds,
-            "socket_reservations": buying_rounds,
-        },
-    }
-
-
 def _histogram(port: int, name: str) -> tuple[int, float]:
     """How many observations the server's histogram ``name`` holds, and their sum."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
@@ -318,11 +162,6 @@ def _histogram(port: int, name: str) -> tuple[int, float]:
     if count is None or total is None:
         raise RuntimeError(f"The server's /metrics has no {name}")
     return int(float(count.group(1))), float(total.group(1))
-
-
-def _cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
 
 
 def main(args: argparse.Namespace) -> None:
@@ -362,7 +201,7 @@ def main(args: argparse.Namespace) -> None:
             _broadcast(args, port, metrics_port, server.pid, redis_url)
         )
         offer_id = open_offer_now(base, host_token, "bench-buy", "WS", limit=PER_VIEWER_LIMIT)
-        results["socket_buying"] = _buying_rounds(args, base, port, secret, offer_id, server.pid)
+        results["socket_buying"] = buying_rounds(args, base, port, secret, offer_id, server.pid)
     results["checked"] = asyncio.run(_check(results, redis_url, offer_id))
     _report(results, args)
 

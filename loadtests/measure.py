@@ -148,3 +148,9 @@ def check_open_files(limit: int, viewers: int) -> None:
             f" only a privileged process can raise): at most {limit - SERVER_OWN_FILES:,}"
             f" viewers per server, not {viewers:,}"
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user and system), in seconds."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)

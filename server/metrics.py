@@ -82,12 +82,6 @@ class HttpFigures(Collector):
             figures = self._routes[(method, route)] = RouteFigures(method, route, latencies)
         return figures
 
-    def count(self, method: str, route: str, status: int, seconds: float | None) -> None:
-        """Count one HTTP answer, and time it unless ``seconds`` is None (a stream)."""
-        # Bounded: aiohttp's parser refuses methods it does not know, and routes are
-        # templates ("unmatched" for any other path).
-        self.route(method, route).count(status, seconds)
-
     def collect(self) -> Iterator[Metric]:
         """The figures as Prometheus metric families (called at each scrape)."""
         requests = CounterMetricFamily(

@@ -49,8 +49,9 @@ async def test_every_kind_of_answer_forbids_type_sniffing(client: Client) -> Non
     answers = [
         await client.get("/readyz"),
         await client.get("/healthz"),
-        await client.get("/api/host/me"),  # a 401 from the error middleware
-        await client.get("/no/such/address"),  # aiohttp's own 404
+        await client.get("/api/host/me"),  # a 401 answered by its route
+        await client.get("/no/such/address"),  # a 404 of the catch-all route
+        await client.get("/a%0Ab"),  # a 404 too, the path holding a newline
         await client.get("/api/shows", headers=HOST),
         await client.get("/static/common.js"),
         await client.get("/console"),

@@ -9,7 +9,8 @@ chain is looked up in a cache, and a wrapper sets the request's current app), an
 hello world that layer and ours cost 15% of aiohttp's whole handling (docs/benchmarks.md).
 
 Addresses no route takes reach ``unmatched``, the last route, so that a 404 or a 405 is
-answered as JSON and counted too.
+answered as JSON and counted too. (Only a request for ``*``, ``OPTIONS *``, which names no
+path, is left to aiohttp's own 404.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import functools
 import time
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ..appkeys import METRICS
 from ..metrics import CLIENT_CLOSED_REQUEST, RouteFigures
@@ -30,8 +31,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: The last route, which takes every address the others do not (``UNMATCHED`` is how
 #: aiohttp names its template, e.g. in ``resource.canonical``).
-UNMATCHED_PATTERN = "/{unmatched_path:.*}"
+UNMATCHED_PATTERN = "/{unmatched_path:(?s:.*)}"  # (?s): a path may hold a decoded newline
 UNMATCHED = "/{unmatched_path}"
+#: Marks a handler made by ``answered``.
+ANSWERED = "__livesale_answered__"
+#: How metrics name a method aiohttp does not know.
+OTHER_METHOD = "OTHER"
 #: The route name metrics give answers of addresses no route takes.
 UNMATCHED_LABEL = "unmatched"
 
@@ -68,7 +73,13 @@ def answered(handler: Handler, figures: RouteFigures) -> Handler:
             count(response.status, clock() - started)
         return response
 
+    setattr(answer, ANSWERED, True)
     return answer
+
+
+def is_answered(handler: object) -> bool:
+    """Whether ``handler`` was made by ``answered`` (tests check every route is)."""
+    return getattr(handler, ANSWERED, False) is True
 
 
 class Routes:
@@ -106,14 +117,18 @@ class Routes:
         answers: dict[str, Handler] = {}
 
         async def answer(request: web.Request) -> web.StreamResponse:
-            # Bounded: aiohttp's parser refuses methods it does not know.
-            handler = answers.get(request.method)
+            # One series per known method and one for any other: aiohttp's pure-Python
+            # parser (AIOHTTP_NO_EXTENSIONS) takes any token as a method.
+            method = request.method if request.method in hdrs.METH_ALL else OTHER_METHOD
+            handler = answers.get(method)
             if handler is None:
-                route = figures.route(request.method, UNMATCHED_LABEL)
-                handler = answers[request.method] = answered(unmatched, route)
+                route = figures.route(method, UNMATCHED_LABEL)
+                handler = answers[method] = answered(unmatched, route)
             return await handler(request)
 
-        resource.add_route("*", functools.wraps(unmatched)(answer))
+        wrapper = functools.wraps(unmatched)(answer)
+        setattr(wrapper, ANSWERED, True)
+        resource.add_route("*", wrapper)
 
     def _add(self, path: str, handler: Handler, *methods: str) -> None:
         resource = self._router.add_resource(path)
