@@ -74,10 +74,22 @@ class ScriptBatcher:
 
     async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Run ``script`` in the next pipeline and return its reply."""
+        return await self.submit(script, keys, args)
+
+    def submit(
+        self, script: AsyncScript, keys: Sequence[str], args: Sequence[Arg]
+    ) -> asyncio.Future[Any]:
+        """Queue ``script`` for the next pipeline: the future of its reply. Many calls made at
+        once are awaited together (``asyncio.gather`` of futures), without a task each."""
         future = self._future()
         self._pending.append(_Call(script, keys, list(args), [future]))
         self._schedule()
-        return await future
+        return future
+
+    def may_resend(self, script: AsyncScript) -> None:
+        """Mark one more script repeatable (see the class): one whose second run changes
+        nothing more and answers alike."""
+        self._repeatable = self._repeatable | {script.sha}
 
     async def call_merged(
         self,

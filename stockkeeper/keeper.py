@@ -3,7 +3,6 @@ atomic Lua script (scripts/), and a listener told what changed (listener.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 import secrets
@@ -11,6 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import cast
 
+import msgspec
 from redis.asyncio import Redis
 
 from .benefits import BenefitLockLost, BenefitRefused, Benefits
@@ -205,7 +205,7 @@ class StockKeeper:
         found = await hold_replay(self.scripts, home, user_id, idempotency_key)
         if found.hold is not None:
             # One bucket's stock is not the offer's (as _reserve_hot answers).
-            return found.hold if count == 1 else dataclasses.replace(found.hold, available=None)
+            return found.hold if count == 1 else msgspec.structs.replace(found.hold, available=None)
         if found.available > 0:
             self.sold_out.lower(offer_id)
             return None
@@ -228,12 +228,12 @@ class StockKeeper:
             )
             if result.outcome != "sold_out":
                 # One bucket's stock is not the offer's; the room's stock events carry that.
-                return dataclasses.replace(result, available=None)
+                return msgspec.structs.replace(result, available=None)
             if not await self.buckets.refill(offer_id, home, count, quantity):
                 return result
             self._changed(offer_id)
         log.warning("A press on offer %s gave up after %d refills", offer_id, MAX_REFILLS_PER_PRESS)
-        return dataclasses.replace(result, available=None)
+        return msgspec.structs.replace(result, available=None)
 
     async def confirm(
         self, hold_id: str, user_id: str, payment_ref: str, benefits: Benefits | None = None

@@ -97,7 +97,7 @@ class Ledger:
     def __init__(self, redis: Redis, keeper: StockKeeper) -> None:
         self.redis = redis
         self.keeper = keeper
-        self.scripts = OrderScripts(redis)
+        self.scripts = OrderScripts(redis, keeper.scripts.batcher)
         #: New holds to write behind their presses' answers, with their records' entries.
         self._noted: list[tuple[BuyerRecord, tuple[str, str]]] = []
         self._writing: asyncio.Task[None] | None = None
@@ -129,7 +129,7 @@ class Ledger:
                 batch, self._noted = self._noted, []
                 try:
                     await self.scripts.record_all([record for record, _ in batch])
-                    await self._forget([entry for _, entry in batch])
+                    await self.scripts.forget([entry for _, entry in batch])
                 except (StockKeeperError, RedisError, OSError) as exc:
                     # Their entries stay in the offers' records streams: the sweeper
                     # records them a few seconds from now.
@@ -147,16 +147,6 @@ class Ledger:
                 self._settled.clear()
         finally:
             self._writing = None
-
-    async def _forget(self, entries: list[tuple[str, str]]) -> None:
-        """Delete records now in their buyers' indexes from their offers' streams."""
-        by_stream: dict[str, list[str]] = {}
-        for stream, entry_id in entries:
-            by_stream.setdefault(stream, []).append(entry_id)
-        pipe = self.redis.pipeline(transaction=False)
-        for stream, ids in by_stream.items():
-            pipe.xdel(stream, *ids)
-        await pipe.execute()
 
     async def _written(self) -> None:
         """Wait until the holds this process had noted are in their buyers' indexes (or

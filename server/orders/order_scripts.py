@@ -26,6 +26,8 @@ ORDERS_LUA = LuaFolder("server.orders", "scripts")
 
 #: Most holds kept in one buyer's index (the oldest fall off).
 MAX_PURCHASES = 500
+#: Record ids one deletion takes (Lua's unpack has a limit of a few thousand).
+FORGET_AT_ONCE = 1000
 
 StatusOutcome = Literal["applied", "duplicate", "stale", "unknown_order"]
 
@@ -56,20 +58,26 @@ class StatusReply:
 class OrderScripts:
     """The orders scripts registered on one Redis client (one that decodes strings)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, batcher: ScriptBatcher | None = None) -> None:
+        """``batcher``: the stock keeper's, so that records and their deletions ride in the
+        pipelines that carry the presses (one round trip a moment for all of it)."""
         self._record = ORDERS_LUA.register(redis, "purchase_record")
+        self._forget = ORDERS_LUA.register(redis, "records_forget")
         self._status = ORDERS_LUA.register(redis, "order_status")
         self._pushed = ORDERS_LUA.register(redis, "order_pushed")
-        # A press's record rides in a pipeline with the other presses of the same moment.
-        self.batcher = ScriptBatcher(redis, repeatable={self._record.sha})
+        self._own_batcher = batcher is None
+        self.batcher = batcher or ScriptBatcher(redis)
+        for script in (self._record, self._forget):
+            self.batcher.may_resend(script)
 
     async def preload(self, redis: Redis) -> None:
         """Load every script now."""
-        await preload(redis, [self._record, self._status, self._pushed])
+        await preload(redis, [self._record, self._forget, self._status, self._pushed])
 
     async def close(self) -> None:
-        """Wait for the records in flight."""
-        await self.batcher.close()
+        """Wait for the records in flight (the shared batcher is closed by its owner)."""
+        if self._own_batcher:
+            await self.batcher.close()
 
     async def record(self, user_id: str, hold_id: str, at_ms: int) -> bool:
         """Add a hold to a buyer's index; True when it was not there yet."""
@@ -89,12 +97,25 @@ class OrderScripts:
             by_group.setdefault(keys.buyer_group(user_id), []).append([user_id, hold_id, at_ms])
         await asyncio.gather(
             *(
-                self.batcher.call(
+                self.batcher.submit(
                     self._record,
                     [keys.records(group)],
                     [keys.purchases_prefix(group), MAX_PURCHASES, msgpack.packb(items)],
                 )
                 for group, items in by_group.items()
+            )
+        )
+
+    async def forget(self, entries: Sequence[tuple[str, str]]) -> None:
+        """Delete records (stream, entry id) from their offers' records streams."""
+        by_stream: dict[str, list[str]] = {}
+        for stream, entry_id in entries:
+            by_stream.setdefault(stream, []).append(entry_id)
+        await asyncio.gather(
+            *(
+                self.batcher.submit(self._forget, [stream], ids[at : at + FORGET_AT_ONCE])
+                for stream, ids in by_stream.items()
+                for at in range(0, len(ids), FORGET_AT_ONCE)
             )
         )
 

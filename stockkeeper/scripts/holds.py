@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+import msgspec
+
 from ..benefits import Benefits
 from ..errors import StockKeeperError
 from ..keys import OfferKeys, parent_of
@@ -61,8 +63,7 @@ class CancelReply:
     order_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayReply:
+class ReplayReply(msgspec.Struct, frozen=True):
     """hold_replay.lua: the hold an earlier press with this key made (``None`` when no
     press with it reserved), and the units the bucket has left."""
 
