@@ -209,7 +209,8 @@ def main(args: argparse.Namespace) -> None:
 async def _check(results: dict[str, Any], redis_url: str, offer_id: str) -> dict[str, int]:
     """What the run claims, checked before anything is printed: every viewer stayed
     connected, every event reached every viewer, and Redis made exactly the reservations
-    the sockets were answered. Exits 1 saying what differs."""
+    the sockets were answered, and every message sent over the sockets was answered once.
+    Exits 1 saying what differs."""
     broadcast = results["broadcast"]
     rounds = results["socket_buying"]["all_rounds"]["socket_reservations"]
     answered = sum(r["answers"] for r in rounds)
@@ -229,6 +230,13 @@ async def _check(results: dict[str, Any], redis_url: str, offer_id: str) -> dict
         )
     if made != answered:
         wrong.append(f"the sockets were answered {answered} presses but Redis made {made}")
+    for phase, phase_rounds in results["socket_buying"]["all_rounds"].items():
+        if phase == "http_hello_world":
+            continue
+        sent = sum(r["sent"] for r in phase_rounds)
+        replies = sum(r["answers"] for r in phase_rounds)
+        if sent != replies:
+            wrong.append(f"{phase}: {sent} messages sent, {replies} answers counted")
     if wrong:
         sys.exit("The run does not add up, so no figures are printed:\n  " + "\n  ".join(wrong))
     return {"socket_presses_answered": answered, "reservations_in_redis": made}

@@ -66,6 +66,8 @@ async def _socket_messages(
     stop = time.monotonic() + args.seconds
     ping_frame = orjson.dumps({"type": "ping"})
 
+    sent_by: list[int] = [0] * len(buyers)
+
     async def buy(n: int, viewer: Viewer) -> None:
         sent = 0
         while time.monotonic() < stop and (ping or sent + args.window <= PER_VIEWER_LIMIT):
@@ -86,6 +88,7 @@ async def _socket_messages(
                     )
                 )
             await viewer.waiter
+        sent_by[n] = sent
 
     begin = time.monotonic()
     await asyncio.gather(*(buy(n, v) for n, v in enumerate(buyers)))
@@ -98,6 +101,7 @@ async def _socket_messages(
         "in_flight_each": args.window,
         "per_s": round(totals.replies / elapsed),
         "answers": totals.replies,
+        "sent": sum(sent_by),
         "seconds": round(elapsed, 2),
     }
 

@@ -25,8 +25,7 @@ async def sweep_once(keeper: StockKeeper, records: bool = True) -> int:
     """Expire every overdue hold of every offer and bucket, finish moves of units between
     buckets that a failed process left, bring buckets' states in line with their offer's,
     and (with ``records``) record new holds a stopped process left unrecorded (recorder.py);
-    returns the units
-    given back by expired holds."""
+    returns the units given back by expired holds."""
     buckets = await keeper.offer_ids()
     results = await asyncio.gather(*(keeper.expire_due(bucket) for bucket in buckets))
     hot_offers = {parent_of(bucket) for bucket in buckets if "." in bucket}

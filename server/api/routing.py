@@ -112,23 +112,19 @@ class Routes:
     def unmatched(self) -> None:
         """The last route: every address the others do not take, answered 404 or 405 (and
         counted under its method, as route "unmatched")."""
-        figures = self._figures
-        resource = self._router.add_resource(UNMATCHED_PATTERN)
-        answers: dict[str, Handler] = {}
+        # One series per method HTTP defines and one for any other: aiohttp's pure-Python
+        # parser (AIOHTTP_NO_EXTENSIONS) takes any token as a method.
+        answers = {
+            method: answered(unmatched, self._figures.route(method, UNMATCHED_LABEL))
+            for method in (*sorted(hdrs.METH_ALL), OTHER_METHOD)
+        }
 
         async def answer(request: web.Request) -> web.StreamResponse:
-            # One series per known method and one for any other: aiohttp's pure-Python
-            # parser (AIOHTTP_NO_EXTENSIONS) takes any token as a method.
-            method = request.method if request.method in hdrs.METH_ALL else OTHER_METHOD
-            handler = answers.get(method)
-            if handler is None:
-                route = figures.route(method, UNMATCHED_LABEL)
-                handler = answers[method] = answered(unmatched, route)
-            return await handler(request)
+            return await answers.get(request.method, answers[OTHER_METHOD])(request)
 
         wrapper = functools.wraps(unmatched)(answer)
         setattr(wrapper, ANSWERED, True)
-        resource.add_route("*", wrapper)
+        self._router.add_resource(UNMATCHED_PATTERN).add_route("*", wrapper)
 
     def _add(self, path: str, handler: Handler, *methods: str) -> None:
         resource = self._router.add_resource(path)
