@@ -4,10 +4,10 @@ The index lives in the buyer's slot, not the offer's, so the reserve and confirm
 cannot write it (see stockkeeper/recorder.py for the whole story). Crash windows, and why
 they are closed:
 
-- A new hold is written here behind its press's answer (``noted``): the reserve script put
-  its record in the offer's records stream in the same step, and the entry is deleted only
-  once the record is in the index. A process that dies first leaves the entry, and the
-  sweeper records it (``StockKeeper.record_left_over``).
+- A new hold is written here behind its press's answer (``noted``, write_behind.py): the
+  reserve script put its record in the offer's records stream in the same step, and the
+  entry is deleted only once the record is in the index. A process that dies first leaves
+  the entry, and the sweeper records it (``StockKeeper.record_left_over``).
 - A replayed press, a payment and a group seat are recorded before their answers; the
   retry of a payment (same payment reference, which the page re-sends on reconnect)
   records it again.
@@ -19,16 +19,14 @@ are written), then each hold, offer and tracking record, all at once.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from stockkeeper.errors import StockKeeperError, UnknownHold, UnknownOffer, redis_call
+from stockkeeper.errors import UnknownHold, UnknownOffer, redis_call
 from stockkeeper.ids import offer_of_hold
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import OfferKeys
@@ -38,8 +36,7 @@ from stockkeeper.recorder import BuyerRecord
 from . import keys
 from .keys import OrderKeys
 from .order_scripts import OrderScripts
-
-log = logging.getLogger(__name__)
+from .write_behind import RecordWriter
 
 #: What a buyer sees of each purchase, in the order it moves.
 OrderState = Literal["held", "paid", "shipped", "delivered", "refunded", "cancelled", "expired"]
@@ -98,14 +95,8 @@ class Ledger:
         self.redis = redis
         self.keeper = keeper
         self.scripts = OrderScripts(redis, keeper.scripts.batcher)
-        #: New holds to write behind their presses' answers, with their records' entries.
-        self._noted: list[tuple[BuyerRecord, tuple[str, str]]] = []
-        self._writing: asyncio.Task[None] | None = None
-        #: New holds noted, and those written (or left to the sweeper), since the start: a
-        #: reader waits for what was noted before it, not for a sale that goes on.
-        self._noted_count = 0
-        self._settled_count = 0
-        self._settled = asyncio.Event()
+        #: Writes new holds behind their presses' answers (write_behind.py).
+        self.writer = RecordWriter(self.scripts)
 
     async def record(self, user_id: str, hold_id: str, at_ms: int) -> None:
         """Remember that ``user_id`` has the hold ``hold_id`` (the keeper calls this)."""
@@ -113,57 +104,20 @@ class Ledger:
 
     def noted(self, record: BuyerRecord, entry: tuple[str, str]) -> None:
         """Write a new hold into its buyer's index soon (stockkeeper/recorder.py)."""
-        self._noted.append((record, entry))
-        self._noted_count += 1
-        if self._writing is None:
-            # Started on the loop's next turn: the presses answered in this one go with it.
-            self._writing = asyncio.get_running_loop().create_task(self._write_noted())
+        self.writer.note(record, entry)
 
     async def record_all(self, records: Sequence[BuyerRecord]) -> None:
         """Remember these holds now (the sweeper's left-overs)."""
         await self.scripts.record_all(records)
 
-    async def _write_noted(self) -> None:
-        try:
-            while self._noted:
-                batch, self._noted = self._noted, []
-                try:
-                    await self.scripts.record_all([record for record, _ in batch])
-                    await self.scripts.forget([entry for _, entry in batch])
-                except (StockKeeperError, RedisError, OSError) as exc:
-                    # Their entries stay in the offers' records streams: the sweeper
-                    # records them a few seconds from now.
-                    log.warning(
-                        "Could not write %d new holds into buyers' orders yet (%s); "
-                        "the sweeper will",
-                        len(batch),
-                        exc,
-                    )
-                except Exception:
-                    # A bug must not stop the writer (the records are safe in the streams).
-                    log.exception("Writing %d new holds into buyers' orders failed", len(batch))
-                self._settled_count += len(batch)
-                self._settled.set()  # wakes the readers waiting now
-                self._settled.clear()
-        finally:
-            self._writing = None
-
-    async def _written(self) -> None:
-        """Wait until the holds this process had noted are in their buyers' indexes (or
-        left to the sweeper), so that a buyer reads their own presses."""
-        noted = self._noted_count
-        while self._settled_count < noted and self._writing is not None:
-            await self._settled.wait()
-
     async def close(self) -> None:
-        """Wait for the records in flight."""
-        if (writing := self._writing) is not None:
-            await writing
+        """Write the records noted, and wait for those in flight."""
+        await self.writer.drain()
         await self.scripts.close()
 
     async def hold_ids(self, user_id: str, limit: int = MAX_LISTED) -> list[str]:
         """The buyer's hold ids, newest first."""
-        await self._written()
+        await self.writer.written()
         found = await redis_call(self.redis.zrevrange(keys.purchases(user_id), 0, limit - 1))
         return [str(hold_id) for hold_id in found]
 

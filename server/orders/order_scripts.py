@@ -113,7 +113,9 @@ class OrderScripts:
             by_stream.setdefault(stream, []).append(entry_id)
         await asyncio.gather(
             *(
-                self.batcher.submit(self._forget, [stream], ids[at : at + FORGET_AT_ONCE])
+                self.batcher.submit(
+                    self._forget, [stream], [msgpack.packb(ids[at : at + FORGET_AT_ONCE])]
+                )
                 for stream, ids in by_stream.items()
                 for at in range(0, len(ids), FORGET_AT_ONCE)
             )
