@@ -26,6 +26,7 @@ from .room_helpers import ask, events_until, of_type, token
 
 SCREENSHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
 PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1280, height=800)
 XSS = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> hi'
 
 
@@ -82,8 +83,23 @@ async def host_creates_a_live_show(page: Page, room: str, countdown_s: int) -> N
     await expect(page.locator("#show-status")).to_have_text("live")
 
 
-async def viewer_joins(browser: Browser, base_url: str, room: str, nickname: str) -> Page:
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+async def viewer_joins(
+    browser: Browser,
+    base_url: str,
+    room: str,
+    nickname: str,
+    *,
+    desktop: bool = False,
+    init_script: str | None = None,
+) -> Page:
+    """A viewer on a phone (or a desktop browser) who joined the room with a nickname;
+    ``init_script`` runs in the page before its own scripts."""
+    if desktop:
+        context = await browser.new_context(viewport=DESKTOP)
+    else:
+        context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    if init_script is not None:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     await page.goto(f"{base_url}/watch/{room}")
     await expect(page.locator("#status")).to_have_text("live")

@@ -311,6 +311,7 @@ viewer.unitsLeft = unitsLeft;
 viewer.busy = () => Boolean(state.pendingReserve || state.hold);
 
 function reserveAnswer(answer) {
+  showStockOf(answer);
   if (answer.outcome === "reserved") {
     if (!answer.replayed) {
       const { offer_id: offerId, quantity } = answer.hold;
@@ -334,6 +335,21 @@ function reserveAnswer(answer) {
   };
   showPurchase(messages[error.code] || error.message || "That did not work; please try again.");
   tick();
+}
+
+/**
+ * The stock as the press left it, shown at once: the room's stock events are paced and may
+ * come a moment after the answer. Only a fall is taken from an answer: stock that comes
+ * back (a restock, a lapsed hold) always has a stock event of its own, and an answer that
+ * overtook a later event must not raise the count again.
+ */
+function showStockOf(answer) {
+  const offer = state.offers.get(answer.hold?.offer_id ?? state.pendingOffer);
+  const available = answer.outcome === "reserved" ? answer.available : answer.error?.available;
+  if (offer && typeof available === "number" && available < offer.available) {
+    offer.available = available;
+    drawOffer();
+  }
 }
 
 $("pay").addEventListener("click", () => {
