@@ -39,7 +39,7 @@ from aiohttp import web
 
 from deploy import stack
 from server.app import create_app
-from server.appkeys import KEEPER, VIEWER_TOKENS
+from server.appkeys import KEEPER, ORDERS, VIEWER_TOKENS
 from server.process import tune_gc
 from server.settings import Settings
 from server.tokens import mint_viewer_token
@@ -72,6 +72,9 @@ EXPECTED_STATUS = {
 }
 
 RequestMaker = Callable[[int, int], bytes]
+
+#: The cases whose Redis round trips per press are counted.
+PRESS_CASES = ("sold_out", "reservation", "keeper_sold_out", "keeper_reservation")
 
 
 def _get(path: str) -> RequestMaker:
@@ -215,10 +218,18 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         tune_gc()  # as `livesale serve` does once it has started
         rounds: dict[str, list[float]] = {name: [] for name in cases}
         statuses: dict[str, Counter[int]] = {name: Counter() for name in cases}
+        batcher = keeper.scripts.batcher
+        sent: dict[str, Counter[str]] = {name: Counter() for name in cases}
         for n in range(1, args.rounds + 1):
             print(f"Round {n}/{args.rounds}", flush=True)
             for name, case in cases.items():
+                trips, calls = batcher.round_trips, batcher.calls_sent
                 cpu_us, answered = await case()
+                # The buyer records of the case's presses are its own (written behind).
+                await app[ORDERS].writer.drain()
+                sent[name].update(
+                    round_trips=batcher.round_trips - trips, calls=batcher.calls_sent - calls
+                )
                 rounds[name].append(round(cpu_us, 1))
                 statuses[name] += answered
         reserved = await keeper.get_offer(storm)
@@ -234,6 +245,15 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         "cpu_us_per_request": medians,
         "all_rounds": rounds,
         "units_held_by_reservation_case": reserved.held,
+        # Redis round trips (pipelines) and script calls per 100 presses, warm-up included:
+        # counted, so free of the machine's noise.
+        "redis_per_100_presses": {
+            name: {
+                what: round(100 * count / max(1, sum(statuses[name].values())), 2)
+                for what, count in sent[name].items()
+            }
+            for name in PRESS_CASES
+        },
         "statuses": {name: dict(counts) for name, counts in statuses.items()},
         "problems": _problems(statuses, reserved.held),
         # Rates are inverse costs: these are the ratios `livesale-bench reserve` reports, without
@@ -354,6 +374,9 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"  reserving: {ratios['keeper_reservation_vs_hello_world']:.2f} x a hello world "
         "(a socket press at 0.9 of its rate leaves 1.11 for keeper, frame and answer)"
     )
+    print("Redis round trips / script calls per 100 presses (counted):")
+    for name, sent in results["redis_per_100_presses"].items():
+        print(f"  {labels[name]:<48}{sent['round_trips']:>6.2f} / {sent['calls']:.2f}")
     if args.out:
         Path(args.out).write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)

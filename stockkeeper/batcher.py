@@ -71,6 +71,10 @@ class ScriptBatcher:
         self._in_flight = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Round trips sent since the start, and the script calls they carried (what
+        #: ``livesale-bench costs`` divides by the presses answered).
+        self.round_trips = 0
+        self.calls_sent = 0
 
     async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Run ``script`` in the next pipeline and return its reply."""
@@ -134,6 +138,8 @@ class ScriptBatcher:
         batch, self._pending = self._pending, []
         self._open_merges.clear()
         self._in_flight += 1
+        self.round_trips += 1
+        self.calls_sent += len(batch)
         task = asyncio.get_running_loop().create_task(self._run(batch))
         self._tasks.add(task)
         task.add_done_callback(self._done)
