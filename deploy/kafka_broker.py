@@ -166,7 +166,9 @@ class KafkaBroker:
                 f.seek(offset)
                 return b"Kafka Server started" in f.read() and port_open(self.port)
 
-        wait_until_ready(f"Kafka on port {self.port}", started, self.process, self._log, 90)
+        # A broker that kept many partitions loads them all before it serves: minutes on a
+        # busy machine, so the wait is long (a broker that dies ends it at once).
+        wait_until_ready(f"Kafka on port {self.port}", started, self.process, self._log, 300)
 
     def is_up(self) -> bool:
         """Whether the broker's port accepts connections."""

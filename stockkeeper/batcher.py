@@ -71,8 +71,9 @@ class ScriptBatcher:
         self._in_flight = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
-        #: Round trips sent since the start, and the script calls they carried (what
-        #: ``livesale-bench costs`` divides by the presses answered).
+        #: Pipelines sent since the start, and the script calls they carried (what
+        #: ``livesale-bench costs`` divides by the presses answered); a resend after a broken
+        #: connection and a script reloaded after NOSCRIPT are not counted.
         self.round_trips = 0
         self.calls_sent = 0
 

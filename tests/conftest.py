@@ -6,6 +6,7 @@ so they never touch what a developer's running service keeps in database 0.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from deploy.stack import KafkaBroker, RedisServer, free_port, free_ports
@@ -31,20 +33,27 @@ REDIS_URL = os.environ.get("LIVESALE_TEST_REDIS_URL", "redis://127.0.0.1:16379/1
 CLUSTER_URL = os.environ.get("LIVESALE_TEST_REDIS_CLUSTER_URL", "redis-cluster://127.0.0.1:17001")
 KAFKA_BOOTSTRAP = os.environ.get("LIVESALE_TEST_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP)
 
+#: The Kafka topics this session's tests named, deleted when the session ends: a broker
+#: kept between runs would otherwise pile up thousands of partitions, and take minutes to
+#: load them when it starts again. Only this session's own: another run may share the broker.
+SESSION_TOPICS: list[str] = []
+
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
 
 @pytest.fixture
 def stock_settings() -> StockSettings:
     run = uuid.uuid4().hex[:10]
+    topics = [f"test.orders.{run}", f"test.refunds.{run}", f"test.relay-state.{run}"]
+    SESSION_TOPICS.extend(topics)
     return StockSettings(
         redis_url=REDIS_URL,
         kafka_bootstrap=KAFKA_BOOTSTRAP,
-        orders_topic=f"test.orders.{run}",
-        refunds_topic=f"test.refunds.{run}",
+        orders_topic=topics[0],
+        refunds_topic=topics[1],
         # Per test: a relay killed mid-transaction in one test must not hold back the next
         # test's relays, which read this topic up to its end when they start.
-        relay_state_topic=f"test.relay-state.{run}",
+        relay_state_topic=topics[2],
         topic_partitions=3,
         sweep_interval_s=0.05,
         relay_claim_idle_ms=1000,
@@ -122,3 +131,24 @@ def kafka_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
     broker.start()
     yield broker
     broker.kill()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Delete the topics this session's tests made (``SESSION_TOPICS``); a broker that cannot
+    be reached leaves them, with a note, and fails nothing."""
+    if SESSION_TOPICS:
+        try:
+            asyncio.run(_delete_topics(SESSION_TOPICS))
+        except Exception as exc:
+            print(f"\nThe tests' Kafka topics were left on the broker ({exc!r}).")
+
+
+async def _delete_topics(topics: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        made = sorted(set(topics) & set(await admin.list_topics()))
+        for at in range(0, len(made), 200):
+            await admin.delete_topics(made[at : at + 200])
+    finally:
+        await admin.close()

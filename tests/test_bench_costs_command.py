@@ -49,10 +49,10 @@ def test_a_short_cost_run_measures_every_case_and_checks_the_units_held(tmp_path
     assert {"keeper_sold_out_vs_floor", "keeper_reservation_vs_hello_world"} <= set(ratios)
     assert "The stock keeper alone" in done.stdout
     # Round trips are counted per press: presses answered together share one (here 32 at a
-    # time, so a few per 100 presses, the buyer records' passes included), never one each.
+    # time: at least 3.1 per 100 presses, the buyer records' passes on top), never one each.
     sent = report["redis_per_100_presses"]
     assert set(sent) == {"sold_out", "reservation", "keeper_sold_out", "keeper_reservation"}
     for name, counted in sent.items():
-        assert 0 < counted["round_trips"] <= 10, (name, counted)
+        assert 3 <= counted["round_trips"] <= 25, (name, counted)
         assert counted["round_trips"] <= counted["calls"], (name, counted)
     assert "Redis round trips / script calls per 100 presses" in done.stdout

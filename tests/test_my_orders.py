@@ -219,8 +219,7 @@ async def test_reading_my_orders_waits_for_the_holds_noted_before_not_for_a_sale
         async with asyncio.timeout(5):
             await first_reader
             await reader  # done with the second batch not written
-        assert batches[0] == 1
-        assert not later_batches.is_set()
+        assert batches[0] == 1  # the first pass held ann's record alone
     finally:
         later_batches.set()
         del ledger.scripts.record_all

@@ -128,3 +128,28 @@ async def test_stopping_the_app_writes_what_was_noted_and_deletes_what_was_writt
     assert await redis.xlen(OfferKeys(mug).records) == 0
     for n, hold in enumerate(holds):
         assert await in_orders(redis, f"buyer-{n}") == [hold.hold_id]
+
+
+async def test_a_reader_is_not_left_waiting_when_the_writer_is_cut_off_mid_pass(
+    keeper: StockKeeper, ledger: Ledger, redis: Redis
+) -> None:
+    """The app stopping cancels the writer in the middle of a pass: a buyer's read waiting
+    for it returns (the record is safe in the stream for the sweeper)."""
+    taken = asyncio.Event()
+
+    async def stuck(records: Sequence[BuyerRecord]) -> None:
+        taken.set()
+        await asyncio.Event().wait()  # Redis never answers
+
+    ledger.scripts.record_all = stuck  # type: ignore[method-assign]
+    mug = await open_offer(keeper)
+    await keeper.reserve(mug, "ann", 1, "press-ann")
+    reader = asyncio.create_task(ledger.hold_ids("ann"))
+    async with asyncio.timeout(5):
+        await taken.wait()
+        writing = ledger.writer._writing  # the app stopping cancels its tasks
+        assert writing is not None
+        writing.cancel()
+        assert await reader == []
+    assert await redis.xlen(OfferKeys(mug).records) == 1
+    del ledger.scripts.record_all

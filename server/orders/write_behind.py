@@ -77,7 +77,8 @@ class RecordWriter:
         try:
             while (writing := self._writing) is not None:
                 self._hurry_up()
-                await writing
+                # Shielded: a caller given up on must not cut the writer off mid-pass.
+                await asyncio.shield(writing)
         finally:
             self._draining = False
 
@@ -104,16 +105,23 @@ class RecordWriter:
 
     async def _write(self) -> None:
         written: list[Entry] = []  # entries whose records are in the indexes: to delete
+        batch: list[tuple[BuyerRecord, Entry]] = []
         try:
             while self._noted or written:
                 await self._gather()
                 batch, self._noted = self._noted, []
                 written = await self._pass(batch, written)
                 self._settled_count += len(batch)
+                batch = []
                 self._settled.set()  # wakes the readers waiting now
                 self._settled.clear()
         finally:
             self._writing = None
+            # Cancelled mid-pass (the app is stopping): the batch's records are safe in
+            # the streams for the sweeper; the readers waiting must not wait for it.
+            self._settled_count += len(batch)
+            self._settled.set()
+            self._settled.clear()
 
     async def _pass(
         self, batch: list[tuple[BuyerRecord, Entry]], to_forget: list[Entry]
@@ -153,8 +161,6 @@ def _resolve(future: asyncio.Future[None]) -> None:
 def _warn(error: BaseException, what: str, then: str) -> None:
     if isinstance(error, StockKeeperError | RedisError | OSError):
         log.warning("%s (%s)%s", what, error, then)
-    elif isinstance(error, Exception):
+    else:
         # A bug must not stop the writer (the records are safe in the streams).
         log.error("%s%s", what, then, exc_info=error)
-    else:
-        raise error  # cancelled: the app is stopping

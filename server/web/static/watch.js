@@ -14,6 +14,9 @@ const state = {
   hold: null, // my current hold {hold_id, offer_id, quantity, pay_by_ms}
   pendingReserve: null, // a press without an answer yet: re-sent on reconnect, same key
   pendingConfirm: null,
+  sent: { reserve: null, confirm: null }, // the request id each pending message went with
+  tries: { reserve: 0, confirm: 0 }, // sends of each that Redis could not take (retriable)
+  holdNotice: null, // said before the hold's countdown while a payment is retried or failed
   muted: false,
   units: new Map(), // offer id -> units I hold or bought (the per-person limit counts them)
   quantity: 1, // the stepper's choice for the offer on the card
@@ -52,8 +55,8 @@ function showStatus(status) {
   if (status === "live") {
     // A press or a payment whose answer was lost goes again with the same key: the server
     // answers it once, however often it is sent.
-    if (state.pendingReserve) socket.send(state.pendingReserve);
-    if (state.pendingConfirm) socket.send(state.pendingConfirm);
+    sendPending("reserve");
+    sendPending("confirm");
   }
   if (status === "banned") {
     showChatError("The host removed you from this room.");
@@ -140,11 +143,14 @@ function handle(event) {
       clearTimeout(announce.timer);
       break;
     case "reserve_result":
+      state.tries.reserve = 0;
       state.pendingOffer = state.pendingReserve?.offer_id;
       state.pendingReserve = null;
       reserveAnswer(event);
       break;
     case "confirm_result":
+      state.tries.confirm = 0;
+      state.holdNotice = null;
       state.pendingConfirm = null;
       confirmAnswer(event);
       break;
@@ -166,7 +172,7 @@ function handle(event) {
       hideChatError();
       break;
     case "error":
-      socketError(event);
+      if (!pendingFailed(event)) socketError(event);
       break;
   }
   dispatch(event);
@@ -235,8 +241,9 @@ function tick() {
   drawQuantity(canBuy && !state.hold && !state.pendingReserve ? Math.min(left, offer.available) : 0);
   if (state.hold) {
     const left = state.hold.pay_by_ms - now;
+    const reserved = state.holdNotice || `Reserved ${state.hold.quantity} × ${titleOf(state.hold.offer_id)}.`;
     $("purchase-text").textContent = left > 0
-      ? `Reserved ${state.hold.quantity} × ${titleOf(state.hold.offer_id)}. Pay within ${clock(left, Math.floor)}.`
+      ? `${reserved} Pay within ${clock(left, Math.floor)}.`
       : "Your reservation ran out.";
   }
 }
@@ -264,7 +271,7 @@ function buy(offer, quantity) {
     quantity,
     idempotency_key: randomKey("press-"),
   };
-  socket.send(state.pendingReserve);
+  sendPending("reserve");
   tick();
 }
 
@@ -319,6 +326,7 @@ function reserveAnswer(answer) {
     }
     refreshUnits();
     state.hold = answer.hold;
+    state.holdNotice = null;
     showPurchase("", { pay: true, cancel: true });
     tick();
     return;
@@ -332,6 +340,7 @@ function reserveAnswer(answer) {
     paused: "The host paused the sale; try again in a moment.",
     closed: "The sale has ended.",
     token_required: "Join with a nickname to buy.",
+    stock_unavailable: "We could not reach the shop just now. Please press again.",
   };
   showPurchase(messages[error.code] || error.message || "That did not work; please try again.");
   tick();
@@ -354,10 +363,11 @@ function showStockOf(answer) {
 
 $("pay").addEventListener("click", () => {
   if (!state.hold) return;
+  state.holdNotice = null;
   state.pendingConfirm = {
     type: "confirm", hold_id: state.hold.hold_id, payment_ref: randomKey("demo-pay-"), ...paymentFields(),
   };
-  socket.send(state.pendingConfirm);
+  sendPending("confirm");
   $("pay").disabled = true;
   $("pay").textContent = "Paying…";
 });
@@ -452,6 +462,58 @@ function socketError(event) {
     $("chat-form").hidden = true;
   }
   showChatError(messages[event.code] || event.message);
+}
+
+// ------------------------------------------------------------------ a press or payment that failed
+
+/** The most times a press or a payment goes again while Redis is out of reach. */
+const MOST_TRIES = 5;
+
+/** Send the pending press or payment, noting its request id (its answer may be an error). */
+function sendPending(kind) {
+  const message = kind === "reserve" ? state.pendingReserve : state.pendingConfirm;
+  if (message) state.sent[kind] = socket.send(message);
+}
+
+/**
+ * A press or a payment answered with an error event instead of its result (Redis out of
+ * reach, a message the server refused). One the server says may pass (`retriable`) goes
+ * again after a pause, as it was: its key makes a second send take no second unit and charge
+ * nothing twice. Any other, or one still failing after MOST_TRIES, is given up and the
+ * viewer told. True when the event answered one of them.
+ */
+function pendingFailed(event) {
+  const kind = ["reserve", "confirm"].find((k) => event.request_id && state.sent[k] === event.request_id);
+  if (!kind) return false;
+  state.sent[kind] = null;
+  const pending = kind === "reserve" ? state.pendingReserve : state.pendingConfirm;
+  state.tries[kind] += 1;
+  if (event.retriable && state.tries[kind] < MOST_TRIES) {
+    if (kind === "reserve") showPurchase("The shop is busy — trying again…");
+    else state.holdNotice = "The shop is busy — trying your payment again.";
+    tick();
+    setTimeout(() => {
+      const still = kind === "reserve" ? state.pendingReserve : state.pendingConfirm;
+      if (still === pending) sendPending(kind);
+    }, 1000 * state.tries[kind]);
+    return true;
+  }
+  state.tries[kind] = 0;
+  if (kind === "reserve") {
+    state.pendingOffer = pending?.offer_id;
+    state.pendingReserve = null;
+    reserveAnswer({ error: { code: event.code, message: event.message } });
+  } else {
+    // The hold is still there (a payment never takes it away by failing): pay again.
+    state.pendingConfirm = null;
+    $("pay").disabled = false;
+    $("pay").textContent = "Pay now (demo)";
+    const why = event.code === "stock_unavailable" ? "We could not reach the shop just now." : event.message;
+    state.holdNotice = `${why} The payment did not go through; your item is still held.`;
+    showPurchase("", { pay: true, cancel: true });
+    tick();
+  }
+  return true;
 }
 
 $("chat-form").addEventListener("submit", (submit) => {
