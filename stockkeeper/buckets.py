@@ -59,13 +59,16 @@ def split_stock(stock: int, count: int) -> list[int]:
 
 
 class Buckets:
-    """Bucket counts, moves of units between buckets, and the sums shown to people."""
+    """Bucket counts, moves of units between buckets, and the sums shown to people; and each
+    offer's room, read with its bucket count."""
 
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._redis = redis
         self._scripts = scripts
         #: An offer's bucket count never changes after creation, so it is read once.
         self._counts: dict[str, int] = {}
+        #: Nor does an offer's room (read with the count, for the room's ban list).
+        self._rooms: dict[str, str] = {}
         self._lookups: dict[str, asyncio.Task[int]] = {}
         self._refills: dict[str, asyncio.Task[int]] = {}
         #: Units wanted by presses waiting for a bucket's next refill.
@@ -91,13 +94,22 @@ class Buckets:
         # The first presses of a rush all ask at once: one read answers them all.
         return await _shared(self._lookups, offer_id, lambda: self._read_count(offer_id))
 
+    async def room(self, offer_id: str) -> str | None:
+        """The room an offer is sold in; None for an unknown offer."""
+        room_id = self._rooms.get(offer_id)
+        if room_id is None:
+            await _shared(self._lookups, offer_id, lambda: self._read_count(offer_id))
+            room_id = self._rooms.get(offer_id)
+        return room_id
+
     async def _read_count(self, offer_id: str) -> int:
-        found, count = await redis_call(
-            self._redis.hmget(OfferKeys(offer_id).offer, "id", "buckets")
+        found, count, room_id = await redis_call(
+            self._redis.hmget(OfferKeys(offer_id).offer, "id", "buckets", "room_id")
         )
         if found is None:
             # Not created yet: remembering 1 could put a buyer in the wrong home bucket.
             return 1
+        self._rooms[offer_id] = cast(str, room_id)
         self._counts[offer_id] = int(count or 1)
         return self._counts[offer_id]
 

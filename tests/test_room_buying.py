@@ -13,6 +13,7 @@ from server.appkeys import KEEPER
 from server.room.settings import RoomSettings
 from server.settings import Settings
 
+from .helpers import viewer
 from .room_helpers import (
     Client,
     Connect,
@@ -158,3 +159,26 @@ async def test_an_expired_hold_is_told_to_its_buyer(
     if not any(back_in_stock(e) for e in seen):
         await events_until(ws, back_in_stock)
     await ws.close()
+
+
+@pytest.mark.parametrize("buckets", [1, 2], ids=["one-bucket", "hot-offer-2-buckets"])
+async def test_a_viewer_the_host_banned_reserves_nothing_over_http_or_a_new_socket(
+    room_client: Client, connect: Connect, buckets: int
+) -> None:
+    """The ban closes the viewer's socket; a socket opened after it, or the HTTP API, takes
+    no unit either (403 ``banned``). Other viewers buy as before."""
+    offer = await create_offer(room_client, stock=5, buckets=buckets)
+    await open_now(room_client, offer["id"])
+    await host(room_client, "/api/rooms/show-1/bans", {"user_id": "frank"})
+    press = {"quantity": 1, "idempotency_key": "press-frank-0001"}
+    url = f"/api/offers/{offer['id']}/reservations"
+    refused = await room_client.post(url, json=press, headers=viewer("frank"))
+    assert refused.status == 403
+    assert (await refused.json())["error"]["code"] == "banned"
+    again = await connect("frank")
+    answer = await ask(again, "reserve", offer_id=offer["id"], **press)
+    assert (answer["type"], answer["code"]) == ("error", "banned")
+    bought = await room_client.post(url, json=press, headers=viewer("ann"))
+    assert bought.status == 201
+    now = await room_client.app[KEEPER].get_offer(offer["id"])
+    assert (now.held, now.available) == (1, 4)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from stockkeeper.models import Offer
 
-from ..appkeys import HOST_ACCOUNTS, KEEPER, SESSIONS, SHOWS, VIEWER_TOKENS
+from ..appkeys import HOST_ACCOUNTS, KEEPER, ROOM_HUB, SESSIONS, SHOWS, VIEWER_TOKENS
 from ..errors import ErrorCode, Forbidden, Unauthorized
 from ..hosts.sessions import COOKIE_NAME, Session
 from ..shows.store import ShowAccess
@@ -52,6 +52,15 @@ def require_viewer(request: web.Request) -> Viewer:
     if token is None:
         raise Unauthorized(ErrorCode.TOKEN_REQUIRED, "Sign in to buy: send a viewer token.")
     return request.app[VIEWER_TOKENS].verify(token)
+
+
+async def refuse_banned(app: web.Application, offer_id: str, user_id: str) -> None:
+    """A viewer the host banned from an offer's room takes no unit of it (over HTTP, or a
+    socket opened after the ban): 403 ``banned``. Known in memory after the first press on
+    the offer (its room) and the room's ban list (server/room/bans.py)."""
+    room_id = await app[KEEPER].buckets.room(offer_id)
+    if room_id is not None and await app[ROOM_HUB].bans.is_banned(room_id, user_id):
+        raise Forbidden(ErrorCode.BANNED, "The host removed you from this room.")
 
 
 async def require_host(request: web.Request) -> HostCaller:

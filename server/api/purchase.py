@@ -16,7 +16,7 @@ from .answers import (
     confirm_answer,
     reserve_answer,
 )
-from .auth import require_viewer
+from .auth import refuse_banned, require_viewer
 from .bodies import Confirm, Empty, Reserve
 from .described import Auth, Reader, Shape, answers, takes
 from .responses import json_response
@@ -29,6 +29,7 @@ from .views import HoldStatusView, hold_status_view
     {201: Reserved, 200: Reserved},
     {
         400: (ErrorCode.INVALID,),
+        403: (ErrorCode.BANNED,),
         404: (ErrorCode.UNKNOWN_OFFER,),
         409: (
             ErrorCode.SOLD_OUT,
@@ -49,6 +50,7 @@ async def reserve(request: web.Request, read: Reader[Reserve]) -> web.Response:
     viewer = require_viewer(request)
     body = await read()
     offer_id = request.match_info["offer_id"]
+    await refuse_banned(request.app, offer_id, viewer.user_id)
     result = await request.app[KEEPER].reserve(
         offer_id, viewer.user_id, body.quantity, body.idempotency_key
     )

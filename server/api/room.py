@@ -27,6 +27,7 @@ from ..room.inbox import INTERNAL_ERROR, Inbox
 from ..room.presence import tell_signed_in
 from ..tokens import Viewer
 from .answers import confirm_answer, reserve_answer
+from .auth import refuse_banned
 from .bodies import AuthMessage, CancelMessage, ChatMessage, ConfirmMessage, ReserveMessage
 from .decoding import convert_message
 from .described import Auth, Content, answers
@@ -332,6 +333,7 @@ class SocketMessages:
     async def _reserve(self, message: dict[str, Any]) -> dict[str, Any]:
         user_id = self._signed_in()
         press = convert_message(message, ReserveMessage)
+        await refuse_banned(self.app, press.offer_id, user_id)
         result = await self.app[KEEPER].reserve(
             press.offer_id, user_id, press.quantity, press.idempotency_key
         )
