@@ -10,9 +10,12 @@ round trip of its own.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from redis.asyncio import Redis
+
+from stockkeeper.errors import redis_call
 
 from .keys import RoomKeys
 
@@ -24,6 +27,9 @@ class BanList:
         self.redis = redis
         self.refresh_s = refresh_s
         self._rooms: dict[str, tuple[float, set[str]]] = {}
+        #: The read of a room's set under way: every press of a rush that finds the set
+        #: stale waits for the same one.
+        self._reading: dict[str, asyncio.Task[set[str]]] = {}
 
     async def is_banned(self, room_id: str, user_id: str) -> bool:
         """Whether the host banned ``user_id`` from the room."""
@@ -31,13 +37,25 @@ class BanList:
         if known is not None and user_id in known[1]:
             return True
         if known is None or time.monotonic() - known[0] > self.refresh_s:
-            members: set[bytes | str] = await self.redis.smembers(RoomKeys(room_id).banned)
-            # The hub's client returns bytes (room events are msgpack).
-            banned = {m.decode() if isinstance(m, bytes) else m for m in members}
-            if known is not None:
-                banned |= known[1]  # a ban read from the channel meanwhile
-            known = self._rooms[room_id] = (time.monotonic(), banned)
+            reading = self._reading.get(room_id)
+            if reading is None:
+                reading = asyncio.get_running_loop().create_task(self._read(room_id))
+                self._reading[room_id] = reading
+                reading.add_done_callback(lambda _: self._reading.pop(room_id, None))
+            # Shielded: one caller given up on must not cancel the read the others wait for.
+            return user_id in await asyncio.shield(reading)
         return user_id in known[1]
+
+    async def _read(self, room_id: str) -> set[str]:
+        # Redis out of reach is the purchase path's 503 (retriable), not a bug.
+        members: set[bytes | str] = await redis_call(self.redis.smembers(RoomKeys(room_id).banned))
+        # The hub's client returns bytes (room events are msgpack).
+        banned = {m.decode() if isinstance(m, bytes) else m for m in members}
+        known = self._rooms.get(room_id)
+        if known is not None:
+            banned |= known[1]  # a ban read from the channel meanwhile
+        self._rooms[room_id] = (time.monotonic(), banned)
+        return banned
 
     def banned(self, room_id: str, user_id: str) -> None:
         """A ban read from the room's channel: it counts from now on."""
