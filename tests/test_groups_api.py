@@ -257,3 +257,29 @@ async def test_an_invitation_only_group_is_told_to_its_members_only(
     await host(room_client, "/api/rooms/show-1/announcements", {"text": "after the start"})
     seen = await events_until(outsider, of_type("announcement"))
     assert [e["type"] for e in seen if e["type"].startswith("group_")] == []
+
+
+async def test_a_viewer_the_host_banned_starts_and_joins_no_group(
+    room_client: Client, connect: Connect
+) -> None:
+    offer_id = await group_offer(room_client)
+    started = await start(room_client, offer_id, "ann")
+    await host(room_client, "/api/rooms/show-1/bans", {"user_id": "frank"})
+    refused = await room_client.post(
+        f"/api/offers/{offer_id}/groups",
+        json={"idempotency_key": "start-frank-1"},
+        headers=viewer("frank"),
+    )
+    assert await error_code(refused) == (403, "banned")
+    assert await error_code(await join(room_client, started["group"]["id"], "frank")) == (
+        403,
+        "banned",
+    )
+    ws = await connect("frank")
+    answer = await ask(
+        ws, "group_join", group_id=started["group"]["id"], idempotency_key="frank-socket-1"
+    )
+    assert (answer["type"], answer["code"]) == ("error", "banned")
+    group = await room_client.app[KEEPER].groups.get(started["group"]["id"])
+    assert group is not None
+    assert [m.user_id for m in group.members] == ["ann"]

@@ -15,7 +15,7 @@ from ..appkeys import KEEPER, LINEUP, ROOM_PUBLISHER
 from ..errors import Conflict, ErrorCode, Invalid, LivesaleError, NotFound
 from ..group_buying import announce, group_counts, group_view
 from ..room.publisher import RoomPublisher
-from .auth import require_offer_host, require_room_host, require_viewer
+from .auth import refuse_banned, require_offer_host, require_room_host, require_viewer
 from .decoding import convert_message
 from .described import Auth, Reader, Shape, answers, takes
 from .groups_bodies import GroupJoinMessage, GroupStartMessage, GroupTerms, JoinGroup, StartGroup
@@ -94,6 +94,7 @@ class RoomGroups(Shape):
 
 _JOIN_ERRORS = {
     400: (ErrorCode.INVALID_FIELD,),
+    403: (ErrorCode.BANNED,),
     404: (ErrorCode.UNKNOWN_OFFER, ErrorCode.UNKNOWN_GROUP),
     409: (
         ErrorCode.NOT_GROUP_OFFER,
@@ -252,6 +253,7 @@ async def start_group(request: web.Request, read: Reader[StartGroup]) -> web.Res
     viewer = require_viewer(request)
     body = await read()
     offer_id = request.match_info["offer_id"]
+    await refuse_banned(request.app, offer_id, viewer.user_id)
     reply = await request.app[KEEPER].groups.start(
         offer_id, viewer.user_id, viewer.name, body.idempotency_key
     )
@@ -266,6 +268,7 @@ async def join_group(request: web.Request, read: Reader[JoinGroup]) -> web.Respo
     viewer = require_viewer(request)
     body = await read()
     group_id = request.match_info["group_id"]
+    await refuse_banned(request.app, group_id.partition("-")[0], viewer.user_id)
     reply = await request.app[KEEPER].groups.join(
         group_id, viewer.user_id, viewer.name, body.idempotency_key
     )
@@ -320,6 +323,7 @@ async def start_by_socket(call: SocketCall, message: dict[str, Any]) -> dict[str
     """``group_start`` on the room socket: the same as the HTTP start."""
     user_id = call.signed_in()
     body = convert_message(message, GroupStartMessage)
+    await refuse_banned(call.app, body.offer_id, user_id)
     name = call.viewer.name if call.viewer is not None else ""
     reply = await call.app[KEEPER].groups.start(body.offer_id, user_id, name, body.idempotency_key)
     status, answer = await _seated(call.app, reply, body.offer_id)
@@ -330,6 +334,7 @@ async def join_by_socket(call: SocketCall, message: dict[str, Any]) -> dict[str,
     """``group_join`` on the room socket: the same as the HTTP join."""
     user_id = call.signed_in()
     body = convert_message(message, GroupJoinMessage)
+    await refuse_banned(call.app, body.group_id.partition("-")[0], user_id)
     name = call.viewer.name if call.viewer is not None else ""
     reply = await call.app[KEEPER].groups.join(body.group_id, user_id, name, body.idempotency_key)
     status, answer = await _seated(call.app, reply, body.group_id.partition("-")[0])
