@@ -258,7 +258,7 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
             for name in PRESS_CASES
         },
         "statuses": {name: dict(counts) for name, counts in statuses.items()},
-        "problems": _problems(statuses, reserved.held),
+        "problems": _problems(statuses, reserved.held, sent),
         # Rates are inverse costs: these are the ratios `livesale-bench reserve` reports, without
         # the network and the load generator.
         "ratios": {
@@ -296,9 +296,12 @@ async def _measure(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     }
 
 
-def _problems(statuses: dict[str, Counter[int]], held: int) -> list[str]:
+def _problems(
+    statuses: dict[str, Counter[int]], held: int, sent: dict[str, Counter[str]]
+) -> list[str]:
     """What makes the figures untrustworthy: a case that answered otherwise than it should,
-    or reservations whose units Redis does not hold."""
+    reservations whose units Redis does not hold, or a press case whose round trips were
+    not counted (none, or more than the script calls they carried)."""
     problems = [
         f"{name}: expected every answer {EXPECTED_STATUS[name]}, got {dict(counts)}"
         for name, counts in statuses.items()
@@ -310,6 +313,12 @@ def _problems(statuses: dict[str, Counter[int]], held: int) -> list[str]:
     )
     if answered != held:
         problems.append(f"reservations: {answered} answered 201 but Redis holds {held} units")
+    problems += [
+        f"{name}: {sent[name]['round_trips']} round trips counted for "
+        f"{sent[name]['calls']} script calls"
+        for name in PRESS_CASES
+        if not 0 < sent[name]["round_trips"] <= sent[name]["calls"]
+    ]
     return problems
 
 

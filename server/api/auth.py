@@ -59,8 +59,15 @@ async def refuse_banned(app: web.Application, offer_id: str, user_id: str) -> No
     socket opened after the ban): 403 ``banned``. Known in memory after the first press on
     the offer (its room) and the room's ban list (server/room/bans.py)."""
     room_id = await app[KEEPER].buckets.room(offer_id)
-    if room_id is not None and await app[ROOM_HUB].bans.is_banned(room_id, user_id):
-        raise Forbidden(ErrorCode.BANNED, "The host removed you from this room.")
+    if room_id is not None:
+        await refuse_banned_from_room(app, room_id, user_id)
+
+
+async def refuse_banned_from_room(app: web.Application, room_id: str, user_id: str) -> None:
+    """A viewer the host banned takes nothing more from the show (their socket is closed;
+    this covers HTTP calls and a socket opened after the ban): 403 ``banned``."""
+    if await app[ROOM_HUB].bans.is_banned(room_id, user_id):
+        raise Forbidden(ErrorCode.BANNED, "You have been removed from this room.")
 
 
 async def require_host(request: web.Request) -> HostCaller:

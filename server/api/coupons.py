@@ -10,11 +10,11 @@ from aiohttp import web
 from server.coupons.models import Activity, ActivityKind, Claimed
 from server.coupons.wallet import wallet
 
-from ..appkeys import COUPONS, KEEPER, ROOM_HUB
-from ..errors import Conflict, ErrorCode, Forbidden, Invalid
+from ..appkeys import COUPONS, KEEPER
+from ..errors import Conflict, ErrorCode, Invalid
 from ..shows.store import Show
 from ..shows.team import Right
-from .auth import require_show_right, require_viewer
+from .auth import refuse_banned_from_room, require_show_right, require_viewer
 from .bodies import Empty
 from .coupons_bodies import Claim, CouponClaimMessage, CreateDrop, CreateRain, RedPacketGrabMessage
 from .decoding import convert_message
@@ -260,13 +260,6 @@ def _claim_body(activity_id: str, claimed: Claimed, kind: ActivityKind) -> dict[
     }
 
 
-async def _not_banned(app: web.Application, room_id: str, user_id: str) -> None:
-    """A viewer the host banned takes nothing more from the show (their socket is closed;
-    this covers the HTTP claim and a tap racing the close)."""
-    if await app[ROOM_HUB].bans.is_banned(room_id, user_id):
-        raise Forbidden(ErrorCode.BANNED, "You have been removed from this room.")
-
-
 @answers(Auth.VIEWER, {200: CouponClaimed}, _CLAIM)
 @takes(Claim)
 async def claim(request: web.Request, read: Reader[Claim]) -> web.Response:
@@ -275,7 +268,7 @@ async def claim(request: web.Request, read: Reader[Claim]) -> web.Response:
     room_id = room_in_path(request)
     body = await read()
     drop_id = request.match_info["drop_id"]
-    await _not_banned(request.app, room_id, viewer.user_id)
+    await refuse_banned_from_room(request.app, room_id, viewer.user_id)
     claimed = await request.app[COUPONS].claim(
         room_id, drop_id, viewer.user_id, body.idempotency_key
     )
@@ -290,7 +283,7 @@ async def grab(request: web.Request, read: Reader[Claim]) -> web.Response:
     room_id = room_in_path(request)
     body = await read()
     rain_id = request.match_info["rain_id"]
-    await _not_banned(request.app, room_id, viewer.user_id)
+    await refuse_banned_from_room(request.app, room_id, viewer.user_id)
     grabbed = await request.app[COUPONS].grab(
         room_id, rain_id, viewer.user_id, body.idempotency_key
     )
@@ -317,7 +310,7 @@ async def claim_by_socket(call: SocketCall, message: dict[str, Any]) -> dict[str
     """``coupon_claim`` on the room socket: ``coupon_claim_result`` as the HTTP claim."""
     user_id = call.signed_in()
     tap = convert_message(message, CouponClaimMessage)
-    await _not_banned(call.app, call.room_id, user_id)
+    await refuse_banned_from_room(call.app, call.room_id, user_id)
     claimed = await call.app[COUPONS].claim(call.room_id, tap.drop_id, user_id, tap.idempotency_key)
     return {
         "type": "coupon_claim_result",
@@ -330,7 +323,7 @@ async def grab_by_socket(call: SocketCall, message: dict[str, Any]) -> dict[str,
     """``red_packet_grab`` on the room socket: ``red_packet_grab_result`` as the HTTP grab."""
     user_id = call.signed_in()
     tap = convert_message(message, RedPacketGrabMessage)
-    await _not_banned(call.app, call.room_id, user_id)
+    await refuse_banned_from_room(call.app, call.room_id, user_id)
     grabbed = await call.app[COUPONS].grab(call.room_id, tap.rain_id, user_id, tap.idempotency_key)
     return {
         "type": "red_packet_grab_result",
