@@ -4,7 +4,9 @@
   download is not reachable from these machines);
 - ``haproxy`` to check the load balancer's configuration offline;
 - ``wrk``, the HTTP load generator of the benchmark commands (their smoke tests run it);
-- ``ffmpeg`` for the live test stream (``livesale stream``, tests/test_video.py).
+- ``ffmpeg`` for the live test stream (``livesale stream``, tests/test_video.py);
+- ``valgrind`` (and ``gcc`` for its marks) to count instructions per request
+  (``livesale-bench costs --count instructions``, loadtests/instructions.py).
 
 ``python -m deploy.tools`` installs whichever is missing, in one apt-get run.
 """
@@ -17,7 +19,14 @@ import sys
 from .processes import apt_install
 
 CHROMIUM = "/usr/bin/chromium"
-PROGRAMS = {"chromium": CHROMIUM, "haproxy": "haproxy", "wrk": "wrk", "ffmpeg": "ffmpeg"}
+PROGRAMS = {
+    "chromium": CHROMIUM,
+    "haproxy": "haproxy",
+    "wrk": "wrk",
+    "ffmpeg": "ffmpeg",
+    "valgrind": "valgrind",
+    "gcc": "gcc",
+}
 
 
 def ensure(*packages: str) -> None:

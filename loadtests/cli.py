@@ -70,6 +70,13 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--requests", type=int, default=20_000, help="requests per case and round")
     bc.add_argument("--rounds", type=int, default=5, help="rounds of all cases (medians)")
     bc.add_argument("--connections", type=int, default=64, help="requests in flight at once")
+    bc.add_argument(
+        "--count",
+        choices=("cpu", "instructions"),
+        default="cpu",
+        help="measure CPU time (default), or count instructions under Valgrind's callgrind: "
+        "slower, but the machine's other work does not move the figures",
+    )
     bc.add_argument("--out", help="also write the figures as JSON to this file")
     bc.set_defaults(func=_run, module="bench_costs")
 

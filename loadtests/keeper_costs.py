@@ -6,24 +6,31 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections import Counter
 from collections.abc import Awaitable
 
 from stockkeeper.keeper import SOLD_OUT, StockKeeper
 from stockkeeper.models import ReserveResult
 
+from .instructions import Meter
+
 #: The keeper-alone cases' outcomes, counted as the HTTP answers they would be.
 _OUTCOME_STATUS = {"reserved": 201, "sold_out": 409}
 
 
 async def keeper_per_press(
-    keeper: StockKeeper | None, offer_id: str, tokens: list[str], connections: int, requests: int
+    keeper: StockKeeper | None,
+    offer_id: str,
+    tokens: list[str],
+    connections: int,
+    requests: int,
+    meter: Meter,
 ) -> tuple[float, Counter[int]]:
-    """Microseconds of this process's CPU per press of the stock keeper alone (no HTTP, no
-    socket): ``connections`` presses at a time, each in a task of its own (the keeper
-    merges presses that run side by side); and the presses' outcomes, as the statuses HTTP
-    would answer them with. Without a keeper, what the tasks alone cost (answered 200)."""
+    """What ``meter`` measures (CPU microseconds, or instructions) per press of the stock
+    keeper alone (no HTTP, no socket): ``connections`` presses at a time, each in a task of
+    its own (the keeper merges presses that run side by side); and the presses' outcomes,
+    as the statuses HTTP would answer them with. Without a keeper, what the tasks alone
+    cost (answered 200)."""
     run = secrets.token_hex(4)
     statuses: Counter[int] = Counter()
 
@@ -36,13 +43,11 @@ async def keeper_per_press(
         statuses[_OUTCOME_STATUS.get(result.outcome, 500)] += 1
 
     rounds = max(1, requests // connections)
-    started = 0.0
     for n in range(rounds + 20):
         if n == 20:  # as the HTTP cases: the first rounds warm up
-            started = time.process_time()
+            meter.start()
         await asyncio.gather(*(press(c, n) for c in range(connections)))
-    used = time.process_time() - started
-    return 1e6 * used / (rounds * connections), statuses
+    return meter.stop() / (rounds * connections), statuses
 
 
 async def sold_out_from_memory(

@@ -214,6 +214,17 @@ async def busy(
         yield
 
 
+@contextlib.asynccontextmanager
+async def within(seconds: float, what: str) -> AsyncIterator[None]:
+    """Fail saying ``what`` did not finish when the block takes longer than ``seconds``: a
+    step that hangs then names itself, where the test's own timeout says nothing."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise AssertionError(f"{what}: not done in {seconds:.0f} s") from None
+
+
 def is_room_event(event: Event) -> bool:
     """An event of the room's history (a snapshot also has an offset, but is not one)."""
     return "offset" in event and event["type"] not in ("snapshot", "chat_ack")

@@ -56,3 +56,33 @@ def test_a_short_cost_run_measures_every_case_and_checks_the_units_held(tmp_path
         assert 3 <= counted["round_trips"] <= 25, (name, counted)
         assert counted["round_trips"] <= counted["calls"], (name, counted)
     assert "Redis round trips / script calls per 100 presses" in done.stdout
+
+
+@pytest.mark.timeout(400)
+def test_counting_instructions_runs_every_case_under_callgrind(tmp_path: Path) -> None:
+    """``--count instructions`` measures the same cases in instructions executed (Valgrind's
+    callgrind counting only the measured requests), with the same checks of the answers."""
+    out = tmp_path / "instructions.json"
+    command = [sys.executable, "-c", "from loadtests.cli import main; main()", "costs"]
+    options = ["--requests", "128", "--rounds", "1", "--connections", "32", "--out", str(out)]
+    done = subprocess.run(
+        [*command, *options, "--count", "instructions"],
+        capture_output=True,
+        text=True,
+        timeout=380,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = orjson.loads(out.read_bytes())
+    assert report["unit"] == "instructions"
+    assert "cpu_us_per_request" not in report
+    counted = report["instructions_per_request"]
+    assert set(counted) == CASES
+    assert report["problems"] == []
+    # Whole requests were counted, not a slice of one, nor the uncounted warm-up as well:
+    # aiohttp alone executes tens of thousands of instructions a request, and a press
+    # that reserves does more than aiohttp's answer to the same request.
+    assert 20_000 < counted["bare_same_request"] < counted["reservation"] < 5_000_000
+    assert counted["tasks_alone"] < counted["keeper_reservation"]
+    assert "Instructions the server executed (callgrind) per request" in done.stdout
+    assert "Instructions against aiohttp's own handling of the same POST" in done.stdout

@@ -25,10 +25,15 @@ from .room_helpers import (
     of_type,
     read_room_events,
     read_sse_room_events,
+    within,
 )
 from .test_rooms import token
 
 pytestmark = pytest.mark.slow
+
+#: The longest one step of a viewer (opening, closing) may take before the test says which
+#: step it was, well inside the test's timeout.
+STEP_S = 20
 
 
 @pytest.fixture
@@ -132,11 +137,16 @@ async def test_viewers_resuming_a_busy_room_on_the_other_process_get_each_event_
         for i in range(16):
             since = received[-1]["offset"] if received else start
             await asyncio.sleep(random.uniform(0, 0.05))
-            ws = await session.ws_connect(
-                f"{two_servers[i % 2]}/rooms/show-3/live", params={"since": since}
-            )
+            server = two_servers[i % 2]
+            async with within(STEP_S, f"WebSocket {i}: opening on {server}"):
+                ws = await session.ws_connect(
+                    f"{server}/rooms/show-3/live", params={"since": since}
+                )
             received += [e for e in await read_room_events(ws, wanted=2) if "offset" in e]
-            await ws.close()
+            # aiohttp's close waits for the server's close frame, its timeout restarting at
+            # each frame that comes first: in a busy room only this bound ends a lost one.
+            async with within(STEP_S, f"WebSocket {i}: closing on {server}"):
+                await ws.close()
         return received
 
     async def over_sse(session: aiohttp.ClientSession) -> list[Event]:
@@ -144,9 +154,12 @@ async def test_viewers_resuming_a_busy_room_on_the_other_process_get_each_event_
         for i in range(16):
             last = received[-1]["offset"] if received else start
             await asyncio.sleep(random.uniform(0, 0.05))
-            async with session.get(
-                f"{two_servers[i % 2]}/rooms/show-3/events", headers={"Last-Event-ID": last}
-            ) as resp:
+            server = two_servers[i % 2]
+            async with within(STEP_S, f"event stream {i}: opening on {server}"):
+                resp = await session.get(
+                    f"{server}/rooms/show-3/events", headers={"Last-Event-ID": last}
+                )
+            async with resp:
                 events = await read_sse_room_events(resp, wanted=2)
             received += [e for e in events if "offset" in e]
         return received

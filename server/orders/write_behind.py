@@ -42,7 +42,9 @@ class RecordWriter:
 
     def __init__(self, scripts: OrderScripts, gather_s: float = GATHER_S) -> None:
         self.scripts = scripts
-        self._gather_s = gather_s
+        #: Seconds a pass waits for more records (``livesale-bench costs --count
+        #: instructions`` stretches it as far as callgrind slows the process down).
+        self.gather_s = gather_s
         self._noted: list[tuple[BuyerRecord, Entry]] = []
         self._writing: asyncio.Task[None] | None = None
         #: The gathering under way, which a reader (or the app's shutdown) may end early;
@@ -95,7 +97,7 @@ class RecordWriter:
             return
         loop = asyncio.get_running_loop()
         self._hurry = hurry = loop.create_future()
-        timer = loop.call_later(self._gather_s, _resolve, hurry)
+        timer = loop.call_later(self.gather_s, _resolve, hurry)
         try:
             await hurry
         finally:

@@ -1,0 +1,162 @@
+"""What a cost case is measured in: CPU time, or instructions counted by callgrind.
+
+CPU time per request is what the targets of issue 18 are written in, but on a shared
+machine it moves with whoever else runs: the same tree's reserving press measured 2.0 to
+2.8 times the floor from one run to the next. Instructions executed do not depend on the
+neighbours. ``livesale-bench costs --count instructions`` runs the same cases under
+Valgrind's callgrind, which counts every instruction the process executes between two
+marks: counting is switched on only while a case's measured requests run (the warm-up
+and the set-up run uncounted, and much faster), and each case's count is dumped to a
+file of its own, read back at once.
+
+An instruction is not a fixed slice of time (a cache miss costs more than an add), so
+the two figures answer different questions: CPU time says what a request costs on this
+machine today, instructions say whether a change made the code do less. What moves the
+counts a little from run to run is timing that the process sees: how many presses Redis
+answers together, and how many gather before a buyer-record pass.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+from deploy.settings import StackSettings
+from deploy.tools import ensure
+
+#: Set in the process that runs under callgrind: the folder its dumps go to.
+DUMPS_ENV = "LIVESALE_CALLGRIND_DUMPS"
+
+#: The two marks, as Valgrind's client requests (no-ops when not under Valgrind).
+_MARKS_C = """\
+#include <valgrind/callgrind.h>
+int on_valgrind(void) { return RUNNING_ON_VALGRIND; }
+void count_from_here(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
+void dump_count(const char *label) {
+    CALLGRIND_STOP_INSTRUMENTATION;
+    CALLGRIND_DUMP_STATS_AT(label);
+}
+"""
+
+
+class Meter(Protocol):
+    """Measures the work done between ``start`` and ``stop``."""
+
+    #: The unit of ``stop``'s figure, as the report prints it.
+    unit: str
+    #: About how many times slower than natively the process runs while measured.
+    slowdown: float
+
+    def start(self) -> None:
+        """Begin measuring."""
+
+    def stop(self) -> float:
+        """The work done since ``start``, in ``unit``."""
+
+
+class CpuMeter:
+    """This process's CPU time, in microseconds."""
+
+    unit = "us"
+    slowdown = 1.0
+
+    def __init__(self) -> None:
+        self._started = 0.0
+
+    def start(self) -> None:
+        """Note the CPU time used so far."""
+        self._started = time.process_time()
+
+    def stop(self) -> float:
+        """Microseconds of CPU since ``start``."""
+        return 1e6 * (time.process_time() - self._started)
+
+
+class InstructionMeter:
+    """Instructions this process executed, counted by callgrind (run under it)."""
+
+    unit = "instructions"
+    #: Measured: the floor's request takes 28 us natively and 2.1 ms counted, a reserving
+    #: press 65 us and 4.1 ms.
+    slowdown = 25.0
+
+    def __init__(self, dumps: Path) -> None:
+        self._dumps = dumps
+        self._marks = ctypes.CDLL(str(_marks_library()))
+        self._marks.dump_count.argtypes = [ctypes.c_char_p]
+        if not self._marks.on_valgrind():
+            raise RuntimeError("instructions are counted only under callgrind")
+
+    def start(self) -> None:
+        """Zero the count and start counting."""
+        self._marks.count_from_here()
+
+    def stop(self) -> float:
+        """The instructions executed since ``start``; the count goes to a dump file."""
+        self._marks.dump_count(b"case")
+        return float(_total(_latest_dump(self._dumps)))
+
+
+def meter() -> Meter:
+    """The meter of this process: instructions when started by :func:`run_counted`."""
+    dumps = os.environ.get(DUMPS_ENV)
+    return InstructionMeter(Path(dumps)) if dumps else CpuMeter()
+
+
+def run_counted(argv: list[str]) -> int:
+    """Run this benchmark command again under callgrind, counting instructions; its exit
+    status. ``argv`` are the command's arguments (without ``--count``)."""
+    ensure("valgrind", "gcc")
+    _marks_library()  # built here, so that the run under Valgrind only loads it
+    with tempfile.TemporaryDirectory(prefix="livesale-callgrind-") as dumps:
+        command = [
+            shutil.which("valgrind") or "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",  # nothing counted until a case says so
+            f"--callgrind-out-file={dumps}/callgrind.out.%p",
+            sys.executable,
+            "-c",
+            "from loadtests.cli import main; main()",
+            *argv,
+        ]
+        # The same hashes in every run: dict and set layouts then do not move the counts.
+        env = {**os.environ, DUMPS_ENV: dumps, "PYTHONHASHSEED": "0"}
+        return subprocess.run(command, env=env, check=False).returncode
+
+
+def _marks_library() -> Path:
+    """The compiled marks, built once into the cache (outside the repository)."""
+    folder = StackSettings.from_env().cache_dir / "callgrind-marks"
+    library = folder / f"marks-{hashlib.sha256(_MARKS_C.encode()).hexdigest()[:12]}.so"
+    if not library.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        source = folder / "marks.c"
+        source.write_text(_MARKS_C)
+        built = folder / f"{library.name}.{os.getpid()}"
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(built), str(source)], check=True)
+        built.replace(library)
+    return library
+
+
+def _latest_dump(dumps: Path) -> Path:
+    """The last dump callgrind wrote (``callgrind.out.<pid>.<n>``, n counting up)."""
+    numbered = [p for p in dumps.glob("callgrind.out.*.*") if p.suffix[1:].isdigit()]
+    if not numbered:
+        raise RuntimeError(f"callgrind wrote no dump into {dumps}")
+    return max(numbered, key=lambda p: int(p.suffix[1:]))
+
+
+def _total(dump: Path) -> int:
+    """The instructions a dump counted (its ``totals:`` line)."""
+    for line in dump.read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{dump} has no totals line")
