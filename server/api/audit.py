@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from ..appkeys import AUDIT_LOG
 from ..shows.store import Show
+from .decoding import raw_body
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def _action(request: web.Request) -> str:
 async def _detail(request: web.Request) -> dict[str, Any]:
     detail: dict[str, Any] = dict(request.match_info)
     if request.can_read_body or request.body_exists:
-        raw = await request.read()
+        raw = await raw_body(request)
         if raw:
             text = raw.decode("utf-8", "replace")
             try:

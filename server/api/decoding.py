@@ -41,9 +41,33 @@ def _decoder(type_: type[T]) -> msgspec.json.Decoder[T]:
     return msgspec.json.Decoder(type_)
 
 
+#: A request's body once read, for a second reader (the host audit).
+_RAW_BODY = web.RequestKey("raw_body", bytes)
+
+
 async def read_body(request: web.Request, type_: type[T]) -> T:
     """The request's JSON body as a ``type_``, or ``Invalid`` saying what is wrong with it."""
-    return decode_body(await request.read(), type_)
+    return decode_body(await raw_body(request), type_)
+
+
+async def raw_body(request: web.Request) -> bytes:
+    """The request's whole body (at most the app's ``client_max_size``), however many times
+    it is asked for.
+
+    A small body nearly always arrives with its headers, whole: it is taken from the buffer
+    as it lies. aiohttp's ``read`` would await the buffer twice and copy the bytes twice,
+    about a twentieth of the cost of a press."""
+    if _RAW_BODY in request:
+        return request[_RAW_BODY]
+    content = request.content
+    if content.is_eof():
+        raw = content.read_nowait()
+        if len(raw) > request.client_max_size:
+            raise web.HTTPRequestEntityTooLarge(request.client_max_size, len(raw))
+    else:
+        raw = await request.read()
+    request[_RAW_BODY] = raw
+    return raw
 
 
 def decode_body(raw: bytes, type_: type[T]) -> T:
