@@ -1,5 +1,6 @@
 """The shopping bag, the quantity stepper, the per-person limit and My orders in real
-Chromium, phone first. Screenshots: test-artifacts/screenshots/bag-*.png and orders-*.png."""
+Chromium, phone first. Screenshots: test-artifacts/screenshots/bag-*.png, orders-*.png and
+countdowns-*.png."""
 
 from __future__ import annotations
 
@@ -149,3 +150,49 @@ async def test_a_reload_keeps_the_limit_reached(
     await expect(page.locator(f"#bag [data-offer='{mug}'] .bag-note")).to_contain_text(
         "the most one person may buy (2)"
     )
+
+
+#: Reads, in one go, what each countdown of the page shows now: the offer card's and the
+#: bag row's "ends in", the card's and My orders' "Pay within".
+_COUNTDOWNS = """(mug) => {
+  const endsIn = (text) => (text.match(/ends in (\\S+)/) || [])[1];
+  const payWithin = (text) => (text.match(/Pay within (\\d+:\\d+)/) || [])[1];
+  const orders = [...document.querySelectorAll('#my-orders .order-item')];
+  return {
+    card: endsIn(document.querySelector('#offer-state').textContent),
+    bag: endsIn(document.querySelector(`#bag [data-offer='${mug}'] .bag-state`).textContent),
+    cardPay: payWithin(document.querySelector('#purchase-text').textContent),
+    ordersPay: orders.map((o) => payWithin(o.textContent)).find(Boolean),
+  };
+}"""
+
+
+async def test_every_countdown_of_the_page_shows_the_same_second(
+    browser: Browser,  # noqa: F811
+    server: TestServer,
+) -> None:
+    """Guards the bag saying "ends in 10:00" while the offer card says "9:59", and My orders'
+    "Pay within" trailing the card's: each countdown used to redraw on a timer of its own."""
+    base = str(server.make_url("")).rstrip("/")
+    mug, _ = await a_show_with_two_offers_on_sale(base, "bag-3")
+    page = await viewer_joins(browser, base, "bag-3", "Cy")
+    errors = no_page_errors(page)
+    await page.click("#buy")
+    await expect(page.locator("#purchase-text")).to_contain_text("Pay within")
+    orders = page.locator("#my-orders")
+    await orders.locator("summary").click()
+    await expect(orders.locator(".order-item")).to_contain_text("Pay within")
+    # 40 readings over 6 s: each second boundary passes with the readings in between.
+    for _ in range(40):
+        shown = await page.evaluate(_COUNTDOWNS, mug)
+        assert shown["card"] is not None, shown
+        assert shown["cardPay"] is not None, shown
+        assert shown["card"] == shown["bag"], shown
+        assert shown["cardPay"] == shown["ordersPay"], shown
+        await page.wait_for_timeout(150)
+    await page.screenshot(path=SCREENSHOTS / "countdowns-phone.png", full_page=True)
+    await page.set_viewport_size(DESKTOP)
+    shown = await page.evaluate(_COUNTDOWNS, mug)
+    assert shown["card"] == shown["bag"], shown
+    await page.screenshot(path=SCREENSHOTS / "countdowns-desktop.png", full_page=True)
+    assert errors == []

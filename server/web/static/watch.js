@@ -1,6 +1,6 @@
 // The viewer's room page: watch, chat, like, and buy at zero.
 import { Api, RoomSocket, clock, el, money, randomKey } from "./common.js";
-import { dispatch, paymentFields, signedIn, viewer } from "./watch_features.js";
+import { dispatch, paymentFields, signedIn, ticked, viewer } from "./watch_features.js";
 
 const $ = (id) => document.getElementById(id);
 const roomId = decodeURIComponent(location.pathname.split("/").pop());
@@ -213,10 +213,9 @@ function drawOffer() {
 }
 
 /** Countdown and buy button, redrawn every 200 ms on the server's clock. */
-function tick() {
+function tick(now = viewer.shownNow()) {
   const offer = currentOffer();
   if (!offer) return;
-  const now = socket.now();
   const button = $("buy");
   let text = "";
   let canBuy = false;
@@ -247,7 +246,8 @@ function tick() {
       : "Your reservation ran out.";
   }
 }
-setInterval(tick, 200);
+viewer.onTick(tick);
+setInterval(ticked, 200); // every countdown of the page, on one reading of the clock
 
 function titleOf(offerId) {
   return state.offers.get(offerId)?.title || "item";

@@ -118,11 +118,10 @@ function drawRow(nodes, offer, now) {
   nodes.note.hidden = !note;
 }
 
-function draw() {
+function draw(now = viewer.shownNow()) {
   const offers = [...viewer.offers.values()];
   section.hidden = offers.length === 0;
   count.textContent = offers.length ? `· ${offers.length} item${offers.length > 1 ? "s" : ""}` : "";
-  const now = viewer.now ? viewer.now() : Date.now();
   for (const offer of offers) {
     let nodes = rows.get(offer.id);
     if (!nodes) {
@@ -141,6 +140,6 @@ viewer.on("pinned_offer", (event) => { pinnedId = event.pinned_offer_id; draw();
 viewer.on("offer_announced", (event) => { pinnedId = pinnedId || event.offer.id; draw(); });
 for (const type of ["offer_added", "offer_open", "offer_paused", "offer_closed", "stock", "sold_out",
   "reserve_result", "confirm_result", "cancel_result", "purchase"]) {
-  viewer.on(type, () => setTimeout(draw));
+  viewer.on(type, () => setTimeout(() => draw()));
 }
-setInterval(draw, 500); // countdowns, and the viewer's units as watch.js learns them
+viewer.onTick(draw); // countdowns, and the viewer's units as watch.js learns them

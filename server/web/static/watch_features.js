@@ -9,6 +9,7 @@
 //   viewer.cards.append(card);           // over the stage, e.g. a countdown card
 //   viewer.panels.append(section);       // below the offer, e.g. the bag or my orders
 //   viewer.paymentExtras.push(() => ({ coupon_id })); // merged into each confirm
+//   viewer.onTick((now) => ...);         // redraw a countdown on the page's one clock
 //
 // watch.js owns the socket and the signed-in viewer and calls the listeners; features never
 // import each other.
@@ -16,6 +17,8 @@ import { Api } from "./common.js";
 
 const listeners = new Map();
 const signedInListeners = [];
+const tickListeners = [];
+let lastTick = null; // the clock reading of the last tick
 
 export const viewer = {
   roomId: decodeURIComponent(location.pathname.split("/").pop()),
@@ -36,11 +39,23 @@ export const viewer = {
   announce: (text) => {},
   /** Ask the viewer to join (pick a nickname) before doing something that needs it. */
   askToJoin: () => {},
+  /** The server's clock in ms (watch.js sets it from the room socket's readings). */
+  now: () => Date.now(),
+  /** The reading of the last tick: what every countdown shows until the next one. A redraw
+   * between ticks (an event came) uses it too, or it would run a moment ahead of the rest. */
+  shownNow: () => lastTick ?? viewer.now(),
 
   /** Call ``listener(event)`` for every room event of this type ("*" for every event). */
   on(type, listener) {
     if (!listeners.has(type)) listeners.set(type, []);
     listeners.get(type).push(listener);
+  },
+
+  /** Call ``listener(now)`` five times a second. Every countdown of the page redraws from
+   * the same reading of the clock, so no two of them ever show different seconds (the offer
+   * card's "ends in 9:59" beside the bag's "10:00"). */
+  onTick(listener) {
+    tickListeners.push(listener);
   },
 
   /** Call ``listener(me)`` once the viewer is signed in (at once if they already are). */
@@ -59,6 +74,18 @@ export function dispatch(event) {
       } catch (error) {
         console.error(`livesale: the ${type} listener failed`, error);
       }
+    }
+  }
+}
+
+/** Called by watch.js five times a second: every countdown, one reading of the clock. */
+export function ticked() {
+  lastTick = viewer.now();
+  for (const listener of tickListeners) {
+    try {
+      listener(lastTick);
+    } catch (error) {
+      console.error("livesale: a countdown failed", error);
     }
   }
 }

@@ -6,7 +6,6 @@ import { clock, el } from "./common.js";
 import { viewer } from "./watch_features.js";
 
 const roomPath = `/api/rooms/${encodeURIComponent(viewer.roomId)}`;
-let serverOffset = 0; // server clock - this device's clock, from hello and keepalive
 const cards = new Map(); // giveaway id -> {data, card, button, count, note, timer}
 const claimCards = new Map(); // giveaway id -> claim card
 
@@ -160,8 +159,7 @@ function claimedCard(id, orderId) {
 
 // ----------------------------------------------------------------- the clock
 
-function tick() {
-  const now = Date.now() + serverOffset;
+function tick(now = viewer.shownNow()) {
   for (const entry of cards.values()) {
     if (!entry.data.ends_at_ms) continue;
     const left = entry.data.ends_at_ms - now;
@@ -169,10 +167,8 @@ function tick() {
     if (left <= 0 && !entry.card.classList.contains("giveaway-entered")) entry.button.disabled = true;
   }
 }
-setInterval(tick, 250);
+viewer.onTick(tick);
 
-viewer.on("hello", (event) => { serverOffset = event.server_time_ms - Date.now(); });
-viewer.on("keepalive", (event) => { serverOffset = event.server_time_ms - Date.now(); });
 viewer.on("giveaway_started", (event) => showCard({ ...event.giveaway, ends_at_ms: event.ends_at_ms }));
 viewer.on("giveaway_entries", (event) => {
   const entry = cards.get(event.giveaway_id);
@@ -199,7 +195,7 @@ viewer.on("error", (event) => {
 async function catchUp() {
   try {
     const found = viewer.me ? await call("GET", `${roomPath}/giveaways`) : await viewer.api.get(`${roomPath}/giveaways`);
-    const now = Date.now() + serverOffset;
+    const now = viewer.now();
     for (const giveaway of found.giveaways) {
       if (giveaway.state === "open" && giveaway.ends_at_ms > now) showCard(giveaway);
       const me = giveaway.me;

@@ -6,7 +6,6 @@ import { ApiError, clock, el, money, randomKey } from "./common.js";
 import { viewer } from "./watch_features.js";
 
 const invited = new URLSearchParams(location.search).get("group");
-let serverOffset = 0;
 let panel = null;
 /** Open groups by offer id, as last read. */
 const openGroups = new Map();
@@ -192,13 +191,12 @@ function draw() {
   tick();
 }
 
-function tick() {
-  const now = Date.now() + serverOffset;
+function tick(now = viewer.shownNow()) {
   for (const node of panel?.querySelectorAll(".group-timer") || []) {
     node.textContent = `ends in ${clock(Number(node.dataset.ends) - now)}`;
   }
 }
-setInterval(tick, 250);
+viewer.onTick(tick);
 
 function groupNews(event) {
   const group = event.group;
@@ -209,8 +207,6 @@ function groupNews(event) {
   refreshOpen();
 }
 
-viewer.on("hello", (event) => { serverOffset = event.server_time_ms - Date.now(); });
-viewer.on("keepalive", (event) => { serverOffset = event.server_time_ms - Date.now(); });
 for (const type of ["snapshot", "offer_added", "offer_announced", "offer_open", "offer_closed"]) {
   viewer.on(type, () => refreshOpen());
 }

@@ -15,6 +15,7 @@ const summary = el("summary", {}, "My orders");
 const panel = el("details", { id: "my-orders", class: "my-orders", hidden: true }, summary, status, list);
 viewer.panels.append(panel);
 let orders = [];
+let shownClocks = ""; // the "Pay within" countdowns as last drawn
 let loading = null;
 
 async function load() {
@@ -68,8 +69,13 @@ function orderItem(order, now) {
   );
 }
 
-function draw() {
-  const now = viewer.now ? viewer.now() : Date.now();
+/** What each "Pay within" of the list says at ``now``. */
+function payClocks(now) {
+  return orders.filter((o) => o.state === "held").map((o) => clock(Math.max(0, o.pay_by_ms - now), Math.floor)).join();
+}
+
+function draw(now = viewer.shownNow()) {
+  shownClocks = payClocks(now);
   list.replaceChildren(...orders.map((order) => orderItem(order, now)));
   const open = orders.filter((o) => o.state === "held").length;
   summary.textContent = open ? `My orders · ${open} to pay` : "My orders";
@@ -91,4 +97,7 @@ viewer.on("order_status", (event) => {
 for (const type of ["reserve_result", "confirm_result", "cancel_result", "purchase"]) {
   viewer.on(type, () => load());
 }
-setInterval(() => { if (panel.open && orders.some((o) => o.state === "held")) draw(); }, 1000);
+// "Pay within" counts down with the page's other clocks: redrawn when what it says changes.
+viewer.onTick((now) => {
+  if (panel.open && payClocks(now) !== shownClocks) draw(now);
+});

@@ -7,7 +7,6 @@ import { viewer } from "./watch_features.js";
 
 const roomPath = `/api/rooms/${encodeURIComponent(viewer.roomId)}`;
 const polls = new Map(); // poll id -> {data, card, bars, note, timer, buttons}
-let serverOffset = 0; // server clock - this device's clock
 let pinnedCard = null;
 
 function myVotes() {
@@ -91,13 +90,12 @@ function vote(pollId, answer) {
   viewer.send({ type: "poll_vote", poll_id: pollId, answer, request_id: `poll:${pollId}` });
 }
 
-function tick() {
-  const now = Date.now() + serverOffset;
+function tick(now = viewer.shownNow()) {
   for (const entry of polls.values()) {
     if (entry.data.state === "open") entry.timer.textContent = clock(entry.data.closes_at_ms - now);
   }
 }
-setInterval(tick, 250);
+viewer.onTick(tick);
 
 function closePoll(poll) {
   const entry = showPoll(poll);
@@ -147,9 +145,6 @@ function showPinned(question) {
 
 // ------------------------------------------------------------------ events
 
-for (const type of ["hello", "keepalive"]) {
-  viewer.on(type, (event) => { serverOffset = event.server_time_ms - Date.now(); });
-}
 viewer.on("poll_opened", (event) => showPoll(event.poll));
 viewer.on("poll_results", (event) => {
   const entry = polls.get(event.poll_id);

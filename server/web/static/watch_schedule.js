@@ -68,15 +68,14 @@ async function signedInViewer() {
 }
 viewer.onSignedIn(signedInViewer);
 
-function tick() {
+function tick(now = viewer.shownNow()) {
   if (!room || room.status !== "draft") return;
-  // The server's clock when the page has it (viewer.now), like the offers' countdowns.
-  const left = room.starts_at_ms - (viewer.now ? viewer.now() : Date.now());
+  const left = room.starts_at_ms - now;
   if (!room.starts_at_ms) startsIn.textContent = "Starting soon";
   else if (left > 0) startsIn.textContent = `Starts in ${left >= 86_400_000 ? `${Math.floor(left / 86_400_000)} d ` : ""}${clock(left % 86_400_000)}`;
   else startsIn.textContent = "Starting any moment now";
 }
-setInterval(tick, 1000);
+viewer.onTick(tick);
 
 function draw() {
   card.hidden = !room || room.status !== "draft";

@@ -6,7 +6,6 @@ import { clock, el, money, randomKey } from "./common.js";
 import { viewer } from "./watch_features.js";
 
 const roomPath = `/api/rooms/${encodeURIComponent(viewer.roomId)}`;
-let serverOffset = 0; // server clock - this device's clock, from hello and keepalive
 const live = new Map(); // drop or rain id -> {kind, data, card, button, count, note}
 let wallet = { coupons: [], packets: [], credit: 0 };
 let chosenCoupon = "";
@@ -98,8 +97,7 @@ function endCard(id, text) {
   setTimeout(() => entry.card.remove(), 4000);
 }
 
-function tick() {
-  const now = Date.now() + serverOffset;
+function tick(now = viewer.shownNow()) {
   for (const entry of live.values()) {
     const ends = entry.data.ends_at_ms || now;
     // Never more than the window: a device clock a little behind the server's shows no more.
@@ -107,10 +105,8 @@ function tick() {
     entry.card.querySelector(".coupon-timer").textContent = clock(left);
   }
 }
-setInterval(tick, 250);
+viewer.onTick(tick);
 
-viewer.on("hello", (event) => { serverOffset = event.server_time_ms - Date.now(); });
-viewer.on("keepalive", (event) => { serverOffset = event.server_time_ms - Date.now(); });
 viewer.on("coupon_drop_started", (event) => showCard("drop", event.drop));
 viewer.on("red_packet_rain_started", (event) => showCard("rain", event.rain));
 viewer.on("coupon_drop_claimed", (event) => {
