@@ -203,9 +203,9 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
             ),
         }
         # A buyer-record pass gathers 20 ms of presses; under callgrind, where the process runs
-        # some 70 times slower, it gathers as many presses as natively when it waits as much
-        # longer (the counts then show the passes the product makes, not a slowed clock's).
-        app[ORDERS].writer.gather_s *= meter.slowdown
+        # slower, it waits longer, so that a pass carries about as many presses as natively
+        # (the counts then show the passes the product makes, not a slowed clock's).
+        app[ORDERS].writer.gather_s *= meter.gather_stretch
         tune_gc()  # as `livesale serve` does once it has started
         rounds: dict[str, list[float]] = {name: [] for name in cases}
         statuses: dict[str, Counter[int]] = {name: Counter() for name in cases}
@@ -215,7 +215,7 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
             print(f"Round {n}/{args.rounds}", flush=True)
             for name, case in cases.items():
                 trips, calls = batcher.round_trips, batcher.calls_sent
-                cpu_us, answered = await case()
+                cost, answered = await case()
                 # The buyer records of the case's presses are its own (written behind): their
                 # round trips are counted here; the CPU of the last pass (at most 20 ms of
                 # presses, of some 20,000) is left out of the case's figure.
@@ -223,7 +223,7 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
                 sent[name].update(
                     round_trips=batcher.round_trips - trips, calls=batcher.calls_sent - calls
                 )
-                rounds[name].append(round(cpu_us, 1))
+                rounds[name].append(round(cost, 1))
                 statuses[name] += answered
         reserved = await keeper.get_offer(storm)
     finally:

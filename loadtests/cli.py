@@ -5,7 +5,8 @@ matplotlib...); without them it says so in one line. ``livesale`` never imports 
 
 - ``reserve``: hello-world, reservation, sold-out and coupon claim rates of one server process
   (wrk);
-- ``costs``: the server's CPU per request, without sockets;
+- ``costs``: the server's CPU per request, without sockets (or, ``--count instructions``, the
+  instructions it executes, counted under Valgrind);
 - ``room``: a room full of viewers: fan-out delay, and buying over the sockets;
 - ``buckets``: a hot offer on the local Redis Cluster, one slot against K buckets;
 - ``groups``: group joins a second in a join storm, beside reservations a second;
@@ -65,7 +66,8 @@ def parser() -> argparse.ArgumentParser:
 
     bc = sub.add_parser(
         "costs",
-        help="server CPU per request (hello world, sold out, reservation), without sockets",
+        help="server CPU (or instructions) per request (hello world, sold out, reservation), "
+        "without sockets",
     )
     bc.add_argument("--requests", type=int, default=20_000, help="requests per case and round")
     bc.add_argument("--rounds", type=int, default=5, help="rounds of all cases (medians)")

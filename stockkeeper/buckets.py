@@ -94,6 +94,10 @@ class Buckets:
         # The first presses of a rush all ask at once: one read answers them all.
         return await _shared(self._lookups, offer_id, lambda: self._read_count(offer_id))
 
+    def known_room(self, offer_id: str) -> str | None:
+        """The room an offer is sold in, when this process has read it already (no await)."""
+        return self._rooms.get(offer_id)
+
     async def room(self, offer_id: str) -> str | None:
         """The room an offer is sold in; None for an unknown offer."""
         room_id = self._rooms.get(offer_id)

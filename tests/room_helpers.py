@@ -218,10 +218,13 @@ async def busy(
 async def within(seconds: float, what: str) -> AsyncIterator[None]:
     """Fail saying ``what`` did not finish when the block takes longer than ``seconds``: a
     step that hangs then names itself, where the test's own timeout says nothing."""
+    bound = asyncio.timeout(seconds)
     try:
-        async with asyncio.timeout(seconds):
+        async with bound:
             yield
     except TimeoutError:
+        if not bound.expired():
+            raise  # a timeout of the step's own, which says what it was
         raise AssertionError(f"{what}: not done in {seconds:.0f} s") from None
 
 

@@ -62,3 +62,18 @@ async def test_a_body_past_the_limit_still_arriving_is_refused() -> None:
     request.content.feed_eof()
     with pytest.raises(web.HTTPRequestEntityTooLarge):
         await reading
+
+
+async def test_an_empty_body_is_empty() -> None:
+    assert await raw_body(_request([], whole=True)) == b""
+
+
+async def test_a_body_aiohttp_read_first_is_handed_on_from_its_copy() -> None:
+    request = _request([b'{"quantity":3}'], whole=True)
+    assert await request.read() == b'{"quantity":3}'
+    assert await raw_body(request) == b'{"quantity":3}'
+
+
+async def test_a_limit_of_zero_means_no_limit_as_in_aiohttp() -> None:
+    request = _request([b"x" * 5000], whole=True, max_size=0)
+    assert await raw_body(request) == b"x" * 5000

@@ -58,16 +58,29 @@ async def refuse_banned(app: web.Application, offer_id: str, user_id: str) -> No
     """A viewer the host banned from an offer's room takes no unit of it (over HTTP, or a
     socket opened after the ban): 403 ``banned``. Known in memory after the first press on
     the offer (its room) and the room's ban list (server/room/bans.py)."""
-    room_id = await app[KEEPER].buckets.room(offer_id)
-    if room_id is not None:
-        await refuse_banned_from_room(app, room_id, user_id)
+    # On every press: what memory knows is asked without an await (each await of a
+    # coroutine costs about as much as the look-up itself).
+    buckets = app[KEEPER].buckets
+    room_id = buckets.known_room(offer_id) or await buckets.room(offer_id)
+    if room_id is None:
+        return
+    bans = app[ROOM_HUB].bans
+    banned = bans.known(room_id, user_id)
+    if banned is None:
+        banned = await bans.is_banned(room_id, user_id)
+    if banned:
+        raise _banned()
 
 
 async def refuse_banned_from_room(app: web.Application, room_id: str, user_id: str) -> None:
     """A viewer the host banned takes nothing more from the show (their socket is closed;
     this covers HTTP calls and a socket opened after the ban): 403 ``banned``."""
     if await app[ROOM_HUB].bans.is_banned(room_id, user_id):
-        raise Forbidden(ErrorCode.BANNED, "You have been removed from this room.")
+        raise _banned()
+
+
+def _banned() -> Forbidden:
+    return Forbidden(ErrorCode.BANNED, "You have been removed from this room.")
 
 
 async def require_host(request: web.Request) -> HostCaller:

@@ -31,12 +31,21 @@ class BanList:
         #: stale waits for the same one.
         self._reading: dict[str, asyncio.Task[set[str]]] = {}
 
+    def known(self, room_id: str, user_id: str) -> bool | None:
+        """Whether the host banned ``user_id`` from the room, as this process knows it now;
+        None when the room's list must be read first (never read, or stale). No await: a
+        press asks this first."""
+        known = self._rooms.get(room_id)
+        if known is None:
+            return None
+        if user_id in known[1]:
+            return True
+        return None if time.monotonic() - known[0] > self.refresh_s else False
+
     async def is_banned(self, room_id: str, user_id: str) -> bool:
         """Whether the host banned ``user_id`` from the room."""
-        known = self._rooms.get(room_id)
-        if known is not None and user_id in known[1]:
-            return True
-        if known is None or time.monotonic() - known[0] > self.refresh_s:
+        banned = self.known(room_id, user_id)
+        if banned is None:
             reading = self._reading.get(room_id)
             if reading is None:
                 reading = asyncio.get_running_loop().create_task(self._read(room_id))
@@ -44,7 +53,7 @@ class BanList:
                 reading.add_done_callback(lambda _: self._reading.pop(room_id, None))
             # Shielded: one caller given up on must not cancel the read the others wait for.
             return user_id in await asyncio.shield(reading)
-        return user_id in known[1]
+        return banned
 
     async def _read(self, room_id: str) -> set[str]:
         # Redis out of reach is the purchase path's 503 (retriable), not a bug.

@@ -212,8 +212,15 @@ function drawOffer() {
   tick();
 }
 
-/** Countdown and buy button, redrawn every 200 ms on the server's clock. */
-function tick(now = viewer.shownNow()) {
+/** Redraw the card (and every other countdown of the page) now, on a fresh reading of the
+ * clock: an event may have opened the sale a moment ago, and Buy must not wait for the
+ * next tick. */
+function tick() {
+  ticked();
+}
+
+/** Countdown and buy button at ``now``, the server's clock: every tick (200 ms). */
+function drawCard(now) {
   const offer = currentOffer();
   if (!offer) return;
   const button = $("buy");
@@ -246,7 +253,7 @@ function tick(now = viewer.shownNow()) {
       : "Your reservation ran out.";
   }
 }
-viewer.onTick(tick);
+viewer.onTick(drawCard);
 setInterval(ticked, 200); // every countdown of the page, on one reading of the clock
 
 function titleOf(offerId) {

@@ -3,7 +3,7 @@
 // offer stays on the card over it; tapping any offer here opens a stepper and a Buy
 // button that reserves that offer (through watch.js, so paying works as on the card).
 import { clock, el, money } from "./common.js";
-import { viewer } from "./watch_features.js";
+import { ticked, viewer } from "./watch_features.js";
 
 const list = el("ol", { class: "bag-list" });
 const count = el("span", { class: "muted" });
@@ -140,6 +140,7 @@ viewer.on("pinned_offer", (event) => { pinnedId = event.pinned_offer_id; draw();
 viewer.on("offer_announced", (event) => { pinnedId = pinnedId || event.offer.id; draw(); });
 for (const type of ["offer_added", "offer_open", "offer_paused", "offer_closed", "stock", "sold_out",
   "reserve_result", "confirm_result", "cancel_result", "purchase"]) {
-  viewer.on(type, () => setTimeout(() => draw()));
+  // A fresh reading for every countdown: the sale may have opened a moment ago.
+  viewer.on(type, () => setTimeout(ticked));
 }
 viewer.onTick(draw); // countdowns, and the viewer's units as watch.js learns them

@@ -19,6 +19,7 @@ const listeners = new Map();
 const signedInListeners = [];
 const tickListeners = [];
 let lastTick = null; // the clock reading of the last tick
+const failedTicks = new WeakSet();
 
 export const viewer = {
   roomId: decodeURIComponent(location.pathname.split("/").pop()),
@@ -78,14 +79,17 @@ export function dispatch(event) {
   }
 }
 
-/** Called by watch.js five times a second: every countdown, one reading of the clock. */
+/** Every countdown redrawn on one fresh reading of the clock: five times a second (watch.js
+ * calls it), and whenever an event changes what a countdown decides (a sale opening). */
 export function ticked() {
   lastTick = viewer.now();
   for (const listener of tickListeners) {
     try {
       listener(lastTick);
     } catch (error) {
-      console.error("livesale: a countdown failed", error);
+      // Once per countdown, not five times a second.
+      if (!failedTicks.has(listener)) console.error("livesale: a countdown failed", error);
+      failedTicks.add(listener);
     }
   }
 }
