@@ -88,8 +88,8 @@ class InstructionMeter:
     #: Calibrated, not derived: the process runs 60-75 times slower under callgrind (the
     #: floor's request 28 us natively, 2.1 ms counted; a reserving press 65 us, 4.1 ms), but
     #: it also waits far less for Redis in proportion, so a 70-fold gathering carried more
-    #: presses a pass than natively (2.5 script calls per 100 presses counted, 7-9 natively)
-    #: and no stretch far fewer (19); 25 gives 6-8.
+    #: presses a pass than natively (4.3 script calls per 100 reserving presses counted,
+    #: 7-9 natively) and no stretch far fewer (19 calls); 25 gives 6-8.
     gather_stretch = 25.0
 
     def __init__(self, dumps: Path) -> None:
