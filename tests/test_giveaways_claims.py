@@ -10,12 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import orjson
 from redis.asyncio import Redis
 
+from server.appkeys import ORDERS, ROOM_PUBLISHER
 from server.giveaways.settings import GiveawaySettings
 from server.giveaways.verify import verify
+from server.orders.status import StatusUpdates
 from stockkeeper.audit import read_records
 from stockkeeper.settings import StockSettings
+from stockkeeper.status_reports import status_event
 
 from .giveaway_helpers import (
     ROOM,
@@ -230,3 +234,35 @@ async def test_the_show_report_has_a_giveaways_section(gw_client: Client, redis:
         1,
     )
     assert listed["seed"] == view["seed"]
+
+
+async def test_fulfilment_reports_a_prize_shipped_and_the_winner_hears_it(
+    gw_client: Client, redis: Redis
+) -> None:
+    """A prize order is tracked as a purchase is: fulfilment's status events for it apply,
+    in order, and the winner's page hears them; an unclaimed prize's id names no order."""
+    view = await _drawn_giveaway(gw_client, redis, entrants=3, prizes=1)
+    giveaway_id, winner = view["giveaway_id"], view["winners"][0]["user_id"]
+    loser = next(f"viewer-{n:02}" for n in range(3) if f"viewer-{n:02}" != winner)
+    updates = StatusUpdates(gw_client.app[ORDERS].scripts, gw_client.app[ROOM_PUBLISHER])
+    unclaimed = status_event(f"giveaway-{giveaway_id}-{winner}", "shipped", "DHL", "JD1")
+    assert (await updates.handle(orjson.dumps(unclaimed))).outcome == "unknown_order"
+
+    status, claimed = await claim(gw_client, giveaway_id, winner)
+    assert status == 201
+    ws = await gw_client.ws_connect(f"/rooms/{ROOM}/live", params={"token": token(winner)})
+    await events_until(ws, of_type("snapshot"))
+    shipped = status_event(claimed["order_id"], "shipped", "DHL", "JD0146")
+    assert (await updates.handle(orjson.dumps(shipped))).outcome == "applied"
+    assert (await updates.handle(orjson.dumps(shipped))).outcome == "duplicate"
+    [*_, heard] = await events_until(ws, of_type("order_status"))
+    assert (heard["order_id"], heard["hold_id"], heard["status"]) == (
+        claimed["order_id"],
+        None,
+        "shipped",
+    )
+    assert (heard["carrier"], heard["tracking"]) == ("DHL", "JD0146")
+    await ws.close()
+    # Another viewer's id in the same giveaway names no order either.
+    other = status_event(f"giveaway-{giveaway_id}-{loser}", "shipped", "DHL", "JD2")
+    assert (await updates.handle(orjson.dumps(other))).outcome == "unknown_order"

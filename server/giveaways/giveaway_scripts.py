@@ -154,7 +154,7 @@ class GiveawayScripts:
     ) -> Claimed:
         """Claim a prize; the order goes to the outbox with the claim."""
         reply = await self._scripts["giveaway_claim"](
-            keys=[k.giveaway, k.winners, k.claims, k.outbox],
+            keys=[k.giveaway, k.winners, k.claims, k.outbox, k.prize_order(user_id)],
             args=[user_id, order_id, shipping, currency],
         )
         outcome = cast(ClaimOutcome, reply[0])

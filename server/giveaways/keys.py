@@ -24,6 +24,25 @@ def reward_giveaway(reward_id: str) -> str:
     return f"{PREFIX}:giveaways:reward:{reward_id}"
 
 
+#: How a prize order's id starts (``giveaway-<giveaway id>-<user id>``).
+PRIZE_ORDER = "giveaway-"
+
+
+def order_id_of(giveaway_id: str, user_id: str) -> str:
+    """The prize order's id: one per winner of a giveaway, the same on every retry."""
+    return f"{PRIZE_ORDER}{giveaway_id}-{user_id}"
+
+
+def prize_order_parts(order_id: str) -> tuple[str, str] | None:
+    """The giveaway and the winner a prize order's id names; None for any other id."""
+    if not order_id.startswith(PRIZE_ORDER):
+        return None
+    giveaway_id, _, user_id = order_id.removeprefix(PRIZE_ORDER).partition("-")
+    if not giveaway_id.isdigit() or not user_id:
+        return None
+    return giveaway_id, user_id
+
+
 @dataclass(frozen=True, slots=True)
 class GiveawayKeys:
     """Every Redis key of one giveaway, with its hash tag."""
@@ -59,6 +78,15 @@ class GiveawayKeys:
     def claims(self) -> str:
         """Hash: user id -> the order id of their claimed prize."""
         return f"{self._base}:claims"
+
+    def prize_order(self, user_id: str) -> str:
+        """Hash of a winner's claimed prize order: user_id, status (confirmed), order_id,
+        confirmed_at; what fulfilment's status events are checked against."""
+        return f"{self._base}:prize:{user_id}"
+
+    def tracking(self, order_id: str) -> str:
+        """Hash of a prize order's fulfilment status (as a purchase's, in this slot)."""
+        return f"{self._base}:tracking:{order_id}"
 
     @property
     def outbox(self) -> str:

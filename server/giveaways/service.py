@@ -25,7 +25,7 @@ from ..room.keys import RoomKeys
 from ..room.publisher import RoomPublisher
 from . import draw, keys
 from .giveaway_scripts import GiveawayScripts
-from .keys import GiveawayKeys
+from .keys import GiveawayKeys, order_id_of
 from .models import Giveaway, GiveawaySpec
 from .settings import GiveawaySettings
 
@@ -63,11 +63,6 @@ class Claim:
 def unknown_giveaway() -> NotFound:
     """The error for a giveaway that does not exist (or is not in the room named)."""
     return NotFound(ErrorCode.UNKNOWN_GIVEAWAY, "There is no such giveaway.")
-
-
-def order_id_of(giveaway_id: str, user_id: str) -> str:
-    """The prize order's id: one per winner of a giveaway, the same on every retry."""
-    return f"giveaway-{giveaway_id}-{user_id}"
 
 
 class Giveaways:

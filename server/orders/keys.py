@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from stockkeeper.keys import OfferKeys
 
+from ..giveaways.keys import GiveawayKeys
+
 PREFIX = "ls"
 
 
@@ -63,3 +65,29 @@ class OrderKeys:
     def tracking(self) -> str:
         """Hash of the order's fulfilment status: status, at, carrier, tracking..."""
         return f"{OfferKeys(self.bucket).prefix}tracking:{self.order_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PrizeOrderKeys:
+    """The same three keys for a giveaway's prize order, all in the giveaway's slot: the
+    prize order's hash stands for the hold (user_id, status, order_id), the giveaway's hash
+    for the offer (its room)."""
+
+    giveaway_id: str
+    user_id: str
+    order_id: str
+
+    @property
+    def hold(self) -> str:
+        """The prize order's hash, written by the claim (read only here)."""
+        return GiveawayKeys(self.giveaway_id).prize_order(self.user_id)
+
+    @property
+    def offer(self) -> str:
+        """The giveaway's hash (read only: its room)."""
+        return GiveawayKeys(self.giveaway_id).giveaway
+
+    @property
+    def tracking(self) -> str:
+        """Hash of the prize order's fulfilment status."""
+        return GiveawayKeys(self.giveaway_id).tracking(self.order_id)

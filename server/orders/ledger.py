@@ -33,8 +33,9 @@ from stockkeeper.keys import OfferKeys
 from stockkeeper.models import Hold, Offer
 from stockkeeper.recorder import BuyerRecord
 
+from ..giveaways.keys import prize_order_parts
 from . import keys
-from .keys import OrderKeys
+from .keys import OrderKeys, PrizeOrderKeys
 from .order_scripts import OrderScripts
 from .write_behind import RecordWriter
 
@@ -79,8 +80,12 @@ class OfferUnits:
     units_already: int
 
 
-def order_keys(order_id: str) -> OrderKeys | None:
-    """The keys of an order's tracking, from its id (``o`` + hold id); None if no such id."""
+def order_keys(order_id: str) -> OrderKeys | PrizeOrderKeys | None:
+    """The keys of an order's tracking, from its id (``o`` + hold id, or a giveaway's prize
+    order); None if no such id."""
+    prize = prize_order_parts(order_id)
+    if prize is not None:
+        return PrizeOrderKeys(*prize, order_id)
     hold_id = order_id[1:] if order_id.startswith("o") else ""
     found = offer_of_hold(hold_id)
     if found is None:

@@ -20,7 +20,7 @@ from stockkeeper.recorder import BuyerRecord
 from stockkeeper.scripts.loader import LuaFolder, preload
 
 from . import keys
-from .keys import OrderKeys
+from .keys import OrderKeys, PrizeOrderKeys
 
 ORDERS_LUA = LuaFolder("server.orders", "scripts")
 
@@ -122,9 +122,16 @@ class OrderScripts:
         )
 
     async def apply_status(
-        self, order: OrderKeys, status: str, rank: int, at_ms: int, carrier: str, tracking: str
+        self,
+        order: OrderKeys | PrizeOrderKeys,
+        status: str,
+        rank: int,
+        at_ms: int,
+        carrier: str,
+        tracking: str,
     ) -> StatusReply:
-        """Move an order's tracking forward with one status event (never back)."""
+        """Move an order's tracking forward with one status event (never back). A prize
+        order's keys stand in for a purchase's (keys.py), so the same script serves both."""
         reply: list[Any] = await redis_call(
             self._status(
                 keys=[order.hold, order.offer, order.tracking],
@@ -150,6 +157,6 @@ class OrderScripts:
             ),
         )
 
-    async def pushed(self, order: OrderKeys, version: int) -> None:
+    async def pushed(self, order: OrderKeys | PrizeOrderKeys, version: int) -> None:
         """Record that the buyer's screens got the order's tracking up to ``version``."""
         await redis_call(self._pushed(keys=[order.tracking], args=[version]))

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from ..giveaways.keys import PRIZE_ORDER
 from ..room.publisher import RoomPublisher
 from .ledger import order_keys
 from .order_scripts import OrderScripts, StatusOutcome, Tracking
@@ -122,7 +123,8 @@ def status_event(order_id: str, tracking: Tracking) -> dict[str, object]:
     """The private ``order_status`` room event for the buyer."""
     return {
         "order_id": order_id,
-        "hold_id": order_id[1:],
+        # A prize order has no hold.
+        "hold_id": None if order_id.startswith(PRIZE_ORDER) else order_id[1:],
         "status": tracking.status,
         "carrier": tracking.carrier or None,
         "tracking": tracking.tracking or None,
