@@ -1,6 +1,7 @@
 """Giveaways in real Chromium: the host starts one from the console, a viewer on a phone
 enters with one tap (and another by posting the keyword), wins, and claims the prize with
-the shipping form; the host sees the entry, the winner and the claim."""
+the shipping form, then finds it in My orders; the host sees the entry, the winner and the
+claim."""
 
 from __future__ import annotations
 
@@ -79,6 +80,19 @@ async def test_a_viewer_enters_wins_and_claims_a_giveaway(
     await expect(won).to_contain_text("Claimed!")
     await expect(won).to_contain_text(f"giveaway-{giveaway_id}-")
     await viewer.screenshot(path=SCREENSHOTS / "giveaways-claimed-phone.png")
+    # The prize is in My orders beside any purchase, won and free.
+    orders = viewer.locator("#my-orders")
+    await orders.locator("summary").click()
+    prize = orders.locator(".order-item[data-kind=prize]")
+    await expect(prize.locator(".order-title")).to_have_text("Golden sneakers")
+    await expect(prize.locator(".order-state")).to_have_text("won")
+    await expect(prize).to_contain_text("Giveaway prize · free")
+    await expect(prize).to_contain_text(f"Order giveaway-{giveaway_id}-")
+    await prize.scroll_into_view_if_needed()
+    await viewer.screenshot(path=SCREENSHOTS / "orders-prize-phone.png")
+    await viewer.set_viewport_size({"width": 1280, "height": 800})
+    await prize.scroll_into_view_if_needed()
+    await viewer.screenshot(path=SCREENSHOTS / "orders-prize-desktop.png")
     drawn_row = host.locator(f"#giveaway-row-{giveaway_id}")
     await expect(drawn_row).to_contain_text("Ann", timeout=10_000)
     await expect(drawn_row).to_contain_text("✓ claimed", timeout=10_000)

@@ -263,6 +263,19 @@ async def test_fulfilment_reports_a_prize_shipped_and_the_winner_hears_it(
     )
     assert (heard["carrier"], heard["tracking"]) == ("DHL", "JD0146")
     await ws.close()
+    # My orders lists the prize, won and free, with fulfilment's news; nobody else's does.
+    mine = await (await gw_client.get("/api/me/orders", headers=viewer(winner))).json()
+    [prize] = [o for o in mine["orders"] if o["kind"] == "prize"]
+    assert (prize["order_id"], prize["title"], prize["room_id"]) == (
+        claimed["order_id"],
+        "Red mug",
+        ROOM,
+    )
+    assert (prize["quantity"], prize["unit_price"], prize["hold_id"]) == (1, 0, "")
+    assert (prize["state"], prize["carrier"], prize["tracking"]) == ("shipped", "DHL", "JD0146")
+    assert prize["confirmed_at_ms"] == claimed["confirmed_at_ms"]
+    theirs = await (await gw_client.get("/api/me/orders", headers=viewer(loser))).json()
+    assert theirs["orders"] == []
     # Another viewer's id in the same giveaway names no order either.
     other = status_event(f"giveaway-{giveaway_id}-{loser}", "shipped", "DHL", "JD2")
     assert (await updates.handle(orjson.dumps(other))).outcome == "unknown_order"

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..appkeys import KEEPER, ORDERS
 from ..errors import ErrorCode
-from ..orders.ledger import OrderState
+from ..orders.ledger import OrderKind, OrderState
 from .auth import require_viewer
 from .described import Auth, Shape, answers
 from .paths import room_in_path
@@ -36,10 +36,12 @@ class MyOrderView(Shape):
     carrier: str | None
     tracking: str | None
     status_at_ms: int | None
+    #: ``prize``: a giveaway's prize the viewer won and claimed (no hold, no offer, no price).
+    kind: OrderKind
 
 
 class MyOrders(Shape):
-    """The buyer's holds and orders, newest first (at most 100)."""
+    """The buyer's holds, orders and claimed prizes, newest first (at most 100)."""
 
     orders: list[MyOrderView]
 

@@ -162,7 +162,7 @@ class GiveawayScripts:
             case "claimed":
                 return Claimed(outcome, order_id=str(reply[1]), confirmed_at=int(reply[2]))
             case "already":
-                return Claimed(outcome, order_id=str(reply[1]))
+                return Claimed(outcome, order_id=str(reply[1]), confirmed_at=int(reply[2]))
             case "window_over":
                 return Claimed(outcome, claim_until=int(reply[1]))
         return Claimed(outcome)

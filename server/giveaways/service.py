@@ -336,10 +336,15 @@ class Giveaways:
             self.settings.currency,
         )
         match claimed.outcome:
-            case "claimed":
-                return Claim(giveaway.id, claimed.order_id, claimed.confirmed_at, False)
-            case "already":
-                return Claim(giveaway.id, claimed.order_id, 0, True)
+            case "claimed" | "already":
+                # Into the winner's "my orders" beside their purchases (again after a retry:
+                # it heals an index that lost the record; recorder.py).
+                if claimed.confirmed_at:
+                    await self.keeper.recorder.record(
+                        user_id, claimed.order_id, claimed.confirmed_at
+                    )
+                replayed = claimed.outcome == "already"
+                return Claim(giveaway.id, claimed.order_id, claimed.confirmed_at, replayed)
             case "not_drawn":
                 raise Conflict(
                     ErrorCode.GIVEAWAY_NOT_DRAWN, "This giveaway has not been drawn yet."

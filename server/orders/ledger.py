@@ -45,9 +45,14 @@ OrderState = Literal["held", "paid", "shipped", "delivered", "refunded", "cancel
 MAX_LISTED = 100
 
 
+#: A purchase (a hold, paid or not), or a giveaway's prize the buyer won and claimed.
+OrderKind = Literal["purchase", "prize"]
+
+
 @dataclass(frozen=True, slots=True)
 class MyOrder:
-    """One of a buyer's holds or orders, as "my orders" shows it."""
+    """One of a buyer's holds or orders, as "my orders" shows it. A prize has no hold or
+    offer (``hold_id`` and ``offer_id`` empty), one unit at no price."""
 
     hold_id: str
     offer_id: str
@@ -68,6 +73,7 @@ class MyOrder:
     tracking: str | None
     #: When fulfilment reported the state (shipped, delivered, refunded), epoch ms.
     status_at_ms: int | None
+    kind: OrderKind = "purchase"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,21 +133,28 @@ class Ledger:
         return [str(hold_id) for hold_id in found]
 
     async def of_user(self, user_id: str, limit: int = MAX_LISTED) -> list[MyOrder]:
-        """Every hold and order of the buyer still known, newest first, with its state."""
-        hold_ids = await self.hold_ids(user_id, limit)
+        """Every hold, order and claimed prize of the buyer still known, newest first, with
+        its state."""
+        ids = await self.hold_ids(user_id, limit)
+        prize_ids = [i for i in ids if prize_order_parts(i) is not None]
         holds = [
             hold
-            for hold in await asyncio.gather(*(self._hold(h, user_id) for h in hold_ids))
+            for hold in await asyncio.gather(
+                *(self._hold(h, user_id) for h in ids if h not in prize_ids)
+            )
             if hold is not None
         ]
         offers = await self._offers({hold.offer_id for hold in holds})
         tracking = await asyncio.gather(*(self._tracking(hold) for hold in holds))
+        prizes = await asyncio.gather(*(self._prize(p, user_id) for p in prize_ids))
         now_ms = int(time.time() * 1000)
-        return [
-            _my_order(hold, offers[hold.offer_id], found, now_ms)
-            for hold, found in zip(holds, tracking, strict=True)
+        found: dict[str, MyOrder] = {
+            hold.hold_id: _my_order(hold, offers[hold.offer_id], t, now_ms)
+            for hold, t in zip(holds, tracking, strict=True)
             if hold.offer_id in offers
-        ]
+        }
+        found.update((p.order_id or "", p) for p in prizes if p is not None)
+        return [found[i] for i in ids if i in found]
 
     async def units(self, user_id: str, offers: Sequence[Offer]) -> list[OfferUnits]:
         """For each offer, its per-buyer limit and the units the buyer holds or bought (one
@@ -156,6 +169,41 @@ class Ledger:
             OfferUnits(offer.id, offer.per_user_limit, int(count or 0))
             for offer, count in zip(offers, counts, strict=True)
         ]
+
+    async def _prize(self, order_id: str, user_id: str) -> MyOrder | None:
+        """A prize the buyer claimed, as "my orders" shows it; None if it is not theirs."""
+        parts = prize_order_parts(order_id)
+        if parts is None or parts[1] != user_id:
+            return None
+        order = PrizeOrderKeys(*parts, order_id)
+        pipe = self.redis.pipeline(transaction=False)  # one slot: the giveaway's
+        pipe.hmget(order.hold, "order_id", "confirmed_at", "currency")
+        pipe.hmget(order.offer, "title", "sku", "room_id")
+        pipe.hgetall(order.tracking)
+        prize, giveaway, tracking = await redis_call(pipe.execute())
+        if prize[0] != order_id or giveaway[0] is None:
+            return None
+        at = tracking.get("at")
+        return MyOrder(
+            hold_id="",
+            offer_id="",
+            room_id=giveaway[2] or "",
+            title=giveaway[0],
+            sku=giveaway[1] or "",
+            image_url="",
+            currency=prize[2] or "",
+            unit_price=0,
+            quantity=1,
+            state=cast(OrderState, tracking.get("status", "paid")),
+            reserved_at_ms=int(prize[1]),
+            pay_by_ms=0,
+            order_id=order_id,
+            confirmed_at_ms=int(prize[1]),
+            carrier=tracking.get("carrier") or None,
+            tracking=tracking.get("tracking") or None,
+            status_at_ms=int(at) if at else None,
+            kind="prize",
+        )
 
     async def _hold(self, hold_id: str, user_id: str) -> Hold | None:
         try:

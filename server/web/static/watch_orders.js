@@ -48,8 +48,9 @@ function line(label, value) {
 
 function orderItem(order, now) {
   const details = [];
+  const prize = order.kind === "prize"; // a giveaway's prize: won, no price
   details.push(el("p", { class: "order-line" },
-    `${order.quantity} × ${money(order.unit_price, order.currency)}`,
+    prize ? "Giveaway prize · free" : `${order.quantity} × ${money(order.unit_price, order.currency)}`,
     order.room_id !== viewer.roomId ? " · " : "",
     order.room_id !== viewer.roomId ? el("a", { href: `/watch/${encodeURIComponent(order.room_id)}` }, order.room_id) : ""));
   if (order.state === "held") {
@@ -61,10 +62,11 @@ function orderItem(order, now) {
   if (order.order_id) details.push(el("p", { class: "order-line" }, `Order ${order.order_id}`));
   return el(
     "li",
-    { class: "order-item", "data-order": order.order_id || order.hold_id },
+    { class: "order-item", "data-order": order.order_id || order.hold_id, "data-kind": order.kind },
     el("div", { class: "order-head" },
       el("span", { class: "order-title" }, order.title),
-      el("span", { class: "order-state", "data-state": order.state }, LABELS[order.state] || order.state)),
+      el("span", { class: "order-state", "data-state": order.state },
+        prize && order.state === "paid" ? "won" : LABELS[order.state] || order.state)),
     ...details,
   );
 }
