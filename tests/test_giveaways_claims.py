@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from server.appkeys import ORDERS, ROOM_PUBLISHER
 from server.giveaways.settings import GiveawaySettings
 from server.giveaways.verify import verify
+from server.orders.keys import purchases
 from server.orders.status import StatusUpdates
 from stockkeeper.audit import read_records
 from stockkeeper.settings import StockSettings
@@ -279,3 +280,21 @@ async def test_fulfilment_reports_a_prize_shipped_and_the_winner_hears_it(
     # Another viewer's id in the same giveaway names no order either.
     other = status_event(f"giveaway-{giveaway_id}-{loser}", "shipped", "DHL", "JD2")
     assert (await updates.handle(orjson.dumps(other))).outcome == "unknown_order"
+
+
+async def test_a_prize_whose_record_was_lost_is_back_in_my_orders_at_the_winners_next_look(
+    gw_client: Client, redis: Redis
+) -> None:
+    """Guards a prize missing from My orders for good: Redis went away between the claim
+    and its record, and the page, seeing the claim, offers no retry."""
+    view = await _drawn_giveaway(gw_client, redis, entrants=2, prizes=1)
+    giveaway_id, winner = view["giveaway_id"], view["winners"][0]["user_id"]
+    status, claimed = await claim(gw_client, giveaway_id, winner)
+    assert status == 201
+    await redis.delete(purchases(winner))  # the record the claim wrote, lost
+    mine = await (await gw_client.get("/api/me/orders", headers=viewer(winner))).json()
+    assert mine["orders"] == []
+    listed = await gw_client.get(f"/api/rooms/{ROOM}/giveaways", headers=viewer(winner))
+    assert (await listed.json())["giveaways"][0]["me"]["order_id"] == claimed["order_id"]
+    mine = await (await gw_client.get("/api/me/orders", headers=viewer(winner))).json()
+    assert [o["order_id"] for o in mine["orders"]] == [claimed["order_id"]]

@@ -17,7 +17,7 @@ from .routing import Routes
 
 
 class MyOrderView(Shape):
-    """One hold or order of the buyer, with where it stands."""
+    """One hold, order or claimed prize of the buyer, with where it stands."""
 
     hold_id: str
     offer_id: str
@@ -62,8 +62,9 @@ class MyRoomOffers(Shape):
 
 @answers(Auth.VIEWER, {200: MyOrders})
 async def my_orders(request: web.Request) -> web.Response:
-    """The signed-in viewer's holds and orders in every show: held (pay by), paid,
-    shipped (carrier, tracking number), delivered, refunded, cancelled or expired."""
+    """The signed-in viewer's holds, orders and claimed giveaway prizes in every show: held
+    (pay by), paid, shipped (carrier, tracking number), delivered, refunded, cancelled or
+    expired."""
     viewer = require_viewer(request)
     orders = await request.app[ORDERS].of_user(viewer.user_id)
     return json_response({"orders": [dataclasses.asdict(order) for order in orders]})

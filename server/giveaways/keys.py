@@ -38,7 +38,7 @@ def prize_order_parts(order_id: str) -> tuple[str, str] | None:
     if not order_id.startswith(PRIZE_ORDER):
         return None
     giveaway_id, _, user_id = order_id.removeprefix(PRIZE_ORDER).partition("-")
-    if not giveaway_id.isdigit() or not user_id:
+    if not (giveaway_id.isascii() and giveaway_id.isdigit()) or not user_id:
         return None
     return giveaway_id, user_id
 

@@ -149,7 +149,13 @@ class Giveaways:
         pipe.hget(k.winners, user_id)
         pipe.hget(k.claims, user_id)
         pipe.hgetall(k.giveaway)
-        entered, won_round, order_id, raw = await pipe.execute()
+        pipe.hget(k.prize_order(user_id), "confirmed_at")
+        entered, won_round, order_id, raw, confirmed_at = await pipe.execute()
+        if order_id and confirmed_at:
+            # Recorded in "my orders" again (nothing changes when it is there): a claim whose
+            # record failed after the claim itself (Redis away between the two) is healed
+            # by the winner's next look, as the page hides the claim form from then on.
+            await self.keeper.recorder.record(user_id, order_id, int(confirmed_at))
         claim_until = int(raw.get(f"claim_until:{won_round}", 0)) if won_round else 0
         return {
             "entered": bool(entered),

@@ -11,6 +11,9 @@ they are closed:
 - A replayed press, a payment and a group seat are recorded before their answers; the
   retry of a payment (same payment reference, which the page re-sends on reconnect)
   records it again.
+- A claimed giveaway prize (its order id in the index, ``kind`` prize) is recorded right
+  after the claim, and again whenever the winner reads the room's giveaways
+  (``Giveaways.mine``), which heals a record lost between the claim and its recording.
 
 Reading is not on the buy path: one sorted-set read (after this process's own new holds
 are written), then each hold, offer and tracking record, all at once.
@@ -127,7 +130,7 @@ class Ledger:
         await self.scripts.close()
 
     async def hold_ids(self, user_id: str, limit: int = MAX_LISTED) -> list[str]:
-        """The buyer's hold ids, newest first."""
+        """The buyer's hold ids (and claimed prizes' order ids), newest first."""
         await self.writer.written()
         found = await redis_call(self.redis.zrevrange(keys.purchases(user_id), 0, limit - 1))
         return [str(hold_id) for hold_id in found]
@@ -136,7 +139,7 @@ class Ledger:
         """Every hold, order and claimed prize of the buyer still known, newest first, with
         its state."""
         ids = await self.hold_ids(user_id, limit)
-        prize_ids = [i for i in ids if prize_order_parts(i) is not None]
+        prize_ids = {i for i in ids if prize_order_parts(i) is not None}
         holds = [
             hold
             for hold in await asyncio.gather(

@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from ..giveaways.keys import PRIZE_ORDER
 from ..room.publisher import RoomPublisher
+from .keys import PrizeOrderKeys
 from .ledger import order_keys
 from .order_scripts import OrderScripts, StatusOutcome, Tracking
 
@@ -112,19 +112,23 @@ class StatusUpdates:
                 await self.publisher.publish(
                     tracking.room_id,
                     "order_status",
-                    status_event(event.order_id, tracking),
+                    # A prize order has no hold.
+                    status_event(
+                        event.order_id,
+                        tracking,
+                        None if isinstance(order, PrizeOrderKeys) else order.hold_id,
+                    ),
                     to_user=tracking.user_id,
                 )
             await self.scripts.pushed(order, tracking.version)
         return Handled(reply.outcome, event.order_id, tracking)
 
 
-def status_event(order_id: str, tracking: Tracking) -> dict[str, object]:
+def status_event(order_id: str, tracking: Tracking, hold_id: str | None) -> dict[str, object]:
     """The private ``order_status`` room event for the buyer."""
     return {
         "order_id": order_id,
-        # A prize order has no hold.
-        "hold_id": None if order_id.startswith(PRIZE_ORDER) else order_id[1:],
+        "hold_id": hold_id,
         "status": tracking.status,
         "carrier": tracking.carrier or None,
         "tracking": tracking.tracking or None,

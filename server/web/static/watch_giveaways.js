@@ -3,7 +3,7 @@
 // verifies it, and for a winner a private "you won" card with the shipping form.
 // docs/giveaways.md.
 import { clock, el } from "./common.js";
-import { viewer } from "./watch_features.js";
+import { dispatch, viewer } from "./watch_features.js";
 
 const roomPath = `/api/rooms/${encodeURIComponent(viewer.roomId)}`;
 const cards = new Map(); // giveaway id -> {data, card, button, count, note, timer}
@@ -153,6 +153,8 @@ function claimedCard(id, orderId) {
   if (!card) return;
   card.querySelector("form")?.remove();
   card.querySelector(".giveaway-note").textContent = `Claimed! Your prize ships soon (order ${orderId}).`;
+  // The claim went over HTTP, not the room: tell the page's other parts (My orders).
+  dispatch({ type: "prize_claimed", giveaway_id: id, order_id: orderId });
   card.classList.add("giveaway-claimed");
   setTimeout(() => card.remove(), 30000);
 }

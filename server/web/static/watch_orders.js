@@ -96,7 +96,7 @@ viewer.on("order_status", (event) => {
   viewer.announce(`${title} ${what}${event.tracking ? ` (tracking ${event.tracking})` : ""}.`);
   load();
 });
-for (const type of ["reserve_result", "confirm_result", "cancel_result", "purchase"]) {
+for (const type of ["reserve_result", "confirm_result", "cancel_result", "purchase", "prize_claimed"]) {
   viewer.on(type, () => load());
 }
 // "Pay within" counts down with the page's other clocks: redrawn when what it says changes.
