@@ -25,7 +25,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
@@ -186,7 +186,6 @@ class Ledger:
         prize, giveaway, tracking = await redis_call(pipe.execute())
         if prize[0] != order_id or giveaway[0] is None:
             return None
-        at = tracking.get("at")
         return MyOrder(
             hold_id="",
             offer_id="",
@@ -202,9 +201,7 @@ class Ledger:
             pay_by_ms=0,
             order_id=order_id,
             confirmed_at_ms=int(prize[1]),
-            carrier=tracking.get("carrier") or None,
-            tracking=tracking.get("tracking") or None,
-            status_at_ms=int(at) if at else None,
+            **_reported(tracking),
             kind="prize",
         )
 
@@ -240,7 +237,6 @@ def _my_order(hold: Hold, offer: Offer, tracking: dict[str, str], now_ms: int) -
     else:
         # A group member's hold is "paid" while the group forms, "refunded" if it failed.
         state = hold.status
-    at = tracking.get("at")
     return MyOrder(
         hold_id=hold.hold_id,
         offer_id=hold.offer_id,
@@ -256,7 +252,15 @@ def _my_order(hold: Hold, offer: Offer, tracking: dict[str, str], now_ms: int) -
         pay_by_ms=hold.deadline,
         order_id=hold.order_id,
         confirmed_at_ms=hold.confirmed_at,
-        carrier=tracking.get("carrier") or None,
-        tracking=tracking.get("tracking") or None,
-        status_at_ms=int(at) if at else None,
+        **_reported(tracking),
     )
+
+
+def _reported(tracking: dict[str, str]) -> dict[str, Any]:
+    """What fulfilment reported of an order (its tracking hash), as "my orders" shows it."""
+    at = tracking.get("at")
+    return {
+        "carrier": tracking.get("carrier") or None,
+        "tracking": tracking.get("tracking") or None,
+        "status_at_ms": int(at) if at else None,
+    }

@@ -43,7 +43,8 @@ class RecordWriter:
     def __init__(self, scripts: OrderScripts, gather_s: float = GATHER_S) -> None:
         self.scripts = scripts
         #: Seconds a pass waits for more records (``livesale-bench costs --count
-        #: instructions`` stretches it as far as callgrind slows the process down).
+        #: instructions`` stretches it, so that a pass under callgrind carries about as many
+        #: presses as natively).
         self.gather_s = gather_s
         self._noted: list[tuple[BuyerRecord, Entry]] = []
         self._writing: asyncio.Task[None] | None = None
