@@ -10,7 +10,9 @@ CPU time by the requests answered.
 Cases, taking turns for ``--rounds`` rounds (each figure is the median round):
 
 - a bare aiohttp app (no middleware, two routes): ``GET /healthz``, and the purchase storm's
-  exact ``POST`` answered with a constant;
+  exact ``POST`` answered with a constant (the floor); the same ``POST`` waiting for one
+  Redis round trip a moment before it answers (``waiting_floor.py``: what waiting itself
+  costs, which no press can avoid);
 - the livesale app: ``GET /healthz`` (the hello world of ``livesale-bench reserve``), a press on a
   sold-out offer, and a press that reserves a unit (on the local Redis: the app's batching
   merges the presses of ``--connections`` buyers, as in a storm);
@@ -33,6 +35,7 @@ from typing import Any
 
 import uvloop
 from aiohttp import web
+from redis.asyncio import Redis
 
 from deploy import stack
 from server.app import create_app
@@ -51,6 +54,7 @@ from .keeper_costs import keeper_per_press, sold_out_from_memory, what_if
 from .measure import machine
 from .memory_transport import Answers, MemoryTransport
 from .server_process import fresh_database
+from .waiting_floor import WAITING_PATH, add_waiting_route
 
 BENCH_DB = 13
 SECRET = "bench-costs-viewer-secret-not-for-production"
@@ -60,6 +64,7 @@ SECRET = "bench-costs-viewer-secret-not-for-production"
 EXPECTED_STATUS = {
     "bare_hello_world": 200,
     "bare_same_request": 409,
+    "bare_waiting": 409,
     "hello_world": 200,
     "sold_out": 409,
     "sold_out_without_replay_lookup": 409,
@@ -139,7 +144,10 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
     }
     app = create_app(Settings.from_env(env))
     runner = web.AppRunner(app, access_log=None)
-    bare = web.AppRunner(bare_app(), access_log=None)
+    waiting_redis = Redis.from_url(redis_url)
+    floor = bare_app()
+    add_waiting_route(floor, waiting_redis)
+    bare = web.AppRunner(floor, access_log=None)
     await runner.setup()
     await bare.setup()
     try:
@@ -179,6 +187,10 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
         cases: dict[str, Callable[[], Awaitable[tuple[float, Counter[int]]]]] = {
             "bare_hello_world": lambda: per_request(bare, _get("/healthz")),
             "bare_same_request": lambda: per_request(bare, _press(storm_path, tokens)),
+            # The floor, waiting for one Redis round trip a moment as every press does.
+            "bare_waiting": lambda: per_request(
+                bare, _press(WAITING_PATH.format(offer_id=storm), tokens)
+            ),
             "hello_world": lambda: per_request(runner, _get("/healthz")),
             "sold_out": lambda: per_request(runner, _press(sold_out_path, tokens)),
             "reservation": lambda: per_request(runner, _press(storm_path, tokens)),
@@ -229,6 +241,7 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
     finally:
         await runner.cleanup()
         await bare.cleanup()
+        await waiting_redis.aclose()
     medians = {name: statistics.median(values) for name, values in rounds.items()}
     return {
         "machine": machine(),
@@ -278,6 +291,7 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
             **{
                 f"{name}_cost_vs_floor": medians[name] / medians["bare_same_request"]
                 for name in (
+                    "bare_waiting",
                     "sold_out",
                     "sold_out_without_replay_lookup",
                     "reservation",

@@ -14,6 +14,7 @@ import pytest
 CASES = {
     "bare_hello_world",
     "bare_same_request",
+    "bare_waiting",
     "hello_world",
     "sold_out",
     "sold_out_without_replay_lookup",
@@ -45,6 +46,8 @@ def test_a_short_cost_run_measures_every_case_and_checks_the_units_held(tmp_path
     )
     assert reserved == report["units_held_by_reservation_case"] > 0
     assert report["statuses"]["keeper_sold_out"] == {"409": 32 * 40}
+    # The floor that waits for Redis answered every request (after its round trip).
+    assert report["statuses"]["bare_waiting"] == {"409": 32 * 40}
     ratios = report["ratios"]
     assert {"keeper_sold_out_vs_floor", "keeper_reservation_vs_hello_world"} <= set(ratios)
     assert "The stock keeper alone" in done.stdout
@@ -84,5 +87,7 @@ def test_counting_instructions_runs_every_case_under_callgrind(tmp_path: Path) -
     # that reserves does more than aiohttp's answer to the same request.
     assert 20_000 < counted["bare_same_request"] < counted["reservation"] < 5_000_000
     assert counted["tasks_alone"] < counted["keeper_reservation"]
+    # Waiting for Redis costs instructions of its own (a suspended task woken again).
+    assert counted["bare_same_request"] < counted["bare_waiting"] < counted["sold_out"]
     assert "Instructions the server executed (callgrind) per request" in done.stdout
     assert "Instructions against aiohttp's own handling of the same POST" in done.stdout

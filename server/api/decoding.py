@@ -58,16 +58,17 @@ async def raw_body(request: web.Request) -> bytes:
     A small body nearly always arrives with its headers, whole: it is taken from the buffer
     as it lies. aiohttp's ``read`` would await the buffer twice and copy the bytes twice
     (8,000 instructions, 2.5% of a press; docs/benchmarks.md)."""
-    if _RAW_BODY in request:
-        return request[_RAW_BODY]
     content = request.content
-    # Whole and still all in the buffer (nothing read it before: aiohttp's read would then
-    # have emptied it, and answers from its own copy below).
+    # Whole and still all in the buffer: nothing read it before (a reader would have
+    # emptied it), so there is no copy to look up first. (Asking the request for a key it
+    # does not hold raises and catches a KeyError: 4,000 instructions, 1% of a press.)
     if content.is_eof() and not content.at_eof():
         raw = content.read_nowait()
         limit = request.client_max_size  # 0: no limit, as aiohttp reads it
         if limit and len(raw) > limit:
             raise web.HTTPRequestEntityTooLarge(limit, len(raw))
+    elif _RAW_BODY in request:
+        return request[_RAW_BODY]
     else:
         raw = await request.read()
     request[_RAW_BODY] = raw

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import msgspec
 
 from ..benefits import Benefits
 from ..errors import StockKeeperError
 from ..keys import OfferKeys, parent_of
-from ..models import ExpireResult, HoldStatus, ReserveOutcome, ReserveResult
+from ..models import ExpireResult, ReserveOutcome, ReserveResult
 from .registry import Scripts
 
 
@@ -129,7 +129,7 @@ async def hold_replay(
 
 def _reserve_result(reply: list[Any], records: str | None = None) -> ReserveResult:
     """A reserve or replay script's reply; ``records``: the stream a new hold's record is in."""
-    outcome = cast(ReserveOutcome, reply[0])
+    outcome: ReserveOutcome = reply[0]  # (not ``cast``: a call on every press)
     match outcome:
         case "reserved":
             return ReserveResult(
@@ -140,7 +140,7 @@ def _reserve_result(reply: list[Any], records: str | None = None) -> ReserveResu
                 deadline=int(reply[4]),
                 available=int(reply[5]),
                 replayed=reply[6] == 1,
-                status=cast(HoldStatus, reply[7]),
+                status=reply[7],
                 record=(records, reply[8]) if records and len(reply) > 8 else None,
             )
         case "sold_out":
