@@ -16,9 +16,10 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 from redis.asyncio import Redis
 
 from server.app import create_app
-from server.appkeys import ORDERS, ROOM_PUBLISHER
+from server.appkeys import KEEPER, ORDERS, ROOM_PUBLISHER
 from server.orders.status import StatusUpdates
 from server.settings import Settings
+from stockkeeper.recorder import NoRecorder
 from stockkeeper.status_reports import status_event
 
 from .helpers import HOST
@@ -195,4 +196,36 @@ async def test_every_countdown_of_the_page_shows_the_same_second(
     shown = await page.evaluate(_COUNTDOWNS, mug)
     assert shown["card"] == shown["bag"], shown
     await page.screenshot(path=SCREENSHOTS / "countdowns-desktop.png", full_page=True)
+    assert errors == []
+
+
+async def test_my_orders_lists_the_hold_just_made_while_its_record_is_on_the_way(
+    browser: Browser,  # noqa: F811
+    server: TestServer,
+) -> None:
+    """Guards My orders missing the hold the viewer was just answered when the page's read
+    reaches another server process than the press (`serve --workers 2`): here the record is
+    held back (as that process's would be), and the page names the hold in its read."""
+    base = str(server.make_url("")).rstrip("/")
+    await a_show_with_two_offers_on_sale(base, "bag-4")
+    page = await viewer_joins(browser, base, "bag-4", "Dee")
+    errors = no_page_errors(page)
+    orders = page.locator("#my-orders")
+    await orders.locator("summary").click()
+    await expect(orders.locator(".order-line").first).to_contain_text("Nothing yet")
+    keeper = server.app[KEEPER]
+    keeper.recorder = NoRecorder()  # the answering process's record: still on its way
+
+    async with page.expect_request(lambda r: "/api/me/orders?hold=" in r.url) as named:
+        await page.click("#buy")
+    hold_id = (await named.value).url.split("hold=")[1]
+
+    # Listed at once (the sweeper would record it only 5 s after the press).
+    await expect(orders.locator(".order-item")).to_have_count(1, timeout=3000)
+    await expect(orders.locator(".order-item")).to_have_attribute("data-order", hold_id)
+    await expect(orders.locator(".order-state")).to_have_text("to pay")
+    await expect(orders.locator(".order-item")).to_contain_text("Stoneware mug")
+    await page.screenshot(path=SCREENSHOTS / "orders-just-made-phone.png", full_page=True)
+    await page.set_viewport_size(DESKTOP)
+    await page.screenshot(path=SCREENSHOTS / "orders-just-made-desktop.png", full_page=True)
     assert errors == []

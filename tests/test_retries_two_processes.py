@@ -3,27 +3,15 @@ hold back from either, as the hold is now, while the offer is sold out on both."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from stockkeeper.settings import StockSettings
-
-from .helpers import create_live_offer, serve_processes, viewer
+from .helpers import create_live_offer, viewer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def two_servers(
-    stock_settings: StockSettings, tmp_path: Path, redis: object
-) -> Iterator[tuple[str, str]]:
-    """Two `livesale serve` processes over the test Redis; their base URLs."""
-    with serve_processes(stock_settings, tmp_path) as urls:
-        yield urls[0], urls[1]
+pytest_plugins = ["tests.process_fixtures"]
 
 
 async def press(

@@ -6,8 +6,10 @@ import dataclasses
 
 from aiohttp import web
 
+from stockkeeper.ids import HOLD_ID, offer_of_hold
+
 from ..appkeys import KEEPER, ORDERS
-from ..errors import ErrorCode
+from ..errors import ErrorCode, Invalid
 from ..orders.ledger import OrderKind, OrderState
 from .auth import require_viewer
 from .described import Auth, Shape, answers
@@ -60,14 +62,52 @@ class MyRoomOffers(Shape):
     offers: list[MyOfferUnits]
 
 
-@answers(Auth.VIEWER, {200: MyOrders})
+#: The most ``hold`` values one read may name (a page names the holds of its last minute).
+MOST_JUST_MADE = 20
+
+
+@answers(
+    Auth.VIEWER,
+    {200: MyOrders},
+    {400: (ErrorCode.INVALID_FIELD,)},
+    query={
+        "hold": (
+            {
+                "type": "array",
+                "items": {"type": "string", "pattern": HOLD_ID.pattern},
+                "maxItems": MOST_JUST_MADE,
+            },
+            "Holds the viewer was just answered (repeat the parameter for each): each is "
+            "listed if it is theirs, even when the server process that answered the press "
+            "has not written it into their orders yet.",
+        )
+    },
+)
 async def my_orders(request: web.Request) -> web.Response:
     """The signed-in viewer's holds, orders and claimed giveaway prizes in every show: held
     (pay by), paid, shipped (carrier, tracking number), delivered, refunded, cancelled or
     expired."""
     viewer = require_viewer(request)
-    orders = await request.app[ORDERS].of_user(viewer.user_id)
+    just_made = _just_made(request)
+    orders = await request.app[ORDERS].of_user(viewer.user_id, just_made=just_made)
     return json_response({"orders": [dataclasses.asdict(order) for order in orders]})
+
+
+def _just_made(request: web.Request) -> list[str]:
+    """The ``hold`` parameters: hold ids, at most ``MOST_JUST_MADE``, or ``Invalid``."""
+    named = request.query.getall("hold", [])
+    if len(named) > MOST_JUST_MADE:
+        raise Invalid(
+            ErrorCode.INVALID_FIELD,
+            f"Name at most {MOST_JUST_MADE} holds in one read.",
+            field="hold",
+        )
+    for hold_id in named:
+        if offer_of_hold(hold_id) is None:
+            raise Invalid(
+                ErrorCode.INVALID_FIELD, f"{hold_id[:40]!r} is not a hold id.", field="hold"
+            )
+    return list(dict.fromkeys(named))
 
 
 @answers(Auth.VIEWER, {200: MyRoomOffers}, {404: (ErrorCode.UNKNOWN_ROOM,)})

@@ -135,9 +135,12 @@ class Ledger:
         found = await redis_call(self.redis.zrevrange(keys.purchases(user_id), 0, limit - 1))
         return [str(hold_id) for hold_id in found]
 
-    async def of_user(self, user_id: str, limit: int = MAX_LISTED) -> list[MyOrder]:
+    async def of_user(
+        self, user_id: str, limit: int = MAX_LISTED, just_made: Sequence[str] = ()
+    ) -> list[MyOrder]:
         """Every hold, order and claimed prize of the buyer still known, newest first, with
-        its state."""
+        its state; with the holds of ``just_made`` that are the buyer's (see ``_catch_up``)."""
+        await self._catch_up(user_id, just_made)
         ids = await self.hold_ids(user_id, limit)
         prize_ids = {i for i in ids if prize_order_parts(i) is not None}
         holds = [
@@ -158,6 +161,24 @@ class Ledger:
         }
         found.update((p.order_id or "", p) for p in prizes if p is not None)
         return [found[i] for i in ids if i in found]
+
+    async def _catch_up(self, user_id: str, hold_ids: Sequence[str]) -> None:
+        """Record the holds the buyer says they were just answered, those that are theirs.
+
+        A new hold reaches its buyer's index behind its answer, from the process that
+        answered (write_behind.py): a page that reads its orders right after the answer, on
+        another process, would not see it yet (and ``hold_ids`` hurries this process's
+        writer only). A record is idempotent, so recording it here as well changes nothing
+        when it was there already. Somebody else's hold id is left out."""
+
+        async def catch_up(hold_id: str) -> None:
+            try:
+                hold = await self.keeper.get_hold(hold_id, user_id)
+            except UnknownHold:
+                return
+            await self.scripts.record(user_id, hold_id, hold.reserved_at)
+
+        await asyncio.gather(*(catch_up(hold_id) for hold_id in hold_ids))
 
     async def units(self, user_id: str, offers: Sequence[Offer]) -> list[OfferUnits]:
         """For each offer, its per-buyer limit and the units the buyer holds or bought (one

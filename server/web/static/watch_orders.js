@@ -17,18 +17,40 @@ viewer.panels.append(panel);
 let orders = [];
 let shownClocks = ""; // the "Pay within" countdowns as last drawn
 let loading = null;
+let again = false; // something changed while a read was under way: read once more after it
+/**
+ * Holds this page was just answered, named in the next reads until a list has them: the
+ * read may reach another server process than the one that answered the press, and a new
+ * hold reaches the buyer's orders a moment after its answer (the server lists a named hold
+ * that is the viewer's at once). Hold id -> when answered.
+ */
+const justMade = new Map();
+const JUST_MADE_MS = 60_000;
+const MOST_NAMED = 20;
+
+function ordersUrl() {
+  const now = Date.now();
+  for (const [holdId, at] of justMade) if (now - at > JUST_MADE_MS) justMade.delete(holdId);
+  const named = [...justMade.keys()].slice(-MOST_NAMED);
+  const query = new URLSearchParams(named.map((holdId) => ["hold", holdId]));
+  return named.length ? `/api/me/orders?${query}` : "/api/me/orders";
+}
 
 async function load() {
   if (!viewer.me || !panel.open) return;
-  if (loading) return loading;
+  if (loading) {
+    again = true;
+    return loading;
+  }
   loading = (async () => {
     try {
-      const response = await fetch("/api/me/orders", {
+      const response = await fetch(ordersUrl(), {
         headers: { Authorization: `Bearer ${viewer.me.token}` },
       });
       const body = await response.json();
       if (!response.ok) throw new Error(body.error?.message || "Your orders could not be read.");
       orders = body.orders;
+      for (const order of orders) justMade.delete(order.hold_id);
       status.hidden = orders.length > 0;
       status.textContent = "Nothing yet: what you reserve or buy shows here.";
       draw();
@@ -37,6 +59,10 @@ async function load() {
       status.textContent = error.message || "No connection to the server.";
     } finally {
       loading = null;
+      if (again) {
+        again = false;
+        load();
+      }
     }
   })();
   return loading;
@@ -96,7 +122,11 @@ viewer.on("order_status", (event) => {
   viewer.announce(`${title} ${what}${event.tracking ? ` (tracking ${event.tracking})` : ""}.`);
   load();
 });
-for (const type of ["reserve_result", "confirm_result", "cancel_result", "purchase", "prize_claimed"]) {
+viewer.on("reserve_result", (event) => {
+  if (event.outcome === "reserved" && event.hold) justMade.set(event.hold.hold_id, Date.now());
+  load();
+});
+for (const type of ["confirm_result", "cancel_result", "purchase", "prize_claimed"]) {
   viewer.on(type, () => load());
 }
 // "Pay within" counts down with the page's other clocks: redrawn when what it says changes.
