@@ -149,17 +149,17 @@ class StockKeeper:
         self, offer_id: str, user_id: str, quantity: int, idempotency_key: str
     ) -> ReserveResult:
         """Hold ``quantity`` units for a buyer until the payment deadline."""
+        # Checked on every press, known or not: a bucket's id ("7.2") names a hash Redis
+        # holds too, and a press on it would take units outside the buyer's home bucket,
+        # past their per-person limit.
+        if not OFFER_ID.match(offer_id):
+            return ReserveResult("unknown_offer")
         if not idempotency_key:
             return ReserveResult("invalid", reason="an idempotency key is required")
         if quantity > MAX_QUANTITY:
             # Refused here: a number past 64 bits could not even be packed for the script.
             return ReserveResult("invalid", reason=f"quantity must be at most {MAX_QUANTITY:,}")
-        # An offer whose buckets this process knows exists: its id needs no check.
-        count = self.buckets.known_count(offer_id)
-        if count is None:
-            if not OFFER_ID.match(offer_id):
-                return ReserveResult("unknown_offer")
-            count = await self.buckets.count(offer_id)
+        count = self.buckets.known_count(offer_id) or await self.buckets.count(offer_id)
         if self.sold_out.is_sold_out(offer_id):
             answer = await self._while_sold_out(offer_id, count, user_id, idempotency_key)
             if answer is not None:

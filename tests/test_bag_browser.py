@@ -220,7 +220,7 @@ async def test_my_orders_lists_the_hold_just_made_while_its_record_is_on_the_way
         await page.click("#buy")
     hold_id = (await named.value).url.split("hold=")[1]
 
-    # Listed at once (the sweeper would record it only 5 s after the press).
+    # Listed at once, by the named read alone: this process never writes the record.
     await expect(orders.locator(".order-item")).to_have_count(1, timeout=3000)
     await expect(orders.locator(".order-item")).to_have_attribute("data-order", hold_id)
     await expect(orders.locator(".order-state")).to_have_text("to pay")

@@ -7,8 +7,11 @@ from collections import Counter
 from typing import cast
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from server.appkeys import KEEPER
 from stockkeeper.buckets import home_index, split_stock
 from stockkeeper.errors import InsufficientStock
 from stockkeeper.ids import offer_of_hold
@@ -17,7 +20,8 @@ from stockkeeper.keys import OfferKeys, bucket_id
 from stockkeeper.settings import StockSettings
 from stockkeeper.sweeper import sweep_once
 
-from .helpers import assert_consistent, open_offer, spec
+from .helpers import assert_consistent, open_offer, spec, viewer
+from .room_helpers import create_offer, open_now
 
 
 def users_of_bucket(index: int, count: int, how_many: int) -> list[str]:
@@ -303,3 +307,33 @@ async def test_units_in_transit_between_two_buckets_are_waited_for_not_called_so
         "held": 3,
         "sold": 0,
     }
+
+
+async def test_a_press_on_a_buckets_own_id_is_an_unknown_offer_even_once_it_is_known(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    """Guards a buyer taking the per-person limit once per bucket: a bucket's hash ("7.1")
+    has an id and a bucket count as the offer's has, and the ban check reads it (so this
+    process then knows it); a press on it must still be refused, not held in that bucket."""
+    offer = await create_offer(client, stock=8, buckets=4, per_user_limit=1)
+    await open_now(client, offer["id"])
+    (buyer,) = users_of_bucket(0, 4, 1)
+    answers = []
+    for target in (offer["id"], f"{offer['id']}.1", f"{offer['id']}.1", f"{offer['id']}.2"):
+        resp = await client.post(
+            f"/api/offers/{target}/reservations",
+            json={"idempotency_key": f"press-{buyer}-{target}"},
+            headers=viewer(buyer),
+        )
+        answers.append((resp.status, (await resp.json()).get("error", {}).get("code")))
+    assert answers == [
+        (201, None),
+        (404, "unknown_offer"),
+        (404, "unknown_offer"),
+        (404, "unknown_offer"),
+    ]
+    keeper = client.app[KEEPER]
+    assert keeper.buckets.known_count(f"{offer['id']}.1") is not None  # read by the ban check
+    assert (await keeper.reserve(f"{offer['id']}.1", buyer, 1, "press-direct")).outcome == (
+        "unknown_offer"
+    )

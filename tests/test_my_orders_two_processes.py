@@ -16,8 +16,9 @@ pytest_plugins = ["tests.process_fixtures"]
 async def test_a_hold_answered_on_one_process_is_listed_at_once_on_the_other_when_named(
     two_servers: tuple[str, str],
 ) -> None:
-    """Without the hold named, the read on the other process missed it 20 times in 20 (its
-    record is written behind the answer by the process that answered)."""
+    """Guards the read on the other process missing the hold: its record is written behind
+    the answer by the process that answered (the same reads without the hold named missed it
+    20 times in 20 when this test was written; not asserted, as it depends on timing)."""
     a, b = two_servers
     async with aiohttp.ClientSession() as session:
         offer_id = await create_live_offer(session, a, stock=100)
