@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -31,7 +31,7 @@ from .helpers import (
     open_offer,
     viewer,
 )
-from .room_helpers import ask, ask_until, events_until, of_type
+from .room_helpers import Event, ask, ask_until, events_until, of_type, send
 from .test_buckets import users_of_bucket
 from .test_rooms import token
 
@@ -94,6 +94,11 @@ async def test_an_empty_bucket_takes_units_from_buckets_on_other_shards(
         await keeper.close()
 
 
+def answers(request_id: str) -> Callable[[Event], bool]:
+    """Accepts the answer to the message sent with ``request_id``."""
+    return lambda event: event.get("request_id") == request_id
+
+
 @pytest.fixture
 async def two_servers(
     cluster_app_settings: Settings, cluster_redis: Redis
@@ -132,15 +137,21 @@ async def test_rooms_flags_and_hosts_work_across_servers_on_the_cluster(
         ]
         for ws in sockets:
             await events_until(ws, of_type("snapshot"))
-        assert (await ask(sockets[0], "chat", text="from a"))["type"] == "chat_ack"
-        assert (await ask(sockets[1], "chat", text="from b"))["type"] == "chat_ack"
+        # Each line is acknowledged before the next is sent (so "from a" is first), and what a
+        # socket receives before its acknowledgement is kept: the line's own broadcast may
+        # overtake the acknowledgement on a busy machine.
+        before_ack: list[list[Event]] = []
+        for ws, text in zip(sockets, ("from a", "from b"), strict=True):
+            await send(ws, "chat", text=text, request_id=f"chat-{text}")
+            before_ack.append(await events_until(ws, answers(f"chat-{text}")))
+            assert before_ack[-1][-1]["type"] == "chat_ack"
         async with session.post(
             f"{b}/api/rooms/c-room/announcements", json={"text": "hello all"}, headers=HOST
         ) as resp:
             assert resp.status == 201
         orders = []
-        for ws in sockets:
-            seen = await events_until(ws, of_type("announcement"))
+        for ws, acked in zip(sockets, before_ack, strict=True):
+            seen = acked + await events_until(ws, of_type("announcement"))
             orders.append(
                 [(e["type"], e.get("text")) for e in seen if e["type"] in ("chat", "announcement")]
             )
