@@ -24,6 +24,11 @@ RELAY_GROUP = "relay"
 OUTBOXES = f"{PREFIX}:outboxes"
 
 
+def relay_lease(name: str) -> str:
+    """The lease of a relay name: the token of the one relay relaying under it now."""
+    return f"{PREFIX}:relay:{name}:lease"
+
+
 def bucket_id(offer_id: str, index: int) -> str:
     """Bucket ``index`` of a hot offer. Bucket 0 is the offer itself; the others are kept
     under their own hash tag, so a cluster spreads them over its slots."""

@@ -36,6 +36,9 @@ class StockSettings:
     #: A relay that has not acknowledged an entry for this long is presumed dead and its
     #: entries are taken over by another relay.
     relay_claim_idle_ms: int = 30_000
+    #: How long a relay keeps its name's lease without renewing it (relay/lease.py): a
+    #: relay standing by under the same name takes over this long after one that hangs.
+    relay_lease_ms: int = 10_000
     #: The compacted topic where each relay's transactions record which outbox entries they
     #: carried (one partition, keyed by relay name).
     relay_state_topic: str = "livesale.relay.state"
@@ -63,6 +66,7 @@ class StockSettings:
             idempotency_ttl_s=int(env.get("LIVESALE_IDEMPOTENCY_TTL_S", d.idempotency_ttl_s)),
             relay_batch=int(env.get("LIVESALE_RELAY_BATCH", d.relay_batch)),
             relay_claim_idle_ms=int(env.get("LIVESALE_RELAY_CLAIM_IDLE_MS", d.relay_claim_idle_ms)),
+            relay_lease_ms=int(env.get("LIVESALE_RELAY_LEASE_MS", d.relay_lease_ms)),
             relay_state_topic=env.get("LIVESALE_RELAY_STATE_TOPIC", d.relay_state_topic),
             relay_kafka_timeout_s=float(
                 env.get("LIVESALE_RELAY_KAFKA_TIMEOUT_S", d.relay_kafka_timeout_s)

@@ -26,6 +26,7 @@ def settings(stock_settings: StockSettings) -> StockSettings:
         relay_kafka_timeout_s=3.0,
         relay_transaction_timeout_ms=10_000,
         relay_claim_idle_ms=1000,
+        relay_lease_ms=1000,
     )
 
 

@@ -42,6 +42,7 @@ def relay_env(settings: StockSettings) -> dict[str, str]:
         "LIVESALE_TOPIC_PARTITIONS": str(settings.topic_partitions),
         "LIVESALE_RELAY_BATCH": str(settings.relay_batch),
         "LIVESALE_RELAY_CLAIM_IDLE_MS": str(settings.relay_claim_idle_ms),
+        "LIVESALE_RELAY_LEASE_MS": str(settings.relay_lease_ms),
         "LIVESALE_RELAY_KAFKA_TIMEOUT_S": str(settings.relay_kafka_timeout_s),
         "LIVESALE_RELAY_TRANSACTION_TIMEOUT_MS": str(settings.relay_transaction_timeout_ms),
     }

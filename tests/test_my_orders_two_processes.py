@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from .helpers import create_live_offer, viewer
+from .test_retries_two_processes import press
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.process_fixtures"]
@@ -24,13 +25,9 @@ async def test_a_hold_answered_on_one_process_is_listed_at_once_on_the_other_whe
         offer_id = await create_live_offer(session, a, stock=100)
         for n in range(20):
             buyer = f"buyer-{n}"
-            async with session.post(
-                f"{a}/api/offers/{offer_id}/reservations",
-                json={"idempotency_key": f"press-{buyer}"},
-                headers=viewer(buyer),
-            ) as resp:
-                assert resp.status == 201
-                hold_id = (await resp.json())["hold"]["hold_id"]
+            status, answer = await press(session, a, offer_id, buyer, f"press-{buyer}")
+            assert status == 201
+            hold_id = answer["hold"]["hold_id"]
             async with session.get(
                 f"{b}/api/me/orders", params={"hold": hold_id}, headers=viewer(buyer)
             ) as resp:

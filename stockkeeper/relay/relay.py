@@ -19,6 +19,7 @@ under its own id, which no fence covers.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from redis.exceptions import RedisError
 
 from ..cancellation import stop_if_cancelled
 from ..settings import StockSettings
+from .lease import NameLease
 from .outbox import Entry, Outbox, outbox_depth
 from .transactions import RelayTransactions
 
@@ -50,6 +52,10 @@ class OutboxRelay:
         # After a start or a failure, this relay's own pending entries go first.
         self._own_pending = True
         self._last_takeover = 0.0
+        #: One relay at a time under this name (lease.py); the other stands by.
+        self.lease = NameLease(redis, name, settings.relay_lease_ms)
+        self.standing_by = False
+        self._keep_lease_at = 0.0
 
     async def run(self) -> None:
         """Relay until cancelled, riding out Kafka and Redis outages."""
@@ -92,9 +98,15 @@ class OutboxRelay:
                     idle_wait = min(idle_wait * 2, self.settings.relay_idle_poll_max_s)
         finally:
             await self._close()
+            with contextlib.suppress(RedisError, OSError):
+                # A relay standing by under this name takes over at once.
+                await self.lease.release()
 
     async def relay_once(self) -> int:
-        """Publish one batch of outbox entries; returns how many were sent."""
+        """Publish one batch of outbox entries; returns how many were sent (0 while another
+        relay holds this relay's name)."""
+        if not await self._hold_name():
+            return 0
         streams = await self.outbox.streams()
         if not streams:
             return 0
@@ -145,6 +157,32 @@ class OutboxRelay:
             self._own_pending = True
             log.info("Outbox relay %s connected to Kafka", self.name)
         return self._transactions
+
+    async def _hold_name(self) -> bool:
+        """Whether this relay may relay under its name now: it holds the name's lease (kept
+        every third of its length), or it stands by while another relay holds it."""
+        now = time.monotonic()
+        if now < self._keep_lease_at:
+            return True
+        answer = await self.lease.hold()
+        if answer.held:
+            if self.standing_by:
+                log.warning("Outbox relay %s took over its name: relaying now", self.name)
+                self.standing_by = False
+            self._keep_lease_at = now + self.lease.lease_ms / 3000
+            return True
+        if not self.standing_by:
+            log.warning(
+                "Another outbox relay is running under the name %s (%s); this one stands by "
+                "and takes over if that one stops. To run both, give each a name of its own "
+                "(LIVESALE_RELAY_NAME).",
+                self.name,
+                answer.holder,
+            )
+            self.standing_by = True
+        # A producer of this name from when this relay held it: the holder fenced it.
+        await self._close()
+        return False
 
     async def _close(self) -> None:
         transactions, self._transactions = self._transactions, None

@@ -1,0 +1,1 @@
+"""Lua scripts of the outbox relay (its name's lease)."""

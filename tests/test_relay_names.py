@@ -1,0 +1,99 @@
+"""One relay at a time under a name (stockkeeper/relay/lease.py): two relays started under
+the same name do not fence each other's Kafka producer over and over; one relays, the other
+stands by and takes over when the first stops, at once on a clean stop, after the lease
+lapses when it died. Every order once either way."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import pytest
+from redis.asyncio import Redis
+
+from stockkeeper.keeper import StockKeeper
+from stockkeeper.keys import relay_lease
+from stockkeeper.relay import OutboxRelay, outbox_depth
+from stockkeeper.settings import StockSettings
+
+from .helpers import wait_for
+from .relay_helpers import SpawnDriver, assert_exactly_once, killed, pending_of, sale
+
+pytest_plugins = ["tests.relay_fixtures"]
+
+NAME = "relay-same"
+
+
+async def drained(redis: Redis) -> bool:
+    return await outbox_depth(redis) == 0
+
+
+def connections(caplog: pytest.LogCaptureFixture) -> int:
+    """How many times a relay of NAME opened its producer (each one fences the last)."""
+    return sum(m == f"Outbox relay {NAME} connected to Kafka" for m in caplog.messages)
+
+
+async def test_two_relays_under_one_name_take_turns_instead_of_fencing_each_other(
+    keeper: StockKeeper,
+    redis: Redis,
+    settings: StockSettings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Guards two machines left at the default name: each start of one's producer aborted
+    the other's transaction, so both kept starting again. Here one producer is opened in
+    all; the relay standing by says why, and takes over at once when the first stops
+    cleanly (well before its lease of 30 s lapses)."""
+    caplog.set_level(logging.INFO, logger="stockkeeper.relay")
+    settings = dataclasses.replace(settings, relay_lease_ms=30_000)
+    first_orders = await sale(keeper, offers=2, orders_each=30)
+    relays = [OutboxRelay(redis, settings, NAME) for _ in range(2)]
+    tasks = [asyncio.create_task(relay.run()) for relay in relays]
+    try:
+        await wait_for(lambda: drained(redis), 60, "the outboxes to drain")
+        assert sorted(relay.standing_by for relay in relays) == [False, True]
+        assert connections(caplog) == 1
+        assert any("stands by" in m and NAME in m for m in caplog.messages)
+
+        running = next(i for i, relay in enumerate(relays) if not relay.standing_by)
+        tasks[running].cancel()  # a clean stop gives the name back
+        await asyncio.gather(tasks[running], return_exceptions=True)
+        later_orders = await sale(keeper, offers=1, orders_each=20)
+        await wait_for(lambda: drained(redis), 10, "the relay standing by to take over")
+        assert not relays[1 - running].standing_by
+        assert connections(caplog) == 2
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert await redis.exists(relay_lease(NAME)) == 0  # the last one gave it back too
+    await assert_exactly_once(settings, first_orders + later_orders)
+
+
+async def test_a_relay_that_died_holding_its_name_is_replaced_when_its_lease_lapses(
+    keeper: StockKeeper,
+    redis: Redis,
+    settings: StockSettings,
+    spawn_driver: SpawnDriver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A relay killed mid-batch leaves its lease behind: a relay started under its name
+    stands by until the lease lapses (3 s here), then relays its pending batch and the
+    rest, each order once."""
+    caplog.set_level(logging.INFO, logger="stockkeeper.relay")
+    settings = dataclasses.replace(settings, relay_lease_ms=3000)
+    order_ids = await sale(keeper, offers=2, orders_each=40)
+    killed(spawn_driver(settings, NAME, "before_commit", 1))
+    assert await pending_of(redis, order_ids, NAME) > 0
+    assert await redis.exists(relay_lease(NAME)) == 1  # the dead relay's, not yet lapsed
+
+    restarted = OutboxRelay(redis, settings, NAME)
+    task = asyncio.create_task(restarted.run())
+    try:
+        await wait_for(lambda: drained(redis), 60, "the restarted relay to drain")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert any("stands by" in m for m in caplog.messages)
+    assert any(f"Outbox relay {NAME} took over its name" in m for m in caplog.messages)
+    await assert_exactly_once(settings, order_ids)
