@@ -15,6 +15,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
 
+from stockkeeper.wait_for import use_in_asyncio
+
 CLUSTER_SCHEME = "redis-cluster://"
 
 
@@ -41,6 +43,7 @@ def connect(url: str, *, decode: bool = True, max_connections: int = 64) -> Redi
     connection then failed one request with 503 after Redis was back. This service does not
     use them, so they are off.
     """
+    use_in_asyncio()  # redis-py writes each command through asyncio.wait_for
     if is_cluster(url):
         cluster = RedisCluster.from_url(
             "redis://" + url.removeprefix(CLUSTER_SCHEME),
