@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from stockkeeper.keeper import StockKeeper
 from stockkeeper.keys import relay_lease
 from stockkeeper.relay import OutboxRelay, outbox_depth
+from stockkeeper.relay.outbox import Outbox
 from stockkeeper.settings import StockSettings
 
 from .helpers import wait_for
@@ -97,3 +98,62 @@ async def test_a_relay_that_died_holding_its_name_is_replaced_when_its_lease_lap
     assert any("stands by" in m for m in caplog.messages)
     assert any(f"Outbox relay {NAME} took over its name" in m for m in caplog.messages)
     await assert_exactly_once(settings, order_ids)
+
+
+async def test_a_relay_that_lost_its_name_stands_by_and_takes_it_back_when_free(
+    redis: Redis, settings: StockSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The lease is kept beside the relay's loop (every third of its length, 1 s here): when
+    another relay holds the name all the same (this one was not heard from in time), it
+    stands by at its next look, and relays again once the name is free."""
+    caplog.set_level(logging.INFO, logger="stockkeeper.relay")
+    relay = OutboxRelay(redis, settings, NAME)
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def holds() -> bool:
+            return await redis.get(relay_lease(NAME)) == relay.lease.token
+
+        await wait_for(holds, 10, "the relay to take its name")
+        await redis.set(relay_lease(NAME), "elsewhere:1:cafe", px=60_000)
+
+        async def standing_by() -> bool:
+            return relay.standing_by
+
+        await wait_for(standing_by, 10, "the relay to stand by")
+        assert any("lost its name to elsewhere:1:cafe" in m for m in caplog.messages)
+        await redis.delete(relay_lease(NAME))
+        await wait_for(holds, 10, "the relay to take its name back")
+        assert not relay.standing_by
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_entries_read_under_the_name_while_it_stood_by_are_sent_when_it_holds_it(
+    keeper: StockKeeper, redis: Redis, settings: StockSettings
+) -> None:
+    """Guards orders stuck in the outbox: entries read under the name by another holder
+    (fenced before it could publish them) stay pending under the name, and a relay read its
+    own pending entries only after a failure. Taking the name makes it read them."""
+    relay = OutboxRelay(redis, settings, NAME)
+    task = asyncio.create_task(relay.run())
+    try:
+        first = await sale(keeper, offers=1, orders_each=12)
+        await wait_for(lambda: drained(redis), 30, "the first orders to go out")
+        await redis.set(relay_lease(NAME), "elsewhere:2:beef", px=60_000)
+
+        async def standing_by() -> bool:
+            return relay.standing_by
+
+        await wait_for(standing_by, 10, "the relay to stand by")
+        later = await sale(keeper, offers=1, orders_each=15)
+        outbox = Outbox(redis, settings.relay_batch)
+        # The other holder's read: a batch pending under the name, never published.
+        assert len(await outbox.read(await outbox.streams(), NAME, pending=False)) == 10
+        await redis.delete(relay_lease(NAME))
+        await wait_for(lambda: drained(redis), 10, "the relay to send every entry")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    await assert_exactly_once(settings, first + later)

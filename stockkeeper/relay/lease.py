@@ -4,10 +4,13 @@ Two relays started under one name (two machines left at the default ``relay-1``,
 fence each other's Kafka producer over and over: each start of the transactional producer
 aborts the other's transaction, so both keep starting again and orders crawl out. Fencing
 keeps that safe, never fast. With the lease, the second relay stands by instead, and takes
-over when the first stops (at once on a clean stop, which gives the lease back) or hangs
-(when its lease lapses). A relay whose lease lapsed while it was stuck finds the name taken
-at its next turn and stands by; if it was mid-batch, the relay that took over fenced it, so
-that batch cannot commit (transactions.py).
+over when the first stops (at once on a clean stop, which gives the lease back) or is not
+heard from (when its lease lapses: it is kept beside the relay's loop, so a slow batch
+keeps it too). A relay whose lease lapsed finds the name taken and stands by; if it was
+mid-batch, the relay that took over fenced it, so that batch cannot commit
+(transactions.py), and re-reads the entries left pending under the name. A relay of
+another name still takes over a name whose entries sit untouched for
+``relay_claim_idle_ms``, lease or not: progress does not depend on a live lease.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from .. import keys
 from ..scripts.loader import LuaFolder
 
 _RELAY_LUA = LuaFolder("stockkeeper.relay.scripts")
+#: Kept every third of its length: shorter would be kept more often than Redis answers.
+MIN_LEASE_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,11 @@ class NameLease:
     """The lease of one relay name, as one relay process asks for it."""
 
     def __init__(self, redis: Redis, name: str, lease_ms: int) -> None:
+        if lease_ms < MIN_LEASE_MS:
+            raise ValueError(
+                f"A relay's lease must last at least {MIN_LEASE_MS} ms "
+                f"(LIVESALE_RELAY_LEASE_MS is {lease_ms})"
+            )
         self.name = name
         self.lease_ms = lease_ms
         #: Who holds it, as another relay's log line names it.

@@ -55,12 +55,16 @@ class OutboxRelay:
         #: One relay at a time under this name (lease.py); the other stands by.
         self.lease = NameLease(redis, name, settings.relay_lease_ms)
         self.standing_by = False
-        self._keep_lease_at = 0.0
+        #: Holds the lease now, as far as this relay knows (``_keep_name`` keeps it).
+        self._holds_name = False
 
     async def run(self) -> None:
         """Relay until cancelled, riding out Kafka and Redis outages."""
         backoff = 0.2
         idle_wait = self.settings.relay_idle_poll_s
+        # Kept beside the loop, not between its batches: one batch can outlast the lease
+        # (Kafka slow, a takeover), and a lapsed lease lets a relay standing by fence this one.
+        keeping = asyncio.create_task(self._keep_name(), name=f"lease of relay {self.name}")
         try:
             while True:
                 stop_if_cancelled()
@@ -97,10 +101,13 @@ class OutboxRelay:
                     await asyncio.sleep(idle_wait)
                     idle_wait = min(idle_wait * 2, self.settings.relay_idle_poll_max_s)
         finally:
-            await self._close()
+            keeping.cancel()
+            await asyncio.gather(keeping, return_exceptions=True)
             with contextlib.suppress(RedisError, OSError):
-                # A relay standing by under this name takes over at once.
+                # First (a quick call): a relay standing by under this name takes over at
+                # once, even if closing the producer below is cut short.
                 await self.lease.release()
+            await self._close()
 
     async def relay_once(self) -> int:
         """Publish one batch of outbox entries; returns how many were sent (0 while another
@@ -159,17 +166,18 @@ class OutboxRelay:
         return self._transactions
 
     async def _hold_name(self) -> bool:
-        """Whether this relay may relay under its name now: it holds the name's lease (kept
-        every third of its length), or it stands by while another relay holds it."""
-        now = time.monotonic()
-        if now < self._keep_lease_at:
+        """Whether this relay may relay under its name now: it holds the name's lease
+        (``_keep_name`` keeps it), or it takes it now; False while another relay holds it."""
+        if self._holds_name:
             return True
         answer = await self.lease.hold()
         if answer.held:
             if self.standing_by:
                 log.warning("Outbox relay %s took over its name: relaying now", self.name)
                 self.standing_by = False
-            self._keep_lease_at = now + self.lease.lease_ms / 3000
+            # Its producer is opened next: that fences a former holder's, and makes this relay
+            # read the entries pending under the name first (_open).
+            self._holds_name = True
             return True
         if not self.standing_by:
             log.warning(
@@ -183,6 +191,29 @@ class OutboxRelay:
         # A producer of this name from when this relay held it: the holder fenced it.
         await self._close()
         return False
+
+    async def _keep_name(self) -> None:
+        """Keep the lease every third of its length while this relay holds it; when another
+        relay took it meanwhile (this one was not heard from in time), stand by."""
+        while True:
+            await asyncio.sleep(self.lease.lease_ms / 3000)
+            if not self._holds_name:
+                continue
+            try:
+                answer = await self.lease.hold()
+            except (RedisError, OSError):
+                continue  # the relay's own loop meets the outage and waits it out
+            if answer.held:
+                # Now and then, not only after a failure: entries left pending under this
+                # name (read by a former holder that was fenced) go out within a period.
+                self._own_pending = True
+            else:
+                log.warning(
+                    "Outbox relay %s lost its name to %s (its lease lapsed): standing by",
+                    self.name,
+                    answer.holder,
+                )
+                self._holds_name = False
 
     async def _close(self) -> None:
         transactions, self._transactions = self._transactions, None
