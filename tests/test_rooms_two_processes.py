@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,7 +13,7 @@ from server.room.publisher import RoomPublisher
 from server.room.settings import RoomSettings
 from stockkeeper.settings import StockSettings
 
-from .helpers import HOST, serve_processes
+from .helpers import HOST
 from .room_helpers import (
     Event,
     ask,
@@ -30,23 +28,15 @@ from .room_helpers import (
 from .test_rooms import token
 
 pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.process_fixtures"]
 
 #: The longest one step of a viewer (opening, closing) may take before the test says which
 #: step it was, well inside the test's timeout.
 STEP_S = 20
 
 
-@pytest.fixture
-def two_servers(
-    stock_settings: StockSettings, tmp_path: Path, redis: object
-) -> Iterator[list[str]]:
-    """Two `livesale serve` processes over the test Redis; their base URLs."""
-    with serve_processes(stock_settings, tmp_path) as urls:
-        yield urls
-
-
 async def test_viewers_on_two_processes_see_the_same_room_in_the_same_order(
-    two_servers: list[str],
+    two_servers: tuple[str, str],
 ) -> None:
     a, b = two_servers
     async with aiohttp.ClientSession() as session:
@@ -122,7 +112,7 @@ async def test_viewers_on_two_processes_see_the_same_room_in_the_same_order(
 
 
 async def test_viewers_resuming_a_busy_room_on_the_other_process_get_each_event_once(
-    two_servers: list[str], stock_settings: StockSettings
+    two_servers: tuple[str, str], stock_settings: StockSettings
 ) -> None:
     """Guards against the event a viewer received twice when it resumed, on either
     process, a room busy with about 40 events a second: what its history held was
