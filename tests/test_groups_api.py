@@ -16,7 +16,18 @@ from server.appkeys import KEEPER
 
 from .group_helpers import end_window_in, outbox_entries
 from .helpers import HOST, viewer
-from .room_helpers import Client, Connect, ask, create_offer, events_until, host, of_type, open_now
+from .room_helpers import (
+    Client,
+    Connect,
+    ask,
+    close_code,
+    create_offer,
+    events_until,
+    host,
+    of_type,
+    open_now,
+    token,
+)
 
 pytest_plugins = ["tests.room_fixtures"]
 
@@ -275,11 +286,10 @@ async def test_a_viewer_the_host_banned_starts_and_joins_no_group(
         403,
         "banned",
     )
-    ws = await connect("frank")
-    answer = await ask(
-        ws, "group_join", group_id=started["group"]["id"], idempotency_key="frank-socket-1"
-    )
-    assert (answer["type"], answer["code"]) == ("error", "banned")
+    # Nor over a socket: a banned viewer's socket is closed as it opens.
+    ws = await room_client.ws_connect("/rooms/show-1/live", params={"token": token("frank")})
+    assert await close_code(ws) == 4003
+    await ws.close()
     group = await room_client.app[KEEPER].groups.get(started["group"]["id"])
     assert group is not None
     assert [m.user_id for m in group.members] == ["ann"]

@@ -91,8 +91,27 @@ async def test_slow_mode_mute_delete_and_ban(room_client: Client, connect: Conne
 
     await host(room_client, "/api/rooms/show-1/bans", {"user_id": "frank"})
     assert await close_code(frank) == 4003
-    again = await connect("frank")
-    assert (await ask(again, "chat", text="I am back"))["code"] == "banned"
+
+
+async def test_a_banned_viewer_cannot_come_back_signed_in(
+    room_client: Client, connect: Connect
+) -> None:
+    frank = await connect("frank")
+    await host(room_client, "/api/rooms/show-1/bans", {"user_id": "frank"})
+    assert await close_code(frank) == 4003
+    # Signed in again, on a socket or on the events fallback: closed, or refused, at once.
+    again = await room_client.ws_connect("/rooms/show-1/live", params={"token": token("frank")})
+    assert await close_code(again) == 4003
+    await again.close()
+    events = await room_client.get("/rooms/show-1/events", params={"token": token("frank")})
+    assert events.status == 403
+    assert (await events.json())["error"]["code"] == "banned"
+    # Signing in on a socket already open keeps the account out; the socket watches on.
+    watching = await connect()
+    assert (await ask(watching, "auth", token=token("frank")))["code"] == "banned"
+    assert (await ask(watching, "chat", text="I am back"))["code"] == "token_required"
+    # Other viewers are not touched by it.
+    assert (await ask(await connect("grace"), "chat", text="hello"))["type"] == "chat_ack"
 
 
 async def test_moderation_needs_the_host(room_client: Client) -> None:

@@ -22,12 +22,12 @@ from stockkeeper.errors import StockKeeperError
 from ..appkeys import CHECKOUT, KEEPER, METRICS, ROOM_HUB, ROOM_PUBLISHER, SETTINGS, VIEWER_TOKENS
 from ..errors import ErrorCode, Forbidden, Invalid, LivesaleError
 from ..plain_text import without_bidi_controls
-from ..room.connection import Connection, SseConnection, WsConnection
+from ..room.connection import BANNED_REASON, CLOSE_BANNED, Connection, SseConnection, WsConnection
 from ..room.inbox import INTERNAL_ERROR, Inbox
 from ..room.presence import tell_signed_in
 from ..tokens import Viewer
 from .answers import confirm_answer, reserve_answer
-from .auth import refuse_banned
+from .auth import refuse_banned, refuse_banned_from_room
 from .bodies import AuthMessage, CancelMessage, ChatMessage, ConfirmMessage, ReserveMessage
 from .decoding import convert_message
 from .described import Auth, Content, answers
@@ -160,6 +160,12 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     room_id = room_in_path(request)
     _check_origin(request)
     viewer = _viewer(request)
+    # Asked before the upgrade, so that Redis out of reach is a 503 like any other; told
+    # after it, as a close code a browser can read (it never sees a refused upgrade's
+    # status, and would reconnect for ever).
+    banned = viewer is not None and await request.app[ROOM_HUB].bans.is_banned(
+        room_id, viewer.user_id
+    )
     settings = request.app[SETTINGS].room
     ws = web.WebSocketResponse(
         heartbeat=settings.heartbeat_s,
@@ -170,6 +176,9 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
         compress=False,
     )
     await ws.prepare(request)
+    if banned:
+        await ws.close(code=CLOSE_BANNED, message=BANNED_REASON.encode())
+        return ws
     conn = WsConnection(ws, request.transport, room_id, viewer, settings)
     conn.counted = request.query.get("console") != "1"
     async with _in_room(request, conn, request.query.get("since")):
@@ -186,7 +195,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
 @answers(
     Auth.ANYONE,
     {200: Content("text/event-stream")},
-    _JOIN_ERRORS,
+    {**_JOIN_ERRORS, 403: (ErrorCode.BANNED,)},
     query={"token": _TOKEN, "since": _SINCE},
     streaming=True,
 )
@@ -194,6 +203,8 @@ async def room_events(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: read-only, resumes with the Last-Event-ID header."""
     room_id = room_in_path(request)
     viewer = _viewer(request)
+    if viewer is not None:
+        await refuse_banned_from_room(request.app, room_id, viewer.user_id)
     settings = request.app[SETTINGS].room
     response = web.StreamResponse(
         headers={
@@ -288,7 +299,10 @@ class SocketMessages:
     async def _auth(self, message: dict[str, Any]) -> dict[str, Any]:
         auth = convert_message(message, AuthMessage)
         before = self.conn.user_id
-        self.conn.viewer = self.app[VIEWER_TOKENS].verify(auth.token)
+        viewer = self.app[VIEWER_TOKENS].verify(auth.token)
+        # A banned viewer's account stays out of the room (the socket watches on, signed out).
+        await refuse_banned_from_room(self.app, self.conn.room_id, viewer.user_id)
+        self.conn.viewer = viewer
         await tell_signed_in(self.app[ROOM_HUB].presence, self.conn, before)
         return {"type": "auth_ok", "user_id": self.conn.viewer.user_id}
 

@@ -18,6 +18,8 @@ from .settings import RoomSettings
 CLOSE_TOO_SLOW = 4001
 #: Close code for a viewer banned by the host.
 CLOSE_BANNED = 4003
+#: What a banned viewer's socket is told as it closes.
+BANNED_REASON = "removed from this room by the host"
 #: How long a closing socket may take to accept its close frame before it is cut off.
 CLOSE_TIMEOUT_S = 5.0
 

@@ -30,7 +30,7 @@ from stockkeeper.models import PurchaseNotice
 from ..loops import every
 from ..redis_client import discover
 from .bans import BanList
-from .connection import CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
+from .connection import BANNED_REASON, CLOSE_BANNED, CLOSE_TOO_SLOW, GOING_AWAY, Connection
 from .events import KEEPALIVE_COVERS, RoomEvent, from_published
 from .fanout import Room, Slice, views_for
 from .keys import RoomKeys
@@ -336,7 +336,7 @@ class RoomHub:
             self.bans.banned(room.room_id, str(event.data.get("user_id")))
             for conn in list(room.connections):
                 if conn.user_id == event.data.get("user_id"):
-                    self._drop(conn, CLOSE_BANNED, "removed from this room by the host")
+                    self._drop(conn, CLOSE_BANNED, BANNED_REASON)
         elif event.type == "blocked_words_changed":
             self._blocked.pop(room.room_id, None)
 
