@@ -16,6 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from stockkeeper.cancellation import stop_if_cancelled
 
@@ -23,6 +24,11 @@ _FAILED = "failed"
 CLOSE_TIMEOUT_S = 5.0
 CONFIRM_TIMEOUT_S = 2.0
 log = logging.getLogger(__name__)
+
+
+class SubscriptionLost(RedisConnectionError):
+    """Redis ended a subscription this process did not give up (its slot moved): for the
+    hub, as if the channel's connection broke (it subscribes again; viewers resume)."""
 
 
 class ShardedSubscriber:
@@ -35,6 +41,9 @@ class ShardedSubscriber:
         self._readers: dict[str, asyncio.Task[None]] = {}
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._confirmed: dict[bytes, asyncio.Event] = {}
+        #: Unsubscriptions asked for and not yet confirmed, by channel: any other
+        #: confirmation is Redis's own (see _read).
+        self._leaving: dict[bytes, int] = {}
 
     def _shard(self, channel: str) -> str:
         if isinstance(self.redis, RedisCluster):
@@ -72,6 +81,8 @@ class ShardedSubscriber:
         """Stop receiving a channel's messages."""
         shard = self._shard_of.pop(channel, None)
         if shard is not None and shard in self._shards:
+            name = channel.encode()
+            self._leaving[name] = self._leaving.get(name, 0) + 1
             await self._shards[shard][1].sunsubscribe(channel)
 
     async def _read(self, pubsub: PubSub) -> None:
@@ -87,11 +98,27 @@ class ShardedSubscriber:
                     confirmed = self._confirmed.pop(message["channel"], None)
                     if confirmed is not None:
                         confirmed.set()
+                elif message["type"] == "sunsubscribe" and not self._left(message["channel"]):
+                    # Redis ends a shard channel's subscriptions itself when its slot moves
+                    # to another shard (resharding, a failover): the room would fall silent.
+                    channel = message["channel"].decode()
+                    raise SubscriptionLost(f"Redis ended the subscription to {channel}")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # The hub sees the failure in its next read and starts over.
             await self._queue.put({"type": _FAILED, "error": exc})
+
+    def _left(self, channel: bytes) -> bool:
+        """Whether an unsubscription is the confirmation of one asked for."""
+        leaving = self._leaving.get(channel, 0)
+        if leaving == 0:
+            return False
+        if leaving == 1:
+            del self._leaving[channel]
+        else:
+            self._leaving[channel] = leaving - 1
+        return True
 
     async def get_message(self, wait_s: float) -> dict[str, Any] | None:
         """The next message from any shard, or None after ``wait_s`` seconds."""
