@@ -15,10 +15,10 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from server.app import create_app
+from server.redis_client import connect
 from server.room.keys import RoomKeys
 from server.room.settings import RoomSettings
 from server.room.subscriber import ShardedSubscriber
-from server.redis_client import connect
 from server.settings import Settings
 from stockkeeper.settings import StockSettings
 
