@@ -12,7 +12,9 @@ Cases, taking turns for ``--rounds`` rounds (each figure is the median round):
 - a bare aiohttp app (no middleware, two routes): ``GET /healthz``, and the purchase storm's
   exact ``POST`` answered with a constant (the floor); the same ``POST`` waiting for one
   Redis round trip a moment before it answers (``waiting_floor.py``: what waiting itself
-  costs, which no press can avoid);
+  costs, which no press can avoid); and the same ``POST`` making the reservation's merged
+  script call and answering the hold, none of the service's other work
+  (``reserving_floor.py``: the least a reserving press can cost on this stack);
 - the livesale app: ``GET /healthz`` (the hello world of ``livesale-bench reserve``), a press on a
   sold-out offer, and a press that reserves a unit (on the local Redis: the app's batching
   merges the presses of ``--connections`` buyers, as in a storm);
@@ -53,6 +55,7 @@ from .instructions import DUMPS_ENV, Meter, meter, run_counted
 from .keeper_costs import keeper_per_press, sold_out_from_memory, what_if
 from .measure import machine
 from .memory_transport import Answers, MemoryTransport
+from .reserving_floor import RESERVING_PATH, add_reserving_route
 from .server_process import fresh_database
 from .waiting_floor import WAITING_PATH, add_waiting_route
 
@@ -65,6 +68,7 @@ EXPECTED_STATUS = {
     "bare_hello_world": 200,
     "bare_same_request": 409,
     "bare_waiting": 409,
+    "bare_reserving": 201,
     "hello_world": 200,
     "sold_out": 409,
     "sold_out_without_replay_lookup": 409,
@@ -76,6 +80,14 @@ EXPECTED_STATUS = {
 }
 
 RequestMaker = Callable[[int, int], bytes]
+
+#: The cases that reserve units of the storm's offer (Redis must hold one per 201).
+RESERVING_CASES = (
+    "bare_reserving",
+    "reservation",
+    "reservation_without_buyer_record",
+    "keeper_reservation",
+)
 
 #: The cases whose Redis round trips per press are counted.
 PRESS_CASES = ("sold_out", "reservation", "keeper_sold_out", "keeper_reservation")
@@ -144,15 +156,22 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
     }
     app = create_app(Settings.from_env(env))
     runner = web.AppRunner(app, access_log=None)
+    await runner.setup()  # the stock keeper starts with the app
+    keeper = app[KEEPER]
+    tokens = [mint_viewer_token(SECRET, f"cost-{i}", f"Viewer {i}") for i in range(5000)]
     waiting_redis = Redis.from_url(redis_url)
     floor = bare_app()
     add_waiting_route(floor, waiting_redis)
+    # The floor that reserves shares the keeper's scripts and its merging of presses.
+    add_reserving_route(
+        floor,
+        keeper.scripts,
+        {f"Bearer {token}": f"cost-{i}" for i, token in enumerate(tokens)},
+        keeper.settings.idempotency_ttl_s,
+    )
     bare = web.AppRunner(floor, access_log=None)
-    await runner.setup()
     await bare.setup()
     try:
-        keeper = app[KEEPER]
-        tokens = [mint_viewer_token(SECRET, f"cost-{i}", f"Viewer {i}") for i in range(5000)]
         for token in tokens:
             # As in a storm, where each viewer presses many times: a token's signature is
             # checked on its first press only.
@@ -190,6 +209,10 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
             # The floor, waiting for one Redis round trip a moment as every press does.
             "bare_waiting": lambda: per_request(
                 bare, _press(WAITING_PATH.format(offer_id=storm), tokens)
+            ),
+            # The floor, reserving: the storm's POST, its script call and the hold's answer.
+            "bare_reserving": lambda: per_request(
+                bare, _press(RESERVING_PATH.format(offer_id=storm), tokens)
             ),
             "hello_world": lambda: per_request(runner, _get("/healthz")),
             "sold_out": lambda: per_request(runner, _press(sold_out_path, tokens)),
@@ -292,6 +315,7 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
                 f"{name}_cost_vs_floor": medians[name] / medians["bare_same_request"]
                 for name in (
                     "bare_waiting",
+                    "bare_reserving",
                     "sold_out",
                     "sold_out_without_replay_lookup",
                     "reservation",
@@ -313,10 +337,7 @@ def _problems(
         for name, counts in statuses.items()
         if set(counts) != {EXPECTED_STATUS[name]}
     ]
-    answered = sum(
-        statuses[name][201]
-        for name in ("reservation", "reservation_without_buyer_record", "keeper_reservation")
-    )
+    answered = sum(statuses[name][201] for name in RESERVING_CASES)
     if answered != held:
         problems.append(f"reservations: {answered} answered 201 but Redis holds {held} units")
     problems += [

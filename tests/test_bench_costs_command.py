@@ -15,6 +15,7 @@ CASES = {
     "bare_hello_world",
     "bare_same_request",
     "bare_waiting",
+    "bare_reserving",
     "hello_world",
     "sold_out",
     "sold_out_without_replay_lookup",
@@ -42,12 +43,19 @@ def test_a_short_cost_run_measures_every_case_and_checks_the_units_held(tmp_path
     # Every reservation the HTTP and keeper-alone cases answered is a unit held in Redis.
     reserved = sum(
         report["statuses"][name].get("201", 0)
-        for name in ("reservation", "reservation_without_buyer_record", "keeper_reservation")
+        for name in (
+            "bare_reserving",
+            "reservation",
+            "reservation_without_buyer_record",
+            "keeper_reservation",
+        )
     )
     assert reserved == report["units_held_by_reservation_case"] > 0
     assert report["statuses"]["keeper_sold_out"] == {"409": 32 * 40}
     # The floor that waits for Redis answered every request (after its round trip).
     assert report["statuses"]["bare_waiting"] == {"409": 32 * 40}
+    # The floor that reserves made a hold for every request.
+    assert report["statuses"]["bare_reserving"] == {"201": 32 * 40}
     ratios = report["ratios"]
     assert {"keeper_sold_out_vs_floor", "keeper_reservation_vs_hello_world"} <= set(ratios)
     assert "The stock keeper alone" in done.stdout
@@ -89,5 +97,7 @@ def test_counting_instructions_runs_every_case_under_callgrind(tmp_path: Path) -
     assert counted["tasks_alone"] < counted["keeper_reservation"]
     # Waiting for Redis costs instructions of its own (a suspended task woken again).
     assert counted["bare_same_request"] < counted["bare_waiting"] < counted["sold_out"]
+    # The service's press does more than the floor's script call and answer.
+    assert counted["bare_waiting"] < counted["bare_reserving"] < counted["reservation"]
     assert "Instructions the server executed (callgrind) per request" in done.stdout
     assert "Instructions against aiohttp's own handling of the same POST" in done.stdout
