@@ -10,6 +10,8 @@ import asyncio
 import dataclasses
 from typing import Any
 
+import pytest
+
 from deploy.stack import RedisServer
 from server.app import create_app
 from server.appkeys import GIVEAWAYS
@@ -32,6 +34,7 @@ async def test_a_claim_whose_record_fails_is_healed_and_reaches_kafka_once(
     app_settings: Settings,
     giveaway_settings: GiveawaySettings,
     redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stock = dataclasses.replace(app_settings.stock, redis_url=redis_server.url)
     await sign_up_test_host_at(redis_server.url)
@@ -61,12 +64,12 @@ async def test_a_claim_whose_record_fails_is_healed_and_reaches_kafka_once(
             await asyncio.to_thread(redis_server.stop)
             return claimed
 
-        giveaways.scripts.claim = claim_then_redis_stops  # type: ignore[method-assign]
+        monkeypatch.setattr(giveaways.scripts, "claim", claim_then_redis_stops)
         path = f"/api/giveaways/{giveaway_id}/claim"
         failed = await client.post(path, json=SHIPPING, headers=viewer("ann"))
         assert failed.status == 503
         assert (await failed.json())["error"]["code"] == "stock_unavailable"
-        giveaways.scripts.claim = claim_script  # type: ignore[method-assign]
+        monkeypatch.setattr(giveaways.scripts, "claim", claim_script)
 
         await asyncio.to_thread(redis_server.start)
 
