@@ -157,3 +157,29 @@ async def test_entries_read_under_the_name_while_it_stood_by_are_sent_when_it_ho
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     await assert_exactly_once(settings, first + later)
+
+
+async def test_entries_read_under_the_name_while_it_holds_it_go_out_within_a_lease_period(
+    keeper: StockKeeper, redis: Redis, settings: StockSettings
+) -> None:
+    """Guards orders stuck in the outbox while the name's holder never fails: a former
+    holder that did not yet know it was replaced read a batch under the name (pending under
+    it, never published). The holder reads its own pending entries again each time it keeps
+    its lease, so they go out within a period."""
+    # A relay that rests 5 s after each empty look: the other's read lands in that rest.
+    resting = dataclasses.replace(settings, relay_idle_poll_s=5.0, relay_idle_poll_max_s=5.0)
+    relay = OutboxRelay(redis, resting, NAME)
+    task = asyncio.create_task(relay.run())
+    try:
+        first = await sale(keeper, offers=1, orders_each=4)
+        await wait_for(lambda: drained(redis), 30, "the first orders to go out")
+        later = await sale(keeper, offers=1, orders_each=10)
+        outbox = Outbox(redis, settings.relay_batch)
+        # The former holder's read: every new entry, pending under the name.
+        assert len(await outbox.read(await outbox.streams(), NAME, pending=False)) == 10
+        assert not relay.standing_by
+        await wait_for(lambda: drained(redis), 20, "the holder to send the entries")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    await assert_exactly_once(settings, first + later)
