@@ -74,6 +74,10 @@ def connect(url: str, *, decode: bool = True, max_connections: int = 64) -> Redi
 
 
 async def discover(redis: Redis) -> None:
-    """Learn a cluster's slot map now; pub/sub needs it before its first command."""
+    """Learn a cluster's slot map now (again, when it was known: a slot may have moved);
+    pub/sub needs it before its first command."""
     if isinstance(redis, RedisCluster):
-        await redis.initialize()
+        await redis.initialize()  # the first time only: the nodes and their connections
+        # The client asks again by itself only after commands were redirected; a pub/sub
+        # connection to the wrong shard is never redirected.
+        await redis.nodes_manager.initialize()

@@ -4,11 +4,10 @@ Every process with viewers of a room subscribes to the room's channel: a sharded
 channel (SSUBSCRIBE), which in Redis Cluster lives only on the shard of the room's slot.
 A room's events go out as soon as they arrive while they are sparse; once they come faster
 than one frame per batch window on average, the events arriving in between wait and go out
-together (adaptive batching, pacing.py: a quiet room never waits, a busy one costs one
-write per viewer per window). Each frame is encoded once and the
-same bytes are written to every viewer it goes to, a slice of viewers at a time (fanout.py).
-Each viewer has a bounded queue of its own, so a slow viewer never delays the others and is
-dropped when too far behind.
+together (adaptive batching, pacing.py: a quiet room never waits, a busy one costs one write
+per viewer per window). Each frame is encoded once and the same bytes are written to every
+viewer it goes to, a slice of viewers at a time (fanout.py). Each viewer has a bounded queue
+of its own, so a slow viewer never delays the others and is dropped when too far behind.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from .presence import NoPresence, Presence, tell_entered, tell_left
 from .publisher import RoomPublisher
 from .settings import RoomSettings
 from .stock_news import StockNews
-from .subscriber import ShardedSubscriber
+from .subscriber import ShardedSubscriber, SubscriptionLost
 
 log = logging.getLogger(__name__)
 
@@ -223,15 +222,21 @@ class RoomHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                # Whatever broke the channel, the hub must go on: reconnect, and viewers
-                # resume from the room's history.
+                # Whatever broke, go on: subscribe again (only a moved room's channel if so).
                 if isinstance(exc, RedisError | OSError):
                     log.warning("Room channel lost (%s); viewers resume from history", exc)
                 else:
                     log.exception("Room channel failed; reconnecting")
-                await asyncio.sleep(1.0)
-                with contextlib.suppress(RedisError, OSError):
-                    await self._resubscribe()
+                only = exc.channel if isinstance(exc, SubscriptionLost) else None
+                while True:
+                    if only is None:
+                        await asyncio.sleep(1.0)
+                    try:
+                        await self._resubscribe(only)
+                        break
+                    except (RedisError, OSError) as again:
+                        log.warning("Room channels not subscribed again yet (%s)", again)
+                        only = None  # start over on new connections
                 continue
             if message is None:
                 continue
@@ -245,17 +250,19 @@ class RoomHub:
                 else:
                     self._news.set()
 
-    async def _resubscribe(self) -> None:
+    async def _resubscribe(self, only: str | None = None) -> None:
+        """Every room's channel on new connections, or ``only`` the one Redis ended."""
         async with self._subscriptions:
-            await self._pubsub.aclose()
-            self._pubsub = ShardedSubscriber(self.redis)
+            if only is None:
+                await self._pubsub.aclose()
+                self._pubsub = ShardedSubscriber(self.redis)
             # A cluster's shards may have moved: learn the slot map again.
             await discover(self.redis)
-            for room_id in self._rooms:
-                await self._pubsub.subscribe(RoomKeys(room_id).channel)
-            # Events published while we were away are in each room's history: viewers
-            # must resume from their last offset to see them.
-            for room in self._rooms.values():
+            rooms = [r for r in self._rooms.values() if only in (None, RoomKeys(r.room_id).channel)]
+            for room in rooms:
+                await self._pubsub.subscribe(RoomKeys(room.room_id).channel)
+            # Events published meanwhile are in each room's history: its viewers resume.
+            for room in rooms:
                 for conn in list(room.connections):
                     self._drop(conn, CLOSE_TOO_SLOW, "connection to the room lost, resume")
 

@@ -3,7 +3,9 @@
 A room's channel is a shard channel (SSUBSCRIBE): on a cluster it lives on the shard that
 owns the room's slot, so publishing costs one shard, not the whole cluster bus. This keeps
 one subscriber connection per shard that has a subscribed room (just one on a single
-Redis), and a reader per connection feeding one queue the hub reads from.
+Redis), and a reader per connection feeding one queue the hub reads from. When Redis ends a
+subscription itself (the room's slot moved to another shard), the hub hears of it as
+:class:`SubscriptionLost`.
 """
 
 from __future__ import annotations
@@ -20,15 +22,23 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from stockkeeper.cancellation import stop_if_cancelled
 
+from ..redis_client import connect
+
 _FAILED = "failed"
+_MOVED = "moved"
 CLOSE_TIMEOUT_S = 5.0
 CONFIRM_TIMEOUT_S = 2.0
 log = logging.getLogger(__name__)
 
 
 class SubscriptionLost(RedisConnectionError):
-    """Redis ended a subscription this process did not give up (its slot moved): for the
-    hub, as if the channel's connection broke (it subscribes again; viewers resume)."""
+    """Redis ended the subscription to ``channel``, which this process did not give up: its
+    slot moved to another shard (resharding, a failover). The connection and its other
+    channels go on; the hub subscribes to this one again and its viewers resume."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"Redis ended the subscription to {channel} (its slot moved)")
+        self.channel = channel
 
 
 class ShardedSubscriber:
@@ -54,7 +64,10 @@ class ShardedSubscriber:
         if isinstance(self.redis, RedisCluster):
             node = self.redis.get_node(node_name=shard)
             assert node is not None
-            client = Redis(host=node.host, port=node.port, decode_responses=False)
+            # As every client of the service (redis_client.py): no silent retries, so a
+            # dropped connection reaches the hub (which subscribes again, and its viewers
+            # resume) instead of being reconnected quietly over a gap of lost events.
+            client = connect(f"redis://{node.host}:{node.port}", decode=False)
             return client, client.pubsub()
         return None, self.redis.pubsub()
 
@@ -83,7 +96,11 @@ class ShardedSubscriber:
         if shard is not None and shard in self._shards:
             name = channel.encode()
             self._leaving[name] = self._leaving.get(name, 0) + 1
-            await self._shards[shard][1].sunsubscribe(channel)
+            try:
+                await self._shards[shard][1].sunsubscribe(channel)
+            except BaseException:
+                self._asked_to_leave(name)  # no confirmation will come for it
+                raise
 
     async def _read(self, pubsub: PubSub) -> None:
         try:
@@ -98,19 +115,20 @@ class ShardedSubscriber:
                     confirmed = self._confirmed.pop(message["channel"], None)
                     if confirmed is not None:
                         confirmed.set()
-                elif message["type"] == "sunsubscribe" and not self._left(message["channel"]):
+                elif message["type"] == "sunsubscribe":
                     # Redis ends a shard channel's subscriptions itself when its slot moves
                     # to another shard (resharding, a failover): the room would fall silent.
-                    channel = message["channel"].decode()
-                    raise SubscriptionLost(f"Redis ended the subscription to {channel}")
+                    channel = message["channel"]
+                    if not self._asked_to_leave(channel) and channel.decode() in self._shard_of:
+                        await self._queue.put({"type": _MOVED, "channel": channel.decode()})
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # The hub sees the failure in its next read and starts over.
             await self._queue.put({"type": _FAILED, "error": exc})
 
-    def _left(self, channel: bytes) -> bool:
-        """Whether an unsubscription is the confirmation of one asked for."""
+    def _asked_to_leave(self, channel: bytes) -> bool:
+        """Whether an unsubscription is the confirmation of one asked for (counted off)."""
         leaving = self._leaving.get(channel, 0)
         if leaving == 0:
             return False
@@ -131,6 +149,8 @@ class ShardedSubscriber:
             return None
         if message["type"] == _FAILED:
             raise message["error"]
+        if message["type"] == _MOVED:
+            raise SubscriptionLost(message["channel"])
         return message
 
     async def aclose(self) -> None:
