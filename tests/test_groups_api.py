@@ -12,10 +12,11 @@ from redis.asyncio import Redis
 from server.api.answers import PaidForGroup
 from server.api.groups import GroupView, Joined, OpenGroups, RoomGroups
 from server.api.views import OfferView
-from server.appkeys import KEEPER
+from server.appkeys import KEEPER, ROOM_HUB
+from server.room.keys import RoomKeys
 
 from .group_helpers import end_window_in, outbox_entries
-from .helpers import HOST, viewer
+from .helpers import HOST, viewer, wait_for
 from .room_helpers import (
     Client,
     Connect,
@@ -293,3 +294,33 @@ async def test_a_viewer_the_host_banned_starts_and_joins_no_group(
     group = await room_client.app[KEEPER].groups.get(started["group"]["id"])
     assert group is not None
     assert [m.user_id for m in group.members] == ["ann"]
+
+
+async def test_a_socket_the_ban_did_not_close_is_refused_every_action(
+    room_client: Client, connect: Connect, redis: Redis
+) -> None:
+    """A ban whose event this process missed (made elsewhere; the room's channel was away)
+    leaves the banned viewer's socket open: what it asks is refused all the same, once the
+    process has read the room's bans again."""
+    group_offer_id = await group_offer(room_client)
+    started = await start(room_client, group_offer_id, "ann")
+    plain = await create_offer(room_client, stock=5)
+    await open_now(room_client, plain["id"])
+    frank = await connect("frank")
+    await redis.sadd(RoomKeys("show-1").banned, "frank")
+    bans = room_client.app[ROOM_HUB].bans
+
+    async def known() -> bool:
+        return await bans.is_banned("show-1", "frank")
+
+    await wait_for(known, 5, "the process to read the room's bans again")
+    press = {"quantity": 1, "idempotency_key": "press-frank-1"}
+    for kind, fields in (
+        ("chat", {"text": "still here?"}),
+        ("reserve", {"offer_id": plain["id"], **press}),
+        ("group_join", {"group_id": started["group"]["id"], "idempotency_key": "join-frank-1"}),
+    ):
+        answer = await ask(frank, kind, **fields)
+        assert (answer["type"], answer["code"]) == ("error", "banned"), kind
+    now = await room_client.app[KEEPER].get_offer(plain["id"])
+    assert now.held == 0
