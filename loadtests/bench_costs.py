@@ -156,22 +156,22 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
     }
     app = create_app(Settings.from_env(env))
     runner = web.AppRunner(app, access_log=None)
-    await runner.setup()  # the stock keeper starts with the app
-    keeper = app[KEEPER]
-    tokens = [mint_viewer_token(SECRET, f"cost-{i}", f"Viewer {i}") for i in range(5000)]
     waiting_redis = Redis.from_url(redis_url)
     floor = bare_app()
     add_waiting_route(floor, waiting_redis)
-    # The floor that reserves shares the keeper's scripts and its merging of presses.
-    add_reserving_route(
-        floor,
-        keeper.scripts,
-        {f"Bearer {token}": f"cost-{i}" for i, token in enumerate(tokens)},
-        keeper.settings.idempotency_ttl_s,
-    )
     bare = web.AppRunner(floor, access_log=None)
-    await bare.setup()
     try:
+        await runner.setup()  # the stock keeper starts with the app
+        keeper = app[KEEPER]
+        tokens = [mint_viewer_token(SECRET, f"cost-{i}", f"Viewer {i}") for i in range(5000)]
+        # The floor that reserves shares the keeper's scripts and its merging of presses.
+        add_reserving_route(
+            floor,
+            keeper.scripts,
+            {f"Bearer {token}": f"cost-{i}" for i, token in enumerate(tokens)},
+            keeper.settings.idempotency_ttl_s,
+        )
+        await bare.setup()
         for token in tokens:
             # As in a storm, where each viewer presses many times: a token's signature is
             # checked on its first press only.
@@ -243,6 +243,7 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
         app[ORDERS].writer.gather_s *= meter.gather_stretch
         tune_gc()  # as `livesale serve` does once it has started
         rounds: dict[str, list[float]] = {name: [] for name in cases}
+        busy: dict[str, list[float]] = {name: [] for name in cases}
         statuses: dict[str, Counter[int]] = {name: Counter() for name in cases}
         batcher = keeper.scripts.batcher
         sent: dict[str, Counter[str]] = {name: Counter() for name in cases}
@@ -259,6 +260,8 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
                     round_trips=batcher.round_trips - trips, calls=batcher.calls_sent - calls
                 )
                 rounds[name].append(round(cost, 1))
+                if meter.busy is not None:
+                    busy[name].append(round(meter.busy, 3))
                 statuses[name] += answered
         reserved = await keeper.get_offer(storm)
     finally:
@@ -274,6 +277,9 @@ async def _measure(args: argparse.Namespace, redis_url: str, meter: Meter) -> di
         "unit": meter.unit,
         PER_REQUEST[meter.unit]: medians,
         "all_rounds": rounds,
+        # CPU time / wall time while each case's requests were measured (CPU runs only): what
+        # is not busy, the process waited (for Redis). Medians of the rounds.
+        "busy_share": {name: statistics.median(v) for name, v in busy.items() if v},
         "units_held_by_reservation_case": reserved.held,
         # Redis round trips (pipelines) and script calls per 100 presses, warm-up included:
         # counted, not timed, so the machine's noise does not move them (the app's own

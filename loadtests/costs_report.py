@@ -86,6 +86,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"  reserving: {ratios['keeper_reservation_vs_hello_world']:.2f} x a hello world "
         "(a socket press at 0.9 of its rate leaves 1.11 for keeper, frame and answer)"
     )
+    if results["busy_share"]:
+        print("Busy share of the wall time while measured (the rest: waiting for Redis):")
+        for name in ("bare_same_request", "bare_waiting", "bare_reserving", "reservation"):
+            print(f"  {labels[name]:<48}{results['busy_share'][name]:>6.2f}")
     print("Redis round trips / script calls per 100 presses (counted):")
     for name, sent in results["redis_per_100_presses"].items():
         print(f"  {labels[name]:<48}{sent['round_trips']:>6.2f} / {sent['calls']:.2f}")

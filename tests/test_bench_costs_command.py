@@ -67,6 +67,11 @@ def test_a_short_cost_run_measures_every_case_and_checks_the_units_held(tmp_path
         assert 3 <= counted["round_trips"] <= 25, (name, counted)
         assert counted["round_trips"] <= counted["calls"], (name, counted)
     assert "Redis round trips / script calls per 100 presses" in done.stdout
+    # How much of the wall time each case kept the process busy (the rest: it waited).
+    busy = report["busy_share"]
+    assert set(busy) == CASES
+    assert all(0 < share <= 1.1 for share in busy.values()), busy
+    assert "Busy share of the wall time" in done.stdout
 
 
 @pytest.mark.timeout(400)
@@ -86,6 +91,7 @@ def test_counting_instructions_runs_every_case_under_callgrind(tmp_path: Path) -
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = orjson.loads(out.read_bytes())
     assert report["unit"] == "instructions"
+    assert report["busy_share"] == {}  # under callgrind, waits say nothing
     assert "cpu_us_per_request" not in report
     counted = report["instructions_per_request"]
     assert set(counted) == CASES
