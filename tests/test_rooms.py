@@ -18,6 +18,7 @@ from server.appkeys import ROOM_HUB, ROOM_PUBLISHER
 from server.room.settings import RoomSettings
 from server.settings import Settings
 
+from .helpers import wait_for
 from .room_helpers import (
     Client,
     Connect,
@@ -319,3 +320,21 @@ async def test_shutdown_closes_sockets_with_going_away(
     closing = asyncio.create_task(client.server.close())
     assert await close_code(ws) == 1001
     await closing
+
+
+async def test_a_viewer_who_hangs_up_leaves_the_room_even_when_the_handler_is_cancelled(
+    room_client: Client, connect: Connect
+) -> None:
+    """Guards against closed sockets left seated (counted, written to) for ever: the test
+    server, as aiohttp's can be set to, cancels a handler whose client hung up, which cut
+    the leaving short at its first await."""
+    hub = room_client.app[ROOM_HUB]
+    sockets = [await connect(f"viewer-{n}") for n in range(3)]
+    assert hub.viewers("show-1") == 3
+    for ws in sockets:
+        await ws.close()
+
+    async def emptied() -> bool:
+        return hub.viewers("show-1") == 0 and hub.connection_count() == 0
+
+    await wait_for(emptied, 5, "the viewers who hung up to leave the room")

@@ -109,14 +109,15 @@ class RoomHub:
         await tell_entered(self.presence, conn)
 
     async def leave(self, conn: Connection) -> None:
-        """Remove a viewer; the last one out unsubscribes from the room's channel."""
+        """Remove a viewer, before any await (a caller cancelled meanwhile, as a handler
+        whose client hung up can be, cannot leave it seated); the last one out unsubscribes."""
+        room = self._rooms.get(conn.room_id)
+        if room is not None:
+            room.remove(conn)
         await tell_left(self.presence, conn)
         async with self._subscriptions:
             room = self._rooms.get(conn.room_id)
-            if room is None:
-                return
-            room.remove(conn)
-            if not room.connections:
+            if room is not None and not room.connections:
                 del self._rooms[conn.room_id]
                 channel = RoomKeys(conn.room_id).channel
                 self._by_channel.pop(channel.encode(), None)
@@ -272,8 +273,7 @@ class RoomHub:
         pacer = FramePacer(self.settings.batch_window_s)
         while True:
             stop_if_cancelled()
-            # A write at least once a second all the same: nothing can wait for ever on a
-            # missed signal.
+            # A write at least once a second: nothing waits for ever on a missed signal.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await self._news.wait()
