@@ -6,11 +6,15 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from redis.asyncio import Redis
+
 from server.app import create_app
+from server.appkeys import ROOM_HUB
+from server.room.keys import RoomKeys
 from server.room.settings import RoomSettings
 from server.settings import Settings
 
-from .helpers import HOST
+from .helpers import HOST, wait_for
 from .room_helpers import Client, Connect, ask, close_code, events_until, host, of_type, send, token
 
 pytest_plugins = ["tests.room_fixtures"]
@@ -149,3 +153,23 @@ async def test_likes_and_viewers_are_counted_about_once_a_second(connect: Connec
     )
     assert counts["viewers"] == 2
     assert counts["likes"] == 4
+
+
+async def test_a_ban_made_elsewhere_keeps_out_a_viewer_of_a_room_this_process_had_left(
+    room_client: Client, connect: Connect, redis: Redis
+) -> None:
+    """Another process banned frank. This one has no viewer of the room, so it heard no
+    event of it, and it read the room's bans a moment before: frank's socket still closes
+    with 4003 as it opens."""
+    ann = await connect("ann")  # this process reads the room's bans (nobody banned)
+    await ann.close()
+    hub = room_client.app[ROOM_HUB]
+
+    async def left() -> bool:
+        return hub.viewers("show-1") == 0
+
+    await wait_for(left, 5, "the room to have no viewer here")
+    await redis.sadd(RoomKeys("show-1").banned, "frank")  # as the other process does
+    frank = await room_client.ws_connect("/rooms/show-1/live", params={"token": token("frank")})
+    assert await close_code(frank) == 4003
+    await frank.close()

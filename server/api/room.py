@@ -162,9 +162,11 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     viewer = _viewer(request)
     # Asked before the upgrade, so that Redis out of reach is a 503 like any other; told
     # after it, as a close code a browser can read (it never sees a refused upgrade's
-    # status, and would reconnect for ever).
-    banned = viewer is not None and await request.app[ROOM_HUB].bans.is_banned(
-        room_id, viewer.user_id
+    # status, and would reconnect for ever). Read afresh while this process has no viewer
+    # of the room: it then hears none of its bans, and what it read may be 2 s old.
+    hub = request.app[ROOM_HUB]
+    banned = viewer is not None and await hub.bans.is_banned(
+        room_id, viewer.user_id, fresh=hub.viewers(room_id) == 0
     )
     settings = request.app[SETTINGS].room
     ws = web.WebSocketResponse(

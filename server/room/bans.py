@@ -42,9 +42,11 @@ class BanList:
             return True
         return None if time.monotonic() - known[0] > self.refresh_s else False
 
-    async def is_banned(self, room_id: str, user_id: str) -> bool:
-        """Whether the host banned ``user_id`` from the room."""
-        banned = self.known(room_id, user_id)
+    async def is_banned(self, room_id: str, user_id: str, *, fresh: bool = False) -> bool:
+        """Whether the host banned ``user_id`` from the room; ``fresh``: as Redis says now,
+        not as this process last read it (for a process that hears no ban of the room, as
+        it has no viewer there)."""
+        banned = None if fresh else self.known(room_id, user_id)
         if banned is None:
             reading = self._reading.get(room_id)
             if reading is None:
